@@ -1,1 +1,260 @@
-fn main() {}
+//! Obscura's developer workflows. `cargo xtask <command>`:
+//!
+//! - `setup`: installs what the build and the tests need when it is missing (wasm32 target,
+//!   the pinned wasm-bindgen-cli, Debian's chromium/chromedriver/DCMTK/Mesa, npm packages).
+//! - `build-web`: builds the viewer to WebAssembly and lays out the site in `target/site`.
+//! - `demo [--port N] [--data DIR] [--dicom DIR]`: setup, build, create a demo organisation, seal a
+//!   synthetic CT (or your study), serve viewer + store and print the URL.
+//! - `test`: every test: native, in headless Chromium (wasm-bindgen-test), and end to end.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const WASM_BINDGEN_VERSION: &str = "0.2.130";
+const APT_PACKAGES: &[(&str, &str)] = &[
+    ("/usr/bin/chromium", "chromium"),
+    ("/usr/bin/chromedriver", "chromium-driver"),
+    ("/usr/bin/dcmcjpeg", "dcmtk"),
+    ("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json", "mesa-vulkan-drivers"),
+];
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    std::env::set_current_dir(&root)?;
+    match args.first().map(String::as_str) {
+        Some("setup") => setup(&root),
+        Some("build-web") => {
+            setup(&root)?;
+            build_web(&root)
+        }
+        Some("demo") => demo(&root, &args[1..]),
+        Some("test") => test(&root, &args[1..]),
+        _ => {
+            eprintln!("usage: cargo xtask <setup|build-web|demo|test>\n\n  demo [--port N] [--data DIR] [--dicom DIR]   build, seal a demo study, serve it\n  test                                         run every test");
+            std::process::exit(2)
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap().to_path_buf()
+}
+
+fn step(what: &str) {
+    eprintln!("\x1b[1mxtask:\x1b[0m {what}");
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    let status = cmd.status().with_context(|| format!("could not start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}
+
+fn output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.stderr(Stdio::null()).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// Installs what is missing. Each step says what it does; nothing is downloaded but packages
+/// from crates.io, Debian and npm.
+fn setup(root: &Path) -> Result<()> {
+    let targets = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if !targets.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        step("adding the wasm32-unknown-unknown Rust target");
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    let have = output(Command::new("wasm-bindgen").arg("--version")).unwrap_or_default();
+    if !have.contains(WASM_BINDGEN_VERSION) {
+        step(&format!("installing wasm-bindgen-cli {WASM_BINDGEN_VERSION} (about 3 minutes, once)"));
+        run(cargo().args(["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN_VERSION]))?;
+    }
+    let missing: Vec<&str> = APT_PACKAGES.iter().filter(|(f, _)| !Path::new(f).exists()).map(|(_, p)| *p).collect();
+    if !missing.is_empty() {
+        step(&format!("installing Debian packages: {}", missing.join(" ")));
+        let sudo = if output(Command::new("id").arg("-u")).map(|s| s.trim() == "0").unwrap_or(false) { vec![] } else { vec!["sudo"] };
+        let apt = |args: &[&str]| {
+            let mut all: Vec<&str> = sudo.clone();
+            all.push("apt-get");
+            all.extend_from_slice(args);
+            let mut c = Command::new(all[0]);
+            c.args(&all[1..]).env("DEBIAN_FRONTEND", "noninteractive");
+            run(&mut c)
+        };
+        apt(&["update", "-qq"])?;
+        let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+        args.extend(missing.iter().copied());
+        apt(&args)?;
+    }
+    let e2e = root.join("tests/e2e");
+    if !e2e.join("node_modules/playwright-core").exists() {
+        step("installing the end-to-end test's npm packages (playwright-core; no browser download)");
+        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&e2e))?;
+    }
+    Ok(())
+}
+
+fn site_dir(root: &Path) -> PathBuf {
+    root.join("target/site")
+}
+
+/// Builds the viewer to wasm and lays out `target/site` (index.html, www/, pkg/).
+fn build_web(root: &Path) -> Result<()> {
+    step("building the viewer for wasm32 (release)");
+    run(cargo().args(["build", "--release", "-p", "obscura-viewer", "--target", "wasm32-unknown-unknown"]))?;
+    let site = site_dir(root);
+    let pkg = site.join("pkg");
+    let _ = std::fs::remove_dir_all(&site);
+    std::fs::create_dir_all(&pkg)?;
+    run(Command::new("wasm-bindgen").args(["--target", "web", "--no-typescript", "--out-dir"]).arg(&pkg).arg(
+        root.join("target/wasm32-unknown-unknown/release/obscura_viewer.wasm"),
+    ))?;
+    copy_dir(&root.join("www"), &site.join("www"))?;
+    std::fs::copy(root.join("index.html"), site.join("index.html"))?;
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let dest = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &dest)?;
+        } else {
+            std::fs::copy(entry.path(), dest)?;
+        }
+    }
+    Ok(())
+}
+
+fn build_cli(root: &Path) -> Result<PathBuf> {
+    step("building the obscura CLI (release)");
+    run(cargo().args(["build", "--release", "-p", "obscura"]))?;
+    Ok(root.join("target/release/obscura"))
+}
+
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+}
+
+/// Creates (or reuses) the demo organisation in `data` and seals `dicom` (or a synthetic CT).
+fn prepare_demo_data(obscura: &Path, data: &Path, dicom: Option<PathBuf>, slices: u32) -> Result<PathBuf> {
+    let keys = data.join("keys");
+    if !keys.join("org.key").exists() {
+        step(&format!("creating the demo organisation in {}", data.display()));
+        run(Command::new(obscura).args(["org", "init", "--name", "Obscura Demo Hospital", "--keys"]).arg(&keys))?;
+        run(Command::new(obscura).args(["gateway", "init", "--name", "Demo gateway", "--keys"]).arg(&keys))?;
+    }
+    let input = match dicom {
+        Some(d) => d,
+        None => {
+            let out = data.join("demo-dicom");
+            if !out.exists() {
+                step(&format!("generating a synthetic CT ({slices} slices of 512x512) in {}", out.display()));
+                run(Command::new(obscura).args(["synthetic-ct", "--slices", &slices.to_string(), "--out"]).arg(&out))?;
+            }
+            out
+        }
+    };
+    let store = data.join("store");
+    if !store.join("studies/index.json").exists() {
+        step(&format!("sealing {} into the static store {}", input.display(), store.display()));
+        run(Command::new(obscura).args(["seal", "--keys"]).arg(&keys).arg("--store").arg(&store).arg(&input))?;
+    }
+    Ok(store)
+}
+
+fn demo(root: &Path, args: &[String]) -> Result<()> {
+    setup(root)?;
+    build_web(root)?;
+    let obscura = build_cli(root)?;
+    let data = flag(args, "--data").map(PathBuf::from).unwrap_or_else(|| root.join("data/demo"));
+    let port = flag(args, "--port").unwrap_or_else(|| "8080".into());
+    let store = prepare_demo_data(&obscura, &data, flag(args, "--dicom").map(PathBuf::from), 120)?;
+    step("serving (Ctrl-C stops)");
+    run(Command::new(&obscura)
+        .args(["serve", "--demo", "--port", &port, "--keys"])
+        .arg(data.join("keys"))
+        .arg("--store")
+        .arg(&store)
+        .arg("--site")
+        .arg(site_dir(root)))
+}
+
+struct KillOnDrop(Child);
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for_port(port: u16, timeout: Duration) -> Result<()> {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("nothing listens on 127.0.0.1:{port} after {timeout:?}")
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn test(root: &Path, _args: &[String]) -> Result<()> {
+    setup(root)?;
+    step("native tests (cargo test --workspace)");
+    run(cargo().args(["test", "--workspace", "--exclude", "obscura-viewer", "--exclude", "obscura-wasm-tests"]))?;
+
+    step("browser tests (wasm-bindgen-test in headless Chromium)");
+    run(cargo()
+        .args(["test", "-p", "obscura-wasm-tests", "--target", "wasm32-unknown-unknown"])
+        .current_dir(root.join("wasm-tests"))
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "180"))?;
+
+    build_web(root)?;
+    let obscura = build_cli(root)?;
+    let data = root.join("target/e2e-data");
+    let _ = std::fs::remove_dir_all(&data);
+    let store = prepare_demo_data(&obscura, &data, None, 60)?;
+    let port = free_port()?;
+    step(&format!("end-to-end test: obscura serve on 127.0.0.1:{port}, Playwright + Debian's chromium"));
+    let server = KillOnDrop(
+        Command::new(&obscura)
+            .args(["serve", "--demo", "--port", &port.to_string(), "--keys"])
+            .arg(data.join("keys"))
+            .arg("--store")
+            .arg(&store)
+            .arg("--site")
+            .arg(site_dir(root))
+            .spawn()?,
+    );
+    wait_for_port(port, Duration::from_secs(20))?;
+    let artifacts = root.join("target/e2e-artifacts");
+    std::fs::create_dir_all(&artifacts)?;
+    let result = run(Command::new("node")
+        .args(["--test", "--test-concurrency=1", "tests/e2e/"])
+        .env("OBSCURA_URL", format!("http://127.0.0.1:{port}/"))
+        .env("OBSCURA_STORE", &store)
+        .env("OBSCURA_PLAINTEXT", data.join("demo-dicom"))
+        .env("OBSCURA_ARTIFACTS", &artifacts));
+    drop(server);
+    result?;
+    step(&format!("all tests passed; screenshots in {}", artifacts.display()));
+    Ok(())
+}
