@@ -1,1 +1,163 @@
-fn main() {}
+//! The `obscura` command: organisation and gateway keys, sealing studies, serving the viewer.
+#![forbid(unsafe_code)]
+
+mod keyfile;
+mod sealcmd;
+mod serve;
+mod store;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use keyfile::KeysDir;
+use obscura_seal::{Certificate, DhSecretKey, Role, SigningKey};
+use rand_core::OsRng;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "obscura", version, about = "End-to-end encrypted DICOM: keys, sealing and serving", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Organisation keys (the trust anchor every viewer is configured with).
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Gateway keys (the sealing side, certified by the organisation).
+    Gateway {
+        #[command(subcommand)]
+        command: GatewayCommand,
+    },
+    /// Seal DICOM files or folders into a static store.
+    #[command(after_help = "Example:\n  obscura seal --keys ./keys --store ./store ./my-study/")]
+    Seal {
+        /// The organisation keys folder (gateway key, escrow certificate, org.pub).
+        #[arg(long)]
+        keys: PathBuf,
+        /// The static store to write into (created if missing).
+        #[arg(long)]
+        store: PathBuf,
+        /// A reader certificate (JSON) to add as recipient; repeat for several. The escrow key is always added.
+        #[arg(long = "reader")]
+        readers: Vec<PathBuf>,
+        /// DICOM Part 10 files or folders.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+    },
+    /// Serve the viewer and a static store on 127.0.0.1.
+    #[command(after_help = "Example:\n  obscura serve --keys ./keys --store ./store --site target/site --port 8080")]
+    Serve {
+        #[arg(long)]
+        keys: PathBuf,
+        #[arg(long)]
+        store: PathBuf,
+        /// The built viewer (`cargo xtask build-web` puts it in target/site).
+        #[arg(long)]
+        site: PathBuf,
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Demo mode: enrol every reader who opens the viewer and re-wrap every stored study for it.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Write a deterministic synthetic CT series (a phantom) as DICOM files.
+    SyntheticCt {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 120)]
+        slices: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Create the organisation signing key and the escrow (recovery) key with its certificate.
+    #[command(after_help = "Example:\n  obscura org init --name \"St. Example Hospital\" --keys ./keys")]
+    Init {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        keys: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum GatewayCommand {
+    /// Create a gateway signing key and certify it with the organisation key.
+    #[command(after_help = "Example:\n  obscura gateway init --name \"Radiology gateway\" --keys ./keys")]
+    Init {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        keys: PathBuf,
+        /// Validity in days.
+        #[arg(long, default_value_t = 730)]
+        days: i64,
+    },
+}
+
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Org { command: OrgCommand::Init { name, keys } } => {
+            std::fs::create_dir_all(&keys).with_context(|| format!("cannot create {}", keys.display()))?;
+            let dir = KeysDir(keys);
+            let org = SigningKey::generate(&mut OsRng);
+            keyfile::write_secret(&dir.path("org.key"), "org-signing", &org.to_bytes()[..])?;
+            keyfile::write_public(&dir.path("org.pub"), &org.public_key())?;
+            let escrow = DhSecretKey::generate(&mut OsRng);
+            keyfile::write_secret(&dir.path("escrow.key"), "escrow-ecdh", &escrow.to_bytes()[..])?;
+            let now = sealcmd::now();
+            let cert = Certificate::issue(&org, Role::Escrow, &format!("{name} escrow"), &escrow.public_key(), now - 300, now + 10 * 365 * 86400);
+            keyfile::write_certificate(&dir.path("escrow.cert.json"), &cert)?;
+            std::fs::write(dir.path("org.name"), format!("{name}\n"))?;
+            println!("organisation \"{name}\" created in {}", dir.0.display());
+            println!("organisation key fingerprint: {}", org.public_key().fingerprint());
+            println!("keep org.key and escrow.key offline; configure viewers with org.pub");
+            Ok(())
+        }
+        Command::Gateway { command: GatewayCommand::Init { name, keys, days } } => {
+            let dir = KeysDir(keys);
+            let org = dir.org_key().context("gateway init needs the organisation key (org.key) to certify the gateway")?;
+            let gw = SigningKey::generate(&mut OsRng);
+            keyfile::write_secret(&dir.path("gateway.key"), "gateway-signing", &gw.to_bytes()[..])?;
+            let now = sealcmd::now();
+            let cert = Certificate::issue(&org, Role::Gateway, &name, &gw.public_key(), now - 300, now + days * 86400);
+            keyfile::write_certificate(&dir.path("gateway.cert.json"), &cert)?;
+            println!("gateway \"{name}\" certified until {days} days from now");
+            println!("gateway key fingerprint: {}", gw.public_key().fingerprint());
+            Ok(())
+        }
+        Command::Seal { keys, store, readers, inputs } => {
+            let sealed = sealcmd::seal(&KeysDir(keys), &store, &inputs, &readers)?;
+            for s in &sealed {
+                println!("sealed study {}: {} instances, {} recipients", s.study_uid, s.instances, s.recipients);
+            }
+            println!("{} studies sealed into {}", sealed.len(), store.display());
+            Ok(())
+        }
+        Command::Serve { keys, store, site, port, demo } => serve::serve(serve::ServeOptions { keys, store, site, port, demo }),
+        Command::SyntheticCt { out, slices } => {
+            if slices == 0 {
+                bail!("--slices must be at least 1");
+            }
+            std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+            let params = obscura_imaging::synthetic::SeriesParams { slices, ..Default::default() };
+            for (i, file) in obscura_imaging::synthetic::ct_series(&params).into_iter().enumerate() {
+                std::fs::write(out.join(format!("CT{:04}.dcm", i + 1)), file)?;
+            }
+            println!("{slices} slices written to {}", out.display());
+            Ok(())
+        }
+    }
+}

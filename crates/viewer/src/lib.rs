@@ -1,1 +1,44 @@
-//! placeholder
+//! The Obscura viewer, compiled to WebAssembly.
+//!
+//! This is the one crate that talks to the browser: it implements the core crates' small traits
+//! over browser APIs — [`webcrypto::WebCryptoIdentity`] (ECDH with a non-extractable key through
+//! `crypto.subtle.deriveBits`), [`webcrypto::WebCryptoAead`] (bulk AES-GCM in WebCrypto),
+//! [`net::FetchClient`] (DICOMweb over `fetch`) — keeps the reader's keys in IndexedDB
+//! ([`keystore`]), draws through `obscura-render` on a canvas ([`gpu`]), and runs the UI ([`app`]).
+//! Cleartext (study keys, PHI, pixels) lives only in WASM memory and GPU textures; the only
+//! things written to browser storage are CryptoKey objects, public keys and certificates.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod app;
+pub mod gpu;
+pub mod keystore;
+pub mod net;
+pub mod webcrypto;
+
+use wasm_bindgen::prelude::*;
+
+/// Starts the viewer in the current page (called by `www/app.js`).
+#[wasm_bindgen]
+pub async fn boot() -> Result<(), JsValue> {
+    app::boot().await.map_err(|e| JsValue::from_str(&e))
+}
+
+/// Test hook: a JSON snapshot of the viewer's public state (phase, slice, counts, error).
+#[wasm_bindgen(js_name = debugState)]
+pub fn debug_state() -> JsValue {
+    app::debug_state()
+}
+
+/// Test hook: renders the current slice at 1:1 through the GPU pipeline and returns one gray
+/// byte per image pixel (or `null` when no slice is displayed).
+#[wasm_bindgen(js_name = readBack)]
+pub async fn read_back() -> Result<JsValue, JsValue> {
+    app::read_back().await.map_err(|e| JsValue::from_str(&e))
+}
+
+/// Test hook: the store URL of the sealed object behind slice `index` of the open study.
+#[wasm_bindgen(js_name = sealedUrlForSlice)]
+pub fn sealed_url_for_slice(index: usize) -> Option<String> {
+    app::sealed_url_for_slice(index)
+}

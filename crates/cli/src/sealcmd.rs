@@ -1,0 +1,199 @@
+//! `obscura seal`: plaintext DICOM in, sealed carriers in a static store out.
+
+use crate::keyfile::KeysDir;
+use crate::store;
+use anyhow::{bail, Context, Result};
+use obscura_dicomweb::carrier::{Carrier, CarrierKind};
+use obscura_imaging::Attributes;
+use obscura_seal::{
+    seal_object, Certificate, InstanceIndex, ObjectEntry, ObjectId, PublicKey, Role, SeriesIndex, StudyIndex, StudyKey,
+};
+use rand_core::{OsRng, RngCore};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A fresh pseudonymous UID (`2.25.` + a random 122-bit number, as PS3.5 B.2 allows).
+pub fn new_uid() -> String {
+    let mut b = [0u8; 16];
+    OsRng.fill_bytes(&mut b);
+    format!("2.25.{}", u128::from_be_bytes(b) >> 6)
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+fn collect_files(inputs: &[PathBuf], out: &mut Vec<PathBuf>) -> Result<()> {
+    for input in inputs {
+        let meta = std::fs::metadata(input).with_context(|| format!("cannot read {}", input.display()))?;
+        if meta.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(input)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            entries.sort();
+            collect_files(&entries, out)?;
+        } else {
+            out.push(input.clone());
+        }
+    }
+    Ok(())
+}
+
+struct Source {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    attrs: Attributes,
+}
+
+/// What one sealed study looks like from the outside.
+pub struct SealedStudy {
+    pub study_uid: String,
+    pub instances: usize,
+    pub recipients: usize,
+}
+
+pub fn seal(keys: &KeysDir, store_root: &Path, inputs: &[PathBuf], reader_certs: &[PathBuf]) -> Result<Vec<SealedStudy>> {
+    let org = keys.org_public()?;
+    let gateway_key = keys.gateway_key()?;
+    let gateway_cert = keys.certificate("gateway.cert.json")?;
+    let t = now();
+    gateway_cert
+        .verify(&org, Role::Gateway, t)
+        .context("the gateway certificate does not verify against org.pub; run `obscura gateway init` again")?;
+    let escrow_cert = keys.certificate("escrow.cert.json")?;
+    escrow_cert.verify(&org, Role::Escrow, t).context("the escrow certificate does not verify against org.pub")?;
+    // The escrow recipient is always on every study: it is what makes re-wrapping and recovery possible.
+    let mut recipients: Vec<PublicKey> = vec![escrow_cert.public_key.clone()];
+    for path in reader_certs {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let cert: Certificate = serde_json::from_str(&text).with_context(|| format!("{} is not an Obscura certificate", path.display()))?;
+        cert.verify(&org, Role::Reader, t)
+            .with_context(|| format!("{} is not a valid reader certificate of this organisation", path.display()))?;
+        recipients.push(cert.public_key.clone());
+    }
+
+    let mut files = Vec::new();
+    collect_files(inputs, &mut files)?;
+    let mut studies: BTreeMap<String, Vec<Source>> = BTreeMap::new();
+    let mut skipped = 0;
+    for path in files {
+        let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        match obscura_imaging::read_attributes(&bytes) {
+            Ok(attrs) => studies.entry(attrs.study_instance_uid.clone()).or_default().push(Source { path, bytes, attrs }),
+            Err(e) => {
+                eprintln!("skipping {}: {e}", path.display());
+                skipped += 1;
+            }
+        }
+    }
+    if studies.is_empty() {
+        bail!("no DICOM file found in the input ({skipped} files skipped); give a folder of DICOM Part 10 files");
+    }
+    let mut out = Vec::new();
+    for (_, sources) in studies {
+        out.push(seal_study(store_root, sources, &recipients, &gateway_key, &gateway_cert, t)?);
+    }
+    Ok(out)
+}
+
+fn seal_study(
+    store_root: &Path,
+    mut sources: Vec<Source>,
+    recipients: &[PublicKey],
+    gateway_key: &obscura_seal::SigningKey,
+    gateway_cert: &Certificate,
+    t: i64,
+) -> Result<SealedStudy> {
+    sources.sort_by(|a, b| {
+        (a.attrs.series_number, &a.attrs.series_instance_uid, a.attrs.instance_number, a.path.clone())
+            .partial_cmp(&(b.attrs.series_number, &b.attrs.series_instance_uid, b.attrs.instance_number, b.path.clone()))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let study_key = StudyKey::generate(&mut OsRng);
+    let study_uid = new_uid();
+    let first = &sources[0].attrs;
+    let mut index = StudyIndex {
+        patient_name: first.patient_name.clone(),
+        patient_id: first.patient_id.clone(),
+        patient_birth_date: first.patient_birth_date.clone(),
+        patient_sex: first.patient_sex.clone(),
+        study_date: first.study_date.clone(),
+        study_time: first.study_time.clone(),
+        study_description: first.study_description.clone(),
+        accession_number: first.accession_number.clone(),
+        referring_physician: first.referring_physician.clone(),
+        series: Vec::new(),
+    };
+    let mut carriers = Vec::new();
+    let mut objects = Vec::new();
+    let mut series_pseudonyms: BTreeMap<String, (String, usize)> = BTreeMap::new();
+    for src in &sources {
+        let a = &src.attrs;
+        let (series_uid, series_pos) = series_pseudonyms
+            .entry(a.series_instance_uid.clone())
+            .or_insert_with(|| {
+                index.series.push(SeriesIndex {
+                    series_uid: String::new(),
+                    modality: a.modality.clone(),
+                    series_number: a.series_number,
+                    series_description: a.series_description.clone(),
+                    instances: Vec::new(),
+                });
+                (new_uid(), index.series.len() - 1)
+            })
+            .clone();
+        index.series[series_pos].series_uid = series_uid.clone();
+        let object_id = ObjectId::generate(&mut OsRng);
+        let sealed = seal_object(&study_key, &object_id, &src.bytes, obscura_seal::DEFAULT_CHUNK_SIZE);
+        let carrier = Carrier {
+            study_uid: study_uid.clone(),
+            series_uid: series_uid.clone(),
+            sop_instance_uid: new_uid(),
+            kind: CarrierKind::Object,
+            series_number: series_pos as i32 + 1,
+            instance_number: index.series[series_pos].instances.len() as i32 + 1,
+        };
+        store::write_carrier(store_root, &carrier, &sealed)?;
+        objects.push(ObjectEntry {
+            object_id,
+            series_uid: carrier.series_uid.clone(),
+            sop_instance_uid: carrier.sop_instance_uid.clone(),
+            sealed_len: sealed.len() as u64,
+            sha256: Sha256::digest(&sealed).into(),
+        });
+        index.series[series_pos].instances.push(InstanceIndex {
+            object_id,
+            instance_number: a.instance_number,
+            slice_location: a.slice_location,
+            rows: a.rows,
+            columns: a.columns,
+            frames: a.number_of_frames,
+        });
+        carriers.push(carrier);
+    }
+    let manifest_bytes = obscura_seal::seal_manifest(
+        &obscura_seal::ManifestInput {
+            study_uid: &study_uid,
+            version: 1,
+            created: t,
+            gateway_key,
+            gateway_cert,
+            study_key: &study_key,
+            recipients,
+            index: &index,
+            objects: &objects,
+        },
+        &mut OsRng,
+    )?;
+    let manifest = Carrier {
+        study_uid: study_uid.clone(),
+        series_uid: new_uid(),
+        sop_instance_uid: new_uid(),
+        kind: CarrierKind::Manifest,
+        series_number: 0,
+        instance_number: 1,
+    };
+    store::write_carrier(store_root, &manifest, &manifest_bytes)?;
+    carriers.insert(0, manifest);
+    store::publish_study(store_root, &study_uid, &carriers)?;
+    Ok(SealedStudy { study_uid, instances: sources.len(), recipients: recipients.len() })
+}

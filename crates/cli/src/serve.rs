@@ -1,0 +1,133 @@
+//! `obscura serve`: the viewer bundle, the static store, and (with `--demo`) the enrolment inbox.
+//!
+//! The server is trusted for availability only: it never sees a reader's private key or any
+//! cleartext. In demo mode it also plays the organisation's admin: it certifies an enrolling
+//! reader's public key with the demo organisation key and re-wraps the stored studies for it
+//! through the escrow key, exactly as `obscura reader certify` + `obscura rewrap` would.
+
+use crate::keyfile::KeysDir;
+use crate::store;
+use anyhow::{Context, Result};
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::{engine::general_purpose::STANDARD as B64, Engine};
+use obscura_seal::{Certificate, PublicKey, Role};
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub struct ServeOptions {
+    pub keys: PathBuf,
+    pub store: PathBuf,
+    pub site: PathBuf,
+    pub port: u16,
+    pub demo: bool,
+}
+
+struct AppState {
+    keys: KeysDir,
+    store: PathBuf,
+    org: PublicKey,
+    demo: bool,
+    /// Re-wrapping rewrites manifests: one at a time.
+    lock: tokio::sync::Mutex<()>,
+}
+
+pub fn serve(opts: ServeOptions) -> Result<()> {
+    let keys = KeysDir(opts.keys.clone());
+    let org = keys.org_public()?;
+    if !opts.site.join("index.html").exists() {
+        anyhow::bail!("{} has no index.html: build the viewer first (`cargo xtask build-web`)", opts.site.display());
+    }
+    let state = Arc::new(AppState { keys, store: opts.store.clone(), org, demo: opts.demo, lock: Default::default() });
+    let csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
+               connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+    let app = Router::new()
+        .route("/config.json", get(config))
+        .route("/api/enrol", post(enrol))
+        .nest_service("/store", ServeDir::new(&opts.store))
+        .fallback_service(ServeDir::new(&opts.site))
+        .with_state(state)
+        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp)))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::HeaderName::from_static("x-content-type-options"),
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")));
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], opts.port));
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        println!("Obscura viewer: http://{addr}/");
+        if opts.demo {
+            println!("demo mode: readers who open the viewer are enrolled and given access to every stored study");
+        }
+        axum::serve(listener, app).await.context("the server stopped")
+    })
+}
+
+async fn config(State(s): State<Arc<AppState>>) -> Response {
+    let body = serde_json::json!({
+        "org_public_key": B64.encode(s.org.to_sec1()),
+        "org_fingerprint": s.org.fingerprint(),
+        "store": "/store",
+        "demo": s.demo,
+    });
+    ([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnrolRequest {
+    public_key: String,
+    subject: String,
+}
+
+fn reject(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, Json(serde_json::json!({ "error": msg.into() }))).into_response()
+}
+
+async fn enrol(State(s): State<Arc<AppState>>, Json(req): Json<EnrolRequest>) -> Response {
+    if !s.demo {
+        return reject(StatusCode::FORBIDDEN, "enrolment is certified by an admin with `obscura reader certify`; this server is not in demo mode");
+    }
+    let key = match B64.decode(req.public_key.trim()).ok().and_then(|b| PublicKey::from_sec1(&b).ok()) {
+        Some(k) => k,
+        None => return reject(StatusCode::BAD_REQUEST, "public_key must be a base64 SEC1 uncompressed P-256 point"),
+    };
+    let subject: String = req.subject.chars().filter(|c| !c.is_control()).take(128).collect();
+    let _guard = s.lock.lock().await;
+    match certify_and_rewrap(&s, key, &subject).await {
+        Ok(cert) => ([(header::CACHE_CONTROL, "no-store")], Json(serde_json::json!({ "certificate": cert }))).into_response(),
+        Err(e) => reject(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+    }
+}
+
+async fn certify_and_rewrap(s: &AppState, key: PublicKey, subject: &str) -> Result<Certificate> {
+    let now = crate::sealcmd::now();
+    let org_key = s.keys.org_key()?;
+    let cert = Certificate::issue(&org_key, Role::Reader, subject, &key, now - 300, now + 365 * 86400);
+    let escrow = s.keys.escrow_key()?;
+    let gateway_key = s.keys.gateway_key()?;
+    let gateway_cert = s.keys.certificate("gateway.cert.json")?;
+    for study_uid in store::studies(&s.store)? {
+        let (carrier, sealed) = store::read_manifest(&s.store, &study_uid)?;
+        let manifest = obscura_seal::open_manifest(&sealed, &s.org, now, None)
+            .with_context(|| format!("the stored manifest of study {study_uid} does not verify"))?;
+        if manifest.has_recipient(&key.key_id()) {
+            continue;
+        }
+        let rewrapped =
+            obscura_seal::rewrap(&manifest, &escrow, &[key.clone()], &[], &gateway_key, &gateway_cert, now, &mut rand_core::OsRng)
+                .await
+                .with_context(|| format!("re-wrapping study {study_uid} through escrow failed"))?;
+        store::write_carrier(&s.store, &carrier, &rewrapped)?;
+    }
+    Ok(cert)
+}

@@ -1,0 +1,759 @@
+//! The viewer's state, its DOM and its input handling.
+//!
+//! One `App` lives in a thread-local; event handlers and loader tasks borrow it briefly and never
+//! across an `await`. Decrypted slices live in WASM memory only and are zeroised when the study is
+//! closed or the page goes away.
+
+use crate::gpu::{Backend, Gpu};
+use crate::keystore::{self, KeyStore};
+use crate::net::FetchClient;
+use crate::webcrypto::{self, WebCryptoAead, WebCryptoIdentity};
+use base64::{engine::general_purpose::STANDARD as B64, Engine};
+use js_sys::Uint8Array;
+use obscura_dicomweb::client::{self, ListedStudy};
+use obscura_dicomweb::layout::Store;
+use obscura_render::{GrayImage, View, Window};
+use obscura_seal::{Certificate, ObjectId, PublicKey, Role, StudyIndex, StudyKey, VerifiedManifest};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Document, HtmlCanvasElement, HtmlElement};
+use zeroize::Zeroize;
+
+const LOADERS: usize = 4;
+
+thread_local! {
+    static APP: RefCell<Option<App>> = const { RefCell::new(None) };
+    static GPU: RefCell<Option<Gpu>> = const { RefCell::new(None) };
+}
+
+struct Config {
+    org: PublicKey,
+    store: Store,
+    demo: bool,
+}
+
+struct Study {
+    listed: ListedStudy,
+    manifest: Rc<VerifiedManifest>,
+    index: StudyIndex,
+}
+
+/// A decoded slice: cleartext, zeroised on drop.
+struct Decoded {
+    width: u32,
+    height: u32,
+    pixels: Vec<u16>,
+    signed: bool,
+    slope: f32,
+    intercept: f32,
+    window: Option<Window>,
+}
+
+impl Drop for Decoded {
+    fn drop(&mut self) {
+        self.pixels.zeroize();
+    }
+}
+
+enum SliceState {
+    Pending,
+    Loading,
+    Ready(Decoded),
+    Failed(String),
+}
+
+struct Slice {
+    object_id: ObjectId,
+    url: String,
+    label: String,
+    state: SliceState,
+}
+
+struct OpenStudy {
+    generation: u32,
+    key: Rc<StudyKey>,
+    manifest: Rc<VerifiedManifest>,
+    slices: Vec<Slice>,
+    current: usize,
+    shown: Option<usize>,
+    window: Option<Window>,
+    opened_at: f64,
+    first_image_ms: Option<f64>,
+}
+
+struct App {
+    config: Config,
+    identity: Rc<WebCryptoIdentity>,
+    studies: Vec<Study>,
+    open: Option<OpenStudy>,
+    generation: u32,
+    drag: Option<(f64, f64, Window)>,
+    phase: &'static str,
+    message: Option<String>,
+    backend: Backend,
+}
+
+fn document() -> Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+fn el(id: &str) -> HtmlElement {
+    document().get_element_by_id(id).unwrap_or_else(|| panic!("index.html lacks #{id}")).unchecked_into()
+}
+
+fn set_text(id: &str, text: &str) {
+    el(id).set_text_content(Some(text));
+}
+
+fn set_hidden(id: &str, hidden: bool) {
+    el(id).set_hidden(hidden);
+}
+
+fn now_secs() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
+}
+
+fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+}
+
+fn status(text: &str) {
+    set_text("status", text);
+}
+
+fn with_app<R>(f: impl FnOnce(&mut App) -> R) -> Option<R> {
+    APP.with(|a| a.borrow_mut().as_mut().map(f))
+}
+
+async fn fetch_config() -> Result<Config, String> {
+    let body = FetchClient.request("config.json", "GET", None).await.map_err(|e| e.to_string())?;
+    let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| format!("config.json is not JSON: {e}"))?;
+    let org_b64 = v["org_public_key"].as_str().ok_or("config.json has no org_public_key")?;
+    let org = B64
+        .decode(org_b64)
+        .ok()
+        .and_then(|b| PublicKey::from_sec1(&b).ok())
+        .ok_or("config.json: org_public_key is not a P-256 public key")?;
+    let base = v["store"].as_str().ok_or("config.json has no store")?;
+    let base_url = web_sys::Url::new_with_base(base, &web_sys::window().unwrap().location().href().unwrap_or_default())
+        .map(|u| u.href())
+        .unwrap_or_else(|_| base.to_string());
+    Ok(Config { org, store: Store::static_tree(&base_url), demo: v["demo"].as_bool().unwrap_or(false) })
+}
+
+/// Loads or creates the reader's key pair; returns the identity and its public key.
+async fn reader_identity(keys: &KeyStore) -> Result<WebCryptoIdentity, String> {
+    let rec = keys.get("reader").await?;
+    let (private, public_raw) = if rec.is_object() {
+        let private: web_sys::CryptoKey = keystore::field(&rec, "privateKey").unchecked_into();
+        let raw = Uint8Array::new(&keystore::field(&rec, "publicRaw")).to_vec();
+        (private, raw)
+    } else {
+        status("Creating your reader key (it never leaves this browser)…");
+        let (private, public) = webcrypto::generate_reader_key().await?;
+        let raw = webcrypto::export_public(&public).await?;
+        let record = keystore::record(&[
+            ("privateKey", private.clone().into()),
+            ("publicKey", public.into()),
+            ("publicRaw", Uint8Array::from(&raw[..]).into()),
+        ]);
+        keys.put("reader", &record).await?;
+        (private, raw)
+    };
+    let public = PublicKey::from_sec1(&public_raw).map_err(|e| format!("stored reader key is damaged: {e}"))?;
+    Ok(WebCryptoIdentity::new(private, public))
+}
+
+/// Makes sure this reader holds a certificate from the organisation (asking the demo server for
+/// one when in demo mode).
+async fn ensure_certificate(keys: &KeyStore, config: &Config, me: &PublicKey) -> Result<Certificate, String> {
+    let stored = keys.get("certificate").await?;
+    let cert: Option<Certificate> = stored.as_string().and_then(|s| serde_json::from_str(&s).ok());
+    let cert = match cert {
+        Some(c) => c,
+        None if config.demo => {
+            status("Enrolling this reader key with the demo organisation…");
+            let body = serde_json::json!({ "public_key": B64.encode(me.to_sec1()), "subject": "Demo reader" }).to_string();
+            let answer = FetchClient.request("api/enrol", "POST", Some(&body)).await.map_err(|e| format!("enrolment failed: {e}"))?;
+            let v: serde_json::Value = serde_json::from_slice(&answer).map_err(|e| format!("enrolment answer is not JSON: {e}"))?;
+            let c: Certificate = serde_json::from_value(v["certificate"].clone()).map_err(|e| format!("enrolment answer has no certificate: {e}"))?;
+            keys.put("certificate", &JsValue::from_str(&serde_json::to_string(&c).unwrap())).await?;
+            c
+        }
+        None => {
+            return Err(format!(
+                "This browser's reader key is not enrolled yet. Give your administrator this fingerprint: {}",
+                me.fingerprint()
+            ))
+        }
+    };
+    cert.verify(&config.org, Role::Reader, now_secs())
+        .map_err(|e| format!("your reader certificate is not valid for this organisation: {e}"))?;
+    if &cert.public_key != me {
+        return Err("the stored certificate is for another key: re-enrol this browser".into());
+    }
+    Ok(cert)
+}
+
+pub(crate) async fn boot() -> Result<(), String> {
+    let result = boot_inner().await;
+    if let Err(e) = &result {
+        status(&format!("Error: {e}"));
+        with_app(|a| a.phase = "error");
+    }
+    result
+}
+
+async fn boot_inner() -> Result<(), String> {
+    status("Loading configuration…");
+    let config = fetch_config().await?;
+    set_text("org-fp", &config.org.fingerprint());
+    let keys = KeyStore::open().await?;
+    let identity = reader_identity(&keys).await?;
+    set_text("reader-fp", &identity_fp(&identity));
+    ensure_certificate(&keys, &config, obscura_seal::Identity::public_key(&identity)).await?;
+
+    let canvas: HtmlCanvasElement = el("canvas").unchecked_into();
+    let force_webgl = web_sys::window().unwrap().location().search().unwrap_or_default().contains("gpu=webgl");
+    let gpu = Gpu::new(canvas, force_webgl).await?;
+    let backend = gpu.backend;
+    GPU.with(|g| *g.borrow_mut() = Some(gpu));
+
+    APP.with(|a| {
+        *a.borrow_mut() = Some(App {
+            config,
+            identity: Rc::new(identity),
+            studies: Vec::new(),
+            open: None,
+            generation: 0,
+            drag: None,
+            phase: "listing",
+            message: None,
+            backend,
+        })
+    });
+    install_input_handlers();
+    list_studies(&keys).await
+}
+
+fn identity_fp(identity: &WebCryptoIdentity) -> String {
+    obscura_seal::Identity::public_key(identity).fingerprint()
+}
+
+async fn list_studies(keys: &KeyStore) -> Result<(), String> {
+    status("Looking for studies sealed for you…");
+    let (store, org, identity) = with_app(|a| (a.config.store.clone(), a.config.org.clone(), a.identity.clone())).unwrap();
+    let listed = client::list_studies(&FetchClient, &store).await.map_err(|e| format!("cannot list the store: {e}"))?;
+    let versions = keys.get("manifest-versions").await?;
+    let versions = if versions.is_object() { versions } else { js_sys::Object::new().into() };
+    let mut studies = Vec::new();
+    let mut problems = Vec::new();
+    for study in listed {
+        let m = &study.manifest;
+        let bytes = match client::fetch_sealed(&FetchClient, &store, &m.study_uid, &m.series_uid, &m.sop_instance_uid).await {
+            Ok(b) => b,
+            Err(e) => {
+                problems.push(format!("study {}: {e}", study.study_uid));
+                continue;
+            }
+        };
+        let last_seen = keystore::field(&versions, &study.study_uid).as_f64().map(|v| v as u64);
+        let manifest = match obscura_seal::open_manifest(&bytes, &org, now_secs(), last_seen) {
+            Ok(m) => m,
+            Err(e) => {
+                problems.push(format!("study {} refused: {e}", study.study_uid));
+                continue;
+            }
+        };
+        if manifest.study_uid() != study.study_uid {
+            problems.push(format!("study {} refused: its manifest belongs to another study", study.study_uid));
+            continue;
+        }
+        if !manifest.has_recipient(&obscura_seal::Identity::public_key(identity.as_ref()).key_id()) {
+            continue; // not sealed for this reader
+        }
+        let key = match manifest.study_key(identity.as_ref()).await {
+            Ok(k) => k,
+            Err(e) => {
+                problems.push(format!("study {}: cannot unwrap the study key: {e}", study.study_uid));
+                continue;
+            }
+        };
+        let index = match manifest.index(&WebCryptoAead, &key).await {
+            Ok(i) => i,
+            Err(e) => {
+                problems.push(format!("study {}: the study index does not decrypt: {e}", study.study_uid));
+                continue;
+            }
+        };
+        drop(key);
+        let _ = js_sys::Reflect::set(&versions, &JsValue::from_str(&study.study_uid), &JsValue::from_f64(manifest.version() as f64));
+        studies.push(Study { listed: study, manifest: Rc::new(manifest), index });
+    }
+    keys.put("manifest-versions", &versions).await?;
+    let count = studies.len();
+    with_app(|a| {
+        a.studies = studies;
+        a.phase = "list";
+        a.message = if problems.is_empty() { None } else { Some(problems.join("; ")) };
+    });
+    render_study_list();
+    let mut text = format!("{count} studies sealed for you");
+    if !problems.is_empty() {
+        text.push_str(&format!(" — {} could not be opened: {}", problems.len(), problems.join("; ")));
+    }
+    status(&text);
+    Ok(())
+}
+
+fn pretty_date(d: &str) -> String {
+    if d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{}-{}-{}", &d[0..4], &d[4..6], &d[6..8])
+    } else {
+        d.to_string()
+    }
+}
+
+fn pretty_name(pn: &str) -> String {
+    let parts: Vec<&str> = pn.split('^').filter(|s| !s.is_empty()).collect();
+    match parts.as_slice() {
+        [] => "(no name)".into(),
+        [family] => family.to_string(),
+        [family, given @ ..] => format!("{}, {}", family, given.join(" ")),
+    }
+}
+
+fn render_study_list() {
+    let doc = document();
+    let list = el("study-list");
+    list.set_inner_html("");
+    with_app(|a| {
+        for (i, s) in a.studies.iter().enumerate() {
+            let images: usize = s.index.series.iter().map(|se| se.instances.len()).sum();
+            let li = doc.create_element("li").unwrap();
+            let button: HtmlElement = doc.create_element("button").unwrap().unchecked_into();
+            button.set_class_name("study");
+            button.set_attribute("data-study", &i.to_string()).unwrap();
+            let text = format!(
+                "{} · {} · {} · {} images",
+                pretty_name(&s.index.patient_name),
+                pretty_date(&s.index.study_date),
+                if s.index.study_description.is_empty() { "(no description)" } else { &s.index.study_description },
+                images
+            );
+            button.set_text_content(Some(&text));
+            let cb = Closure::<dyn FnMut()>::new(move || wasm_bindgen_futures::spawn_local(open_study(i)));
+            button.set_onclick(Some(cb.as_ref().unchecked_ref()));
+            cb.forget();
+            li.append_child(&button).unwrap();
+            list.append_child(&li).unwrap();
+        }
+    });
+    set_hidden("studies", false);
+}
+
+async fn open_study(i: usize) {
+    close_study();
+    let Some((identity, manifest, store, study_uid)) = with_app(|a| {
+        let s = &a.studies[i];
+        (a.identity.clone(), s.manifest.clone(), a.config.store.clone(), s.listed.study_uid.clone())
+    }) else {
+        return;
+    };
+    status("Opening the study…");
+    let key = match manifest.study_key(identity.as_ref()).await {
+        Ok(k) => Rc::new(k),
+        Err(e) => {
+            status(&format!("Cannot open the study: {e}"));
+            return;
+        }
+    };
+    let generation = with_app(|a| {
+        a.generation += 1;
+        let s = &a.studies[i];
+        // The first series with images, instances in their stored order.
+        let series = s.index.series.iter().find(|se| !se.instances.is_empty());
+        let mut slices = Vec::new();
+        if let Some(series) = series {
+            for inst in &series.instances {
+                let Some(entry) = manifest.object(&inst.object_id) else { continue };
+                slices.push(Slice {
+                    object_id: inst.object_id,
+                    url: store.sealed_url_parts(&study_uid, &entry.series_uid, &entry.sop_instance_uid),
+                    label: inst.instance_number.map(|n| n.to_string()).unwrap_or_default(),
+                    state: SliceState::Pending,
+                });
+            }
+        }
+        set_text("corner-tl", &format!(
+            "{}\n{}\n{}",
+            pretty_name(&s.index.patient_name),
+            s.index.patient_id,
+            pretty_date(&s.index.study_date)
+        ));
+        set_text("corner-tr", &format!(
+            "{}\n{}",
+            s.index.study_description,
+            series.map(|se| format!("{} {}", se.modality, se.series_description)).unwrap_or_default()
+        ));
+        a.open = Some(OpenStudy {
+            generation: a.generation,
+            key,
+            manifest: manifest.clone(),
+            slices,
+            current: 0,
+            shown: None,
+            window: None,
+            opened_at: now_ms(),
+            first_image_ms: None,
+        });
+        a.phase = "study";
+        a.generation
+    })
+    .unwrap();
+    set_hidden("studies", true);
+    set_hidden("viewer", false);
+    refresh();
+    for _ in 0..LOADERS {
+        wasm_bindgen_futures::spawn_local(loader(generation));
+    }
+}
+
+/// Drops the open study: its key, every decoded slice (zeroised), the GPU texture.
+fn close_study() {
+    with_app(|a| {
+        a.open = None;
+        a.phase = "list";
+    });
+    GPU.with(|g| {
+        if let Ok(mut g) = g.try_borrow_mut() {
+            if let Some(g) = g.as_mut() {
+                g.set_image(None);
+            }
+        }
+    });
+    set_hidden("viewer", true);
+    set_hidden("error", true);
+    set_hidden("studies", false);
+}
+
+/// Fetches, verifies, decrypts and decodes slices, nearest to the current one first.
+async fn loader(generation: u32) {
+    loop {
+        let job = with_app(|a| {
+            let open = a.open.as_mut().filter(|o| o.generation == generation)?;
+            let cur = open.current as isize;
+            let next = (0..open.slices.len())
+                .filter(|&i| matches!(open.slices[i].state, SliceState::Pending))
+                .min_by_key(|&i| ((i as isize - cur).abs(), i))?;
+            open.slices[next].state = SliceState::Loading;
+            Some((next, open.slices[next].url.clone(), open.slices[next].object_id, open.key.clone(), open.manifest.clone()))
+        })
+        .flatten();
+        let Some((index, url, object_id, key, manifest)) = job else { return };
+        let state = match load_slice(&url, &object_id, &key, &manifest).await {
+            Ok(d) => SliceState::Ready(d),
+            Err(e) => SliceState::Failed(e),
+        };
+        drop(key);
+        let is_current = with_app(|a| {
+            let open = a.open.as_mut().filter(|o| o.generation == generation)?;
+            open.slices[index].state = state;
+            Some(open.current == index)
+        })
+        .flatten();
+        match is_current {
+            None => return,
+            Some(true) => refresh(),
+            Some(false) => update_progress(),
+        }
+    }
+}
+
+async fn load_slice(url: &str, object_id: &ObjectId, key: &StudyKey, manifest: &VerifiedManifest) -> Result<Decoded, String> {
+    use obscura_dicomweb::client::HttpClient;
+    let sealed = FetchClient.get(url).await.map_err(|e| format!("could not fetch: {e}"))?;
+    manifest
+        .verify_object_digest(object_id, &sealed)
+        .map_err(|e| format!("integrity check failed ({e}); nothing of this image is shown"))?;
+    let plain = obscura_seal::open_object(&WebCryptoAead, key, object_id, &sealed)
+        .await
+        .map_err(|e| format!("integrity check failed ({e}); nothing of this image is shown"))?;
+    let image = obscura_imaging::decode(&plain).map_err(|e| format!("cannot decode the image: {e}"))?;
+    let frame = image.frames.into_iter().next().ok_or("the image has no frames")?;
+    let pixels = match frame {
+        obscura_imaging::Frame::Gray16(p) => p,
+        _ => return Err("colour images are not displayed yet".into()),
+    };
+    Ok(Decoded {
+        width: image.columns,
+        height: image.rows,
+        pixels,
+        signed: image.signed,
+        slope: image.rescale_slope as f32,
+        intercept: image.rescale_intercept as f32,
+        window: image.window.map(|w| Window { center: w.center as f32, width: w.width as f32 }),
+    })
+}
+
+fn default_window(d: &Decoded) -> Window {
+    if let Some(w) = d.window {
+        return w;
+    }
+    let (mut lo, mut hi) = (f32::MAX, f32::MIN);
+    for &p in &d.pixels {
+        let v = if d.signed { p as i16 as f32 } else { p as f32 } * d.slope + d.intercept;
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    Window { center: (lo + hi) / 2.0, width: (hi - lo).max(1.0) }
+}
+
+fn update_progress() {
+    with_app(|a| {
+        if let Some(open) = &a.open {
+            let ready = open.slices.iter().filter(|s| matches!(s.state, SliceState::Ready(_))).count();
+            let total = open.slices.len();
+            let text = if ready == total { String::new() } else { format!("loading {ready}/{total}") };
+            set_text("progress", &text);
+        }
+    });
+}
+
+/// Shows the current slice (or nothing, with the reason) and the corner texts.
+fn refresh() {
+    let t = now_ms();
+    let view = with_app(|a| {
+        let open = a.open.as_mut()?;
+        let i = open.current;
+        let total = open.slices.len();
+        let slice = open.slices.get(i)?;
+        let label = &slice.label;
+        let mut upload = None;
+        let mut error = None;
+        let mut loading = false;
+        match &slice.state {
+            SliceState::Ready(d) => {
+                if open.window.is_none() {
+                    open.window = Some(default_window(d));
+                }
+                if open.shown != Some(i) {
+                    upload = Some(true);
+                }
+                if open.first_image_ms.is_none() {
+                    open.first_image_ms = Some(t - open.opened_at);
+                }
+            }
+            SliceState::Failed(e) => {
+                error = Some(format!("Slice {} of {}: {}", i + 1, total, e));
+                upload = Some(false);
+            }
+            _ => {
+                loading = true;
+                upload = Some(false);
+            }
+        }
+        let w = open.window.unwrap_or(Window { center: 40.0, width: 400.0 });
+        set_text("corner-br", &format!("Im {}/{}  (#{})\nW {:.0} L {:.0}", i + 1, total, label, w.width, w.center));
+        match &error {
+            Some(e) => {
+                set_text("error", e);
+                set_hidden("error", false);
+            }
+            None => set_hidden("error", true),
+        }
+        set_text("slice-status", if loading { "loading…" } else { "" });
+        let view = View { window: w, invert: false, zoom: 1.0, pan: [0.0, 0.0] };
+        let upload_now = match upload {
+            Some(true) => {
+                open.shown = Some(i);
+                if let SliceState::Ready(d) = &open.slices[i].state {
+                    Some(Some((d.width, d.height, d.signed, d.slope, d.intercept)))
+                } else {
+                    None
+                }
+            }
+            Some(false) => {
+                open.shown = None;
+                Some(None)
+            }
+            None => None,
+        };
+        Some((view, upload_now, i))
+    })
+    .flatten();
+    update_progress();
+    let Some((view, upload, index)) = view else { return };
+    GPU.with(|g| {
+        let Ok(mut g) = g.try_borrow_mut() else {
+            // A read-back is in flight; it redraws when done.
+            with_app(|a| if let Some(o) = a.open.as_mut() { o.shown = None });
+            return;
+        };
+        let Some(gpu) = g.as_mut() else {
+            with_app(|a| if let Some(o) = a.open.as_mut() { o.shown = None });
+            return;
+        };
+        match upload {
+            Some(Some(_)) => {
+                APP.with(|a| {
+                    let a = a.borrow();
+                    if let Some(SliceState::Ready(d)) = a.as_ref().and_then(|a| a.open.as_ref()).map(|o| &o.slices[index].state) {
+                        gpu.set_image(Some(&GrayImage {
+                            width: d.width,
+                            height: d.height,
+                            pixels: &d.pixels,
+                            signed: d.signed,
+                            rescale_slope: d.slope,
+                            rescale_intercept: d.intercept,
+                        }));
+                    }
+                });
+            }
+            Some(None) => gpu.set_image(None),
+            None => {}
+        }
+        gpu.draw(&view);
+    });
+}
+
+fn step_slice(delta: isize) {
+    let changed = with_app(|a| {
+        let open = a.open.as_mut()?;
+        let n = open.slices.len() as isize;
+        let next = (open.current as isize + delta).clamp(0, (n - 1).max(0)) as usize;
+        let changed = next != open.current;
+        open.current = next;
+        Some(changed)
+    })
+    .flatten()
+    .unwrap_or(false);
+    if changed {
+        refresh();
+    }
+}
+
+fn install_input_handlers() {
+    let canvas = el("canvas");
+    let wheel = Closure::<dyn FnMut(web_sys::WheelEvent)>::new(|e: web_sys::WheelEvent| {
+        e.prevent_default();
+        if e.delta_y() > 0.0 {
+            step_slice(1);
+        } else if e.delta_y() < 0.0 {
+            step_slice(-1);
+        }
+    });
+    let opts = web_sys::AddEventListenerOptions::new();
+    opts.set_passive(false);
+    canvas
+        .add_event_listener_with_callback_and_add_event_listener_options("wheel", wheel.as_ref().unchecked_ref(), &opts)
+        .unwrap();
+    wheel.forget();
+
+    let down = Closure::<dyn FnMut(web_sys::PointerEvent)>::new(|e: web_sys::PointerEvent| {
+        if e.button() != 0 {
+            return;
+        }
+        if let Some(t) = e.target().and_then(|t| t.dyn_into::<HtmlElement>().ok()) {
+            let _ = t.set_pointer_capture(e.pointer_id());
+        }
+        with_app(|a| {
+            if let Some(w) = a.open.as_ref().and_then(|o| o.window) {
+                a.drag = Some((e.client_x() as f64, e.client_y() as f64, w));
+            }
+        });
+    });
+    canvas.add_event_listener_with_callback("pointerdown", down.as_ref().unchecked_ref()).unwrap();
+    down.forget();
+
+    let moved = Closure::<dyn FnMut(web_sys::PointerEvent)>::new(|e: web_sys::PointerEvent| {
+        let changed = with_app(|a| {
+            let (x0, y0, w0) = a.drag?;
+            let open = a.open.as_mut()?;
+            // Horizontal drag widens/narrows the window, vertical moves the level, as in PACS viewers.
+            let dx = e.client_x() as f64 - x0;
+            let dy = e.client_y() as f64 - y0;
+            let scale = (w0.width as f64 / 256.0).max(1.0);
+            open.window = Some(Window {
+                center: (w0.center as f64 + dy * scale) as f32,
+                width: (w0.width as f64 + dx * scale).max(1.0) as f32,
+            });
+            Some(())
+        })
+        .flatten();
+        if changed.is_some() {
+            refresh();
+        }
+    });
+    canvas.add_event_listener_with_callback("pointermove", moved.as_ref().unchecked_ref()).unwrap();
+    moved.forget();
+
+    let up = Closure::<dyn FnMut(web_sys::PointerEvent)>::new(|_e: web_sys::PointerEvent| {
+        with_app(|a| a.drag = None);
+    });
+    canvas.add_event_listener_with_callback("pointerup", up.as_ref().unchecked_ref()).unwrap();
+    canvas.add_event_listener_with_callback("pointercancel", up.as_ref().unchecked_ref()).unwrap();
+    up.forget();
+
+    let back = Closure::<dyn FnMut()>::new(close_study);
+    el("back").set_onclick(Some(back.as_ref().unchecked_ref()));
+    back.forget();
+
+    let resized = Closure::<dyn FnMut()>::new(refresh);
+    web_sys::window().unwrap().set_onresize(Some(resized.as_ref().unchecked_ref()));
+    resized.forget();
+
+    // Closing the tab: drop keys and zeroise slices while the page still runs.
+    let hide = Closure::<dyn FnMut()>::new(close_study);
+    web_sys::window().unwrap().set_onpagehide(Some(hide.as_ref().unchecked_ref()));
+    hide.forget();
+}
+
+pub(crate) fn debug_state() -> JsValue {
+    let v = APP.with(|a| {
+        let a = a.borrow();
+        let Some(a) = a.as_ref() else { return serde_json::json!({ "phase": "booting" }) };
+        let open = a.open.as_ref().map(|o| {
+            let ready = o.slices.iter().filter(|s| matches!(s.state, SliceState::Ready(_))).count();
+            let failed: Vec<usize> = (0..o.slices.len()).filter(|&i| matches!(o.slices[i].state, SliceState::Failed(_))).collect();
+            let w = o.window.unwrap_or(Window { center: 0.0, width: 0.0 });
+            serde_json::json!({
+                "current": o.current, "slices": o.slices.len(), "ready": ready, "failed": failed,
+                "shown": o.shown, "window": [w.center, w.width], "first_image_ms": o.first_image_ms,
+            })
+        });
+        serde_json::json!({
+            "phase": a.phase,
+            "studies": a.studies.len(),
+            "message": a.message,
+            "backend": match a.backend { Backend::WebGpu => "webgpu", Backend::WebGl2 => "webgl2" },
+            "open": open,
+        })
+    });
+    JsValue::from_str(&v.to_string())
+}
+
+pub(crate) fn sealed_url_for_slice(index: usize) -> Option<String> {
+    with_app(|a| a.open.as_ref().and_then(|o| o.slices.get(index)).map(|s| s.url.clone())).flatten()
+}
+
+pub(crate) async fn read_back() -> Result<JsValue, String> {
+    let Some(view) = with_app(|a| {
+        let o = a.open.as_ref()?;
+        o.shown?;
+        Some(View { window: o.window?, invert: false, zoom: 1.0, pan: [0.0, 0.0] })
+    })
+    .flatten() else {
+        return Ok(JsValue::NULL);
+    };
+    // Hold the GPU out of the thread-local while awaiting, so that loaders never find it borrowed
+    // mid-await; put it back afterwards.
+    let gpu = GPU.with(|g| g.borrow_mut().take()).ok_or("no GPU")?;
+    let result = gpu.renderer().read_back(&view).await;
+    GPU.with(|g| *g.borrow_mut() = Some(gpu));
+    refresh();
+    let bytes = result.map_err(|e| e.to_string())?;
+    Ok(Uint8Array::from(&bytes[..]).into())
+}

@@ -1,0 +1,115 @@
+//! The canvas, the wgpu device and `obscura-render`'s renderer.
+//!
+//! WebGPU is used where the browser offers it, WebGL2 otherwise (chosen at run time by
+//! `wgpu::util::new_instance_with_webgpu_detection`); `?gpu=webgl` in the page URL forces WebGL2.
+
+use obscura_render::{GrayImage, Renderer, View};
+use web_sys::HtmlCanvasElement;
+
+/// Which browser graphics API draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// WebGPU.
+    WebGpu,
+    /// WebGL2 through wgpu's GL backend.
+    WebGl2,
+}
+
+/// The canvas surface and the renderer drawing into it.
+pub struct Gpu {
+    canvas: HtmlCanvasElement,
+    surface: wgpu::Surface<'static>,
+    device: wgpu::Device,
+    config: wgpu::SurfaceConfiguration,
+    renderer: Renderer,
+    /// The API in use.
+    pub backend: Backend,
+}
+
+impl Gpu {
+    /// Sets up the GPU on `canvas`.
+    pub async fn new(canvas: HtmlCanvasElement, force_webgl: bool) -> Result<Gpu, String> {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = if force_webgl { wgpu::Backends::GL } else { wgpu::Backends::BROWSER_WEBGPU | wgpu::Backends::GL };
+        let instance = wgpu::util::new_instance_with_webgpu_detection(desc).await;
+        let surface = instance
+            .create_surface(wgpu::SurfaceTarget::Canvas(canvas.clone()))
+            .map_err(|e| format!("cannot draw on the canvas: {e}"))?;
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                compatible_surface: Some(&surface),
+                force_fallback_adapter: false,
+            })
+            .await
+            .map_err(|e| format!("no WebGPU or WebGL2 adapter: {e}"))?;
+        let backend = if adapter.get_info().backend == wgpu::Backend::BrowserWebGpu { Backend::WebGpu } else { Backend::WebGl2 };
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("obscura"),
+                required_limits: obscura_render::required_limits(&adapter.limits()),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| format!("cannot open the GPU device: {e}"))?;
+        let (w, h) = (canvas.width().max(1), canvas.height().max(1));
+        let caps = surface.get_capabilities(&adapter);
+        let format = obscura_render::pick_surface_format(&caps.formats);
+        let config = wgpu::SurfaceConfiguration {
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+            format,
+            width: w,
+            height: h,
+            present_mode: wgpu::PresentMode::Fifo,
+            desired_maximum_frame_latency: 2,
+            alpha_mode: caps.alpha_modes.first().copied().unwrap_or(wgpu::CompositeAlphaMode::Auto),
+            view_formats: vec![],
+        };
+        surface.configure(&device, &config);
+        let renderer = Renderer::new(device.clone(), queue, format);
+        Ok(Gpu { canvas, surface, device, config, renderer, backend })
+    }
+
+    /// Matches the drawing buffer to the canvas's CSS size × devicePixelRatio.
+    pub fn fit_to_css_size(&mut self) {
+        let dpr = web_sys::window().map(|w| w.device_pixel_ratio()).unwrap_or(1.0);
+        let rect = self.canvas.get_bounding_client_rect();
+        let w = ((rect.width() * dpr).round() as u32).clamp(1, 8192);
+        let h = ((rect.height() * dpr).round() as u32).clamp(1, 8192);
+        if w != self.config.width || h != self.config.height {
+            self.canvas.set_width(w);
+            self.canvas.set_height(h);
+            self.config.width = w;
+            self.config.height = h;
+            self.surface.configure(&self.device, &self.config);
+        }
+    }
+
+    /// Uploads a slice (or, with `None`, removes whatever was shown: nothing of it stays).
+    pub fn set_image(&mut self, image: Option<&GrayImage>) {
+        match image {
+            Some(img) => self.renderer.set_image(img),
+            None => self.renderer.clear_image(),
+        }
+    }
+
+    /// Draws one frame.
+    pub fn draw(&mut self, view: &View) {
+        self.fit_to_css_size();
+        let frame = match self.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(f) | wgpu::CurrentSurfaceTexture::Suboptimal(f) => f,
+            _ => {
+                self.surface.configure(&self.device, &self.config);
+                return;
+            }
+        };
+        let target = frame.texture.create_view(&wgpu::TextureViewDescriptor::default());
+        self.renderer.draw(&target, [self.config.width, self.config.height], view);
+        frame.present();
+    }
+
+    /// The renderer (for read-back in tests).
+    pub fn renderer(&self) -> &Renderer {
+        &self.renderer
+    }
+}

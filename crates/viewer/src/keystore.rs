@@ -1,0 +1,95 @@
+//! The reader's key store in IndexedDB.
+//!
+//! What is stored, and all that is ever stored: the reader's CryptoKey pair (the private key
+//! non-extractable), its public key bytes, its certificate (public), and the last manifest version
+//! seen per pseudonymous study UID (public; it is what makes a rolled-back manifest visible).
+//! No study key, no PHI and no pixel is ever put here.
+
+use js_sys::{Object, Promise, Reflect};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{IdbDatabase, IdbRequest, IdbTransactionMode};
+
+const DB_NAME: &str = "obscura";
+const STORE: &str = "keys";
+
+/// Turns an IDBRequest into a future of its result.
+async fn request(req: &IdbRequest) -> Result<JsValue, String> {
+    let req2 = req.clone();
+    let promise = Promise::new(&mut |resolve, reject| {
+        let ok_req = req2.clone();
+        let on_ok = Closure::once_into_js(move || {
+            let _ = resolve.call1(&JsValue::NULL, &ok_req.result().unwrap_or(JsValue::UNDEFINED));
+        });
+        let err_req = req2.clone();
+        let on_err = Closure::once_into_js(move || {
+            let msg = err_req.error().ok().flatten().map(|e| e.message()).unwrap_or_else(|| "IndexedDB request failed".into());
+            let _ = reject.call1(&JsValue::NULL, &JsValue::from_str(&msg));
+        });
+        req2.set_onsuccess(Some(on_ok.unchecked_ref()));
+        req2.set_onerror(Some(on_err.unchecked_ref()));
+    });
+    JsFuture::from(promise).await.map_err(|e| crate::webcrypto::js_error(e))
+}
+
+/// The open key store.
+pub struct KeyStore {
+    db: IdbDatabase,
+}
+
+impl KeyStore {
+    /// Opens (creating on first use) the key store.
+    pub async fn open() -> Result<KeyStore, String> {
+        let factory = web_sys::window()
+            .ok_or("no window")?
+            .indexed_db()
+            .map_err(|_| "IndexedDB is unavailable")?
+            .ok_or("IndexedDB is unavailable (private mode?): the reader key cannot be kept")?;
+        let open = factory.open_with_u32(DB_NAME, 1).map_err(|_| "cannot open IndexedDB")?;
+        let on_upgrade = Closure::once_into_js({
+            let open = open.clone();
+            move || {
+                if let Ok(db) = open.result() {
+                    let db: IdbDatabase = db.unchecked_into();
+                    let _ = db.create_object_store(STORE);
+                }
+            }
+        });
+        open.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
+        let db: IdbDatabase = request(&open).await?.unchecked_into();
+        Ok(KeyStore { db })
+    }
+
+    /// Reads one record (`undefined` when absent).
+    pub async fn get(&self, key: &str) -> Result<JsValue, String> {
+        let tx = self.db.transaction_with_str(STORE).map_err(|_| "IndexedDB transaction failed")?;
+        let store = tx.object_store(STORE).map_err(|_| "IndexedDB store missing")?;
+        request(&store.get(&JsValue::from_str(key)).map_err(|_| "IndexedDB get failed")?).await
+    }
+
+    /// Writes one record. Only CryptoKeys and public data may be passed here.
+    pub async fn put(&self, key: &str, value: &JsValue) -> Result<(), String> {
+        let tx = self
+            .db
+            .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
+            .map_err(|_| "IndexedDB transaction failed")?;
+        let store = tx.object_store(STORE).map_err(|_| "IndexedDB store missing")?;
+        request(&store.put_with_key(value, &JsValue::from_str(key)).map_err(|_| "IndexedDB put failed")?).await?;
+        Ok(())
+    }
+}
+
+/// Reads a property of a stored record.
+pub fn field(record: &JsValue, name: &str) -> JsValue {
+    if record.is_object() {
+        Reflect::get(record, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
+/// A record from key/value pairs.
+pub fn record(pairs: &[(&str, JsValue)]) -> Object {
+    crate::webcrypto::js_object(pairs)
+}

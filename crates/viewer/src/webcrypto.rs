@@ -1,0 +1,130 @@
+//! The browser backends of `obscura-seal`'s two joints: ECDH on a non-extractable private key,
+//! and bulk AES-256-GCM, both inside WebCrypto.
+
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use obscura_seal::{ChunkCipher, CipherFactory, Identity, PublicKey, SealError};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CryptoKey, SubtleCrypto};
+use zeroize::Zeroizing;
+
+/// The page's SubtleCrypto.
+pub fn subtle() -> Result<SubtleCrypto, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    Ok(window.crypto().map_err(|_| "WebCrypto is unavailable (the page must be served over https or from localhost)")?.subtle())
+}
+
+/// Builds a JS object from key/value pairs.
+pub fn js_object(pairs: &[(&str, JsValue)]) -> Object {
+    let o = Object::new();
+    for (k, v) in pairs {
+        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
+    }
+    o
+}
+
+fn usages(list: &[&str]) -> Array {
+    list.iter().map(|s| JsValue::from_str(s)).collect()
+}
+
+fn ecdh_params() -> Object {
+    js_object(&[("name", "ECDH".into()), ("namedCurve", "P-256".into())])
+}
+
+/// Text of a rejected promise, for error messages.
+pub fn js_error(e: JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| e.as_string()).unwrap_or_else(|| format!("{e:?}"))
+}
+
+/// Generates the reader's ECDH P-256 key pair with a **non-extractable** private key.
+pub async fn generate_reader_key() -> Result<(CryptoKey, CryptoKey), String> {
+    let p = subtle()?.generate_key_with_object(&ecdh_params(), false, &usages(&["deriveBits"])).map_err(js_error)?;
+    let pair = JsFuture::from(p).await.map_err(js_error)?;
+    let private: CryptoKey = Reflect::get(&pair, &"privateKey".into()).map_err(js_error)?.unchecked_into();
+    let public: CryptoKey = Reflect::get(&pair, &"publicKey".into()).map_err(js_error)?.unchecked_into();
+    Ok((private, public))
+}
+
+/// The raw SEC1 bytes of a public CryptoKey.
+pub async fn export_public(key: &CryptoKey) -> Result<Vec<u8>, String> {
+    let buf = JsFuture::from(subtle()?.export_key("raw", key).map_err(js_error)?).await.map_err(js_error)?;
+    Ok(Uint8Array::new(&buf).to_vec())
+}
+
+/// The reader identity: a non-extractable ECDH private key that never leaves WebCrypto.
+pub struct WebCryptoIdentity {
+    private: CryptoKey,
+    public: PublicKey,
+}
+
+impl WebCryptoIdentity {
+    /// Wraps a private CryptoKey and its public key.
+    pub fn new(private: CryptoKey, public: PublicKey) -> Self {
+        WebCryptoIdentity { private, public }
+    }
+}
+
+impl Identity for WebCryptoIdentity {
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    async fn ecdh(&self, peer: &PublicKey) -> Result<Zeroizing<[u8; 32]>, SealError> {
+        let fail = |what: &str, e: JsValue| SealError::Malformed(format!("WebCrypto {what} failed: {}", js_error(e)));
+        let subtle = subtle().map_err(SealError::Malformed)?;
+        let raw = Uint8Array::from(&peer.to_sec1()[..]);
+        let p = subtle.import_key_with_object("raw", &raw, &ecdh_params(), true, &Array::new()).map_err(|e| fail("importKey", e))?;
+        let peer_key: CryptoKey = JsFuture::from(p).await.map_err(|e| fail("importKey", e))?.unchecked_into();
+        let algo = js_object(&[("name", "ECDH".into()), ("public", peer_key.into())]);
+        let p = subtle.derive_bits_with_object(&algo, &self.private, 256).map_err(|e| fail("deriveBits", e))?;
+        let bits = JsFuture::from(p).await.map_err(|e| fail("deriveBits", e))?;
+        let view = Uint8Array::new(&bits);
+        let mut out = Zeroizing::new([0u8; 32]);
+        if view.length() != 32 {
+            return Err(SealError::Malformed("WebCrypto deriveBits returned a wrong length".into()));
+        }
+        view.copy_to(&mut out[..]);
+        // The shared secret also sits in that ArrayBuffer: overwrite it.
+        view.fill(0, 0, 32);
+        Ok(out)
+    }
+}
+
+/// Bulk AES-256-GCM in WebCrypto: each object key is imported as a non-extractable CryptoKey.
+pub struct WebCryptoAead;
+
+/// One object's AES-256-GCM key inside WebCrypto.
+pub struct WebCryptoCipher(CryptoKey);
+
+impl CipherFactory for WebCryptoAead {
+    type Cipher = WebCryptoCipher;
+
+    async fn cipher(&self, key: Zeroizing<[u8; 32]>) -> Result<WebCryptoCipher, SealError> {
+        let subtle = subtle().map_err(SealError::Malformed)?;
+        let raw = Uint8Array::from(&key[..]);
+        let p = subtle.import_key_with_str("raw", &raw, "AES-GCM", false, &usages(&["decrypt"]));
+        raw.fill(0, 0, 32);
+        let p = p.map_err(|e| SealError::Malformed(format!("WebCrypto importKey failed: {}", js_error(e))))?;
+        let k = JsFuture::from(p).await.map_err(|e| SealError::Malformed(format!("WebCrypto importKey failed: {}", js_error(e))))?;
+        Ok(WebCryptoCipher(k.unchecked_into()))
+    }
+}
+
+impl ChunkCipher for WebCryptoCipher {
+    async fn open_chunk(&self, nonce: &[u8; 12], aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, SealError> {
+        let subtle = subtle().map_err(SealError::Malformed)?;
+        let algo = js_object(&[
+            ("name", "AES-GCM".into()),
+            ("iv", Uint8Array::from(&nonce[..]).into()),
+            ("additionalData", Uint8Array::from(aad).into()),
+            ("tagLength", 128.into()),
+        ]);
+        let p = subtle.decrypt_with_object_and_u8_array(&algo, &self.0, ciphertext).map_err(|_| SealError::Tampered { what: "chunk" })?;
+        let buf = JsFuture::from(p).await.map_err(|_| SealError::Tampered { what: "chunk" })?;
+        let view = Uint8Array::new(&buf);
+        let out = view.to_vec();
+        // Cleartext must not linger in the JS heap either.
+        view.fill(0, 0, view.length());
+        Ok(out)
+    }
+}
