@@ -70,6 +70,9 @@ enum Command {
         out: PathBuf,
         #[arg(long, default_value_t = 120)]
         slices: u32,
+        /// Patient's Name (DICOM PN, e.g. FAMILY^GIVEN).
+        #[arg(long, default_value = "OBSCURA^PHANTOM^DEMO")]
+        patient_name: String,
     },
 }
 
@@ -147,12 +150,12 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Serve { keys, store, site, port, demo } => serve::serve(serve::ServeOptions { keys, store, site, port, demo }),
-        Command::SyntheticCt { out, slices } => {
+        Command::SyntheticCt { out, slices, patient_name } => {
             if slices == 0 {
                 bail!("--slices must be at least 1");
             }
             std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-            let params = obscura_imaging::synthetic::SeriesParams { slices, ..Default::default() };
+            let params = obscura_imaging::synthetic::SeriesParams { slices, patient_name, ..Default::default() };
             for (i, file) in obscura_imaging::synthetic::ct_series(&params).into_iter().enumerate() {
                 std::fs::write(out.join(format!("CT{:04}.dcm", i + 1)), file)?;
             }

@@ -148,7 +148,7 @@ fn flag(args: &[String], name: &str) -> Option<String> {
 }
 
 /// Creates (or reuses) the demo organisation in `data` and seals `dicom` (or a synthetic CT).
-fn prepare_demo_data(obscura: &Path, data: &Path, dicom: Option<PathBuf>, slices: u32) -> Result<PathBuf> {
+fn prepare_demo_data(obscura: &Path, data: &Path, dicom: Option<PathBuf>, slices: u32, patient: &str) -> Result<PathBuf> {
     let keys = data.join("keys");
     if !keys.join("org.key").exists() {
         step(&format!("creating the demo organisation in {}", data.display()));
@@ -161,7 +161,9 @@ fn prepare_demo_data(obscura: &Path, data: &Path, dicom: Option<PathBuf>, slices
             let out = data.join("demo-dicom");
             if !out.exists() {
                 step(&format!("generating a synthetic CT ({slices} slices of 512x512) in {}", out.display()));
-                run(Command::new(obscura).args(["synthetic-ct", "--slices", &slices.to_string(), "--out"]).arg(&out))?;
+                run(Command::new(obscura)
+                    .args(["synthetic-ct", "--slices", &slices.to_string(), "--patient-name", patient, "--out"])
+                    .arg(&out))?;
             }
             out
         }
@@ -180,7 +182,7 @@ fn demo(root: &Path, args: &[String]) -> Result<()> {
     let obscura = build_cli(root)?;
     let data = flag(args, "--data").map(PathBuf::from).unwrap_or_else(|| root.join("data/demo"));
     let port = flag(args, "--port").unwrap_or_else(|| "8080".into());
-    let store = prepare_demo_data(&obscura, &data, flag(args, "--dicom").map(PathBuf::from), 120)?;
+    let store = prepare_demo_data(&obscura, &data, flag(args, "--dicom").map(PathBuf::from), 120, "OBSCURA^PHANTOM^DEMO")?;
     step("serving (Ctrl-C stops)");
     run(Command::new(&obscura)
         .args(["serve", "--demo", "--port", &port, "--keys"])
@@ -231,7 +233,9 @@ fn test(root: &Path, _args: &[String]) -> Result<()> {
     let obscura = build_cli(root)?;
     let data = root.join("target/e2e-data");
     let _ = std::fs::remove_dir_all(&data);
-    let store = prepare_demo_data(&obscura, &data, None, 60)?;
+    // A patient name no binary contains, so that finding it in the browser profile means a leak.
+    let patient = format!("E2E{}^PATIENT^TEST", std::process::id());
+    let store = prepare_demo_data(&obscura, &data, None, 60, &patient)?;
     let port = free_port()?;
     step(&format!("end-to-end test: obscura serve on 127.0.0.1:{port}, Playwright + Debian's chromium"));
     let server = KillOnDrop(
@@ -248,7 +252,8 @@ fn test(root: &Path, _args: &[String]) -> Result<()> {
     let artifacts = root.join("target/e2e-artifacts");
     std::fs::create_dir_all(&artifacts)?;
     let result = run(Command::new("node")
-        .args(["--test", "--test-concurrency=1", "tests/e2e/"])
+        .args(["--test", "--test-concurrency=1", "tests/e2e/spine.test.mjs"])
+        .env("OBSCURA_PATIENT_NAME", &patient)
         .env("OBSCURA_URL", format!("http://127.0.0.1:{port}/"))
         .env("OBSCURA_STORE", &store)
         .env("OBSCURA_PLAINTEXT", data.join("demo-dicom"))
