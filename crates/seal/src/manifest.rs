@@ -62,7 +62,9 @@ impl ObjectEntry {
     }
 }
 
-/// The PHI of a study: only ever stored encrypted. Zeroized on drop. Absent strings are empty.
+/// The PHI of a study: only ever stored encrypted. Zeroized on drop (so build it from
+/// `StudyIndex::default()` and assign fields; struct-update syntax is not available). Absent
+/// strings are empty.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
