@@ -170,7 +170,7 @@ fn build_vectors() -> Value {
     .unwrap();
 
     json!({
-        "description": "Obscura seal format v1 known-answer vectors; see docs/FORMAT.md. All byte strings are lowercase hex.",
+        "description": "Obscura seal format v1 known-answer vectors; see docs/FORMAT.md. Byte strings are lowercase hex, except inside the certificate, which is in its JSON form (base64).",
         "keys": {
             "secrets": { "recipient": hex::encode([0x11; 32]), "ephemeral": hex::encode([0x22; 32]), "organisation": hex::encode([0x33; 32]), "gateway": hex::encode([0x44; 32]), "escrow": hex::encode([0x55; 32]) },
             "public": keys,
