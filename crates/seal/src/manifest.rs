@@ -117,12 +117,6 @@ pub struct InstanceIndex {
     pub frames: u32,
 }
 
-impl Default for ObjectId {
-    fn default() -> Self {
-        ObjectId([0u8; 16])
-    }
-}
-
 /// The signed JSON body of a manifest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -248,7 +242,7 @@ pub fn open_manifest(bytes: &[u8], anchor: &PublicKey, now: i64, last_seen_versi
         return Err(SealError::Malformed("manifest too short".into()));
     }
     if &bytes[..8] != MANIFEST_MAGIC {
-        if &bytes[..7] == &MANIFEST_MAGIC[..7] {
+        if bytes[..7] == MANIFEST_MAGIC[..7] {
             return Err(SealError::UnsupportedVersion { what: "manifest envelope", version: u32::from(bytes[7]) });
         }
         return Err(SealError::Malformed("not an Obscura manifest (bad magic)".into()));

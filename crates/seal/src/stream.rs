@@ -27,7 +27,8 @@ pub const DEFAULT_CHUNK_SIZE: u32 = 256 * 1024;
 pub const MAX_CHUNK_SIZE: u32 = 16 * 1024 * 1024;
 
 /// A random 16-byte object identifier. Displayed and serialized as 32 hex digits.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// (`Default` is the all-zero id, only a placeholder.)
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectId(pub [u8; 16]);
 
 impl ObjectId {
@@ -166,17 +167,35 @@ impl ObjectLayout {
     pub fn is_last(&self, i: u64) -> bool {
         i + 1 == self.chunks
     }
-    /// Plaintext byte range of chunk `i` (`i < chunk_count()`).
+    /// Plaintext byte range of chunk `i`.
+    ///
+    /// # Panics
+    /// If `i >= chunk_count()`.
     pub fn chunk_plaintext_range(&self, i: u64) -> Range<u64> {
+        assert!(i < self.chunks, "chunk index {i} out of range ({} chunks)", self.chunks);
         let start = i * u64::from(self.chunk_size);
         start..(start + u64::from(self.chunk_size)).min(self.plaintext_len)
     }
     /// Byte range of chunk `i`'s ciphertext (with tag) inside the sealed object:
     /// it starts at `40 + i * (chunk_size + 16)`.
+    ///
+    /// # Panics
+    /// If `i >= chunk_count()`.
     pub fn chunk_range(&self, i: u64) -> Range<u64> {
         let start = HEADER_LEN as u64 + i * (u64::from(self.chunk_size) + TAG_LEN as u64);
         let p = self.chunk_plaintext_range(i);
         start..start + (p.end - p.start) + TAG_LEN as u64
+    }
+    /// Byte range inside the sealed object of the consecutive chunks `chunks` (e.g. from
+    /// [`ObjectLayout::chunks_for_plaintext`]), for one HTTP range request. Empty if `chunks` is.
+    ///
+    /// # Panics
+    /// If `chunks.end > chunk_count()`.
+    pub fn sealed_range_for_chunks(&self, chunks: Range<u64>) -> Range<u64> {
+        if chunks.start >= chunks.end {
+            return 0..0;
+        }
+        self.chunk_range(chunks.start).start..self.chunk_range(chunks.end - 1).end
     }
     /// Indices of the chunks covering plaintext bytes `range` (clamped to the object).
     pub fn chunks_for_plaintext(&self, range: Range<u64>) -> Range<u64> {

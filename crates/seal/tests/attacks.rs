@@ -87,6 +87,8 @@ fn layout_ranges_and_streaming_opener() {
     assert_eq!(l.chunks_for_plaintext(63..65), 0..2);
     assert_eq!(l.chunks_for_plaintext(128..1000), 2..4);
     assert_eq!(l.chunks_for_plaintext(5..5), 0..0);
+    assert_eq!(l.sealed_range_for_chunks(1..3), 120..280);
+    assert_eq!(l.sealed_range_for_chunks(0..4), 40..sealed.len() as u64);
     // Random access: open only chunk 2 from the header and its byte range.
     let opener = block(ObjectOpener::new(&RustCryptoAead, &key, &id, &sealed[..40])).unwrap();
     let c2 = block(opener.open_chunk(2, &chunk(&sealed, 2))).unwrap();
