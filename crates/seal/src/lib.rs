@@ -46,3 +46,4 @@ pub use stream::{
 };
 pub use study::{unwrap_study_key, wrap_study_key, wrap_study_key_deterministic, Stanza, StudyKey};
 pub use rand_core;
+pub use zeroize;

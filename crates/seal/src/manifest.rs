@@ -243,7 +243,8 @@ pub fn open_manifest(bytes: &[u8], anchor: &PublicKey, now: i64, last_seen_versi
     }
     if &bytes[..8] != MANIFEST_MAGIC {
         if bytes[..7] == MANIFEST_MAGIC[..7] {
-            return Err(SealError::UnsupportedVersion { what: "manifest envelope", version: u32::from(bytes[7]) });
+            let version = if bytes[7].is_ascii_digit() { u32::from(bytes[7] - b'0') } else { u32::from(bytes[7]) };
+            return Err(SealError::UnsupportedVersion { what: "manifest envelope", version });
         }
         return Err(SealError::Malformed("not an Obscura manifest (bad magic)".into()));
     }

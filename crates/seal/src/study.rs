@@ -19,8 +19,18 @@ pub const OBJECT_KEY_INFO: &[u8] = b"obscura/v1/object-key";
 pub const STUDY_KEY_INFO: &[u8] = b"obscura/v1/study-key";
 
 /// The 32-byte random key of one study (one sealing epoch). Zeroized on drop.
-#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+/// Equality is constant-time.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct StudyKey([u8; 32]);
+
+impl PartialEq for StudyKey {
+    fn eq(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq as _;
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl Eq for StudyKey {}
 
 impl StudyKey {
     /// A fresh random key.

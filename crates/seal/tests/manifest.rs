@@ -275,7 +275,10 @@ fn unknown_format_version() {
     );
     let mut env = w.manifest.clone();
     env[7] = b'2';
-    assert!(matches!(open_manifest(&env, w.org.public_key(), NOW, None), Err(SealError::UnsupportedVersion { .. })));
+    assert_eq!(
+        open_manifest(&env, w.org.public_key(), NOW, None).unwrap_err(),
+        SealError::UnsupportedVersion { what: "manifest envelope", version: 2 }
+    );
 }
 
 #[test]
