@@ -1,0 +1,385 @@
+//! Sealed objects: a 40-byte header and a chunked AES-256-GCM stream (STREAM construction).
+
+use core::fmt;
+use core::ops::Range;
+
+use aes_gcm::aead::AeadInPlace as _;
+use aes_gcm::aead::{Aead as _, Payload};
+use aes_gcm::{Aes256Gcm, KeyInit as _, Nonce};
+use rand_core::CryptoRngCore;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use zeroize::Zeroizing;
+
+use crate::study::StudyKey;
+use crate::SealError;
+
+/// Magic bytes opening every sealed object.
+pub const OBJECT_MAGIC: &[u8; 8] = b"OBSCOBJ1";
+/// The object format version this crate writes and reads.
+pub const OBJECT_FORMAT_VERSION: u8 = 1;
+/// Header length in bytes.
+pub const HEADER_LEN: usize = 40;
+/// AES-GCM tag length in bytes.
+pub const TAG_LEN: usize = 16;
+/// Default plaintext bytes per chunk (256 KiB).
+pub const DEFAULT_CHUNK_SIZE: u32 = 256 * 1024;
+/// Largest chunk size accepted (16 MiB).
+pub const MAX_CHUNK_SIZE: u32 = 16 * 1024 * 1024;
+
+/// A random 16-byte object identifier. Displayed and serialized as 32 hex digits.
+/// (`Default` is the all-zero id, only a placeholder.)
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectId(pub [u8; 16]);
+
+impl ObjectId {
+    /// A fresh random id.
+    pub fn generate(rng: &mut impl CryptoRngCore) -> Self {
+        let mut b = [0u8; 16];
+        rng.fill_bytes(&mut b);
+        ObjectId(b)
+    }
+    /// Parses 32 hex digits.
+    pub fn from_hex(s: &str) -> Result<Self, SealError> {
+        crate::b64::parse_hex(s).map(ObjectId).map_err(SealError::Malformed)
+    }
+}
+
+impl fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ObjectId({self})")
+    }
+}
+
+impl Serialize for ObjectId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        crate::b64::hex_array::serialize(&self.0, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ObjectId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::b64::hex_array::deserialize(d).map(ObjectId)
+    }
+}
+
+/// The parsed 40-byte object header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ObjectHeader {
+    /// Plaintext bytes per chunk (all but the last chunk hold exactly this many).
+    pub chunk_size: u32,
+    /// The object id (also the HKDF salt of the object key).
+    pub object_id: ObjectId,
+    /// Total plaintext length.
+    pub plaintext_len: u64,
+}
+
+impl ObjectHeader {
+    /// Parses the first 40 bytes strictly (magic, version 1, zero reserved bytes, chunk size in
+    /// 1..=16 MiB). The header is *not* authenticated until a chunk opens under it.
+    pub fn parse(bytes: &[u8]) -> Result<Self, SealError> {
+        if bytes.len() < HEADER_LEN {
+            return Err(SealError::Truncated);
+        }
+        if &bytes[..8] != OBJECT_MAGIC {
+            return Err(SealError::Malformed("not an Obscura sealed object (bad magic)".into()));
+        }
+        if bytes[8] != OBJECT_FORMAT_VERSION {
+            return Err(SealError::UnsupportedVersion { what: "object", version: u32::from(bytes[8]) });
+        }
+        if bytes[9..12] != [0, 0, 0] {
+            return Err(SealError::Malformed("object header reserved bytes are not zero".into()));
+        }
+        let chunk_size = u32::from_be_bytes(bytes[12..16].try_into().expect("4 bytes"));
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&bytes[16..32]);
+        let plaintext_len = u64::from_be_bytes(bytes[32..40].try_into().expect("8 bytes"));
+        let h = ObjectHeader { chunk_size, object_id: ObjectId(id), plaintext_len };
+        h.layout()?;
+        Ok(h)
+    }
+
+    /// The 40 header bytes (also the AAD of every chunk).
+    pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
+        let mut b = [0u8; HEADER_LEN];
+        b[..8].copy_from_slice(OBJECT_MAGIC);
+        b[8] = OBJECT_FORMAT_VERSION;
+        b[12..16].copy_from_slice(&self.chunk_size.to_be_bytes());
+        b[16..32].copy_from_slice(&self.object_id.0);
+        b[32..40].copy_from_slice(&self.plaintext_len.to_be_bytes());
+        b
+    }
+
+    /// The chunk layout this header describes.
+    pub fn layout(&self) -> Result<ObjectLayout, SealError> {
+        ObjectLayout::new(self.chunk_size, self.plaintext_len)
+    }
+}
+
+/// Where each chunk lives in a sealed object, so frames can be fetched by byte range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ObjectLayout {
+    chunk_size: u32,
+    plaintext_len: u64,
+    chunks: u64,
+    sealed_len: u64,
+}
+
+impl ObjectLayout {
+    /// Validates the chunk size (1..=16 MiB) and that the sealed length fits in a u64.
+    pub fn new(chunk_size: u32, plaintext_len: u64) -> Result<Self, SealError> {
+        if chunk_size == 0 || chunk_size > MAX_CHUNK_SIZE {
+            return Err(SealError::Malformed(format!(
+                "chunk size {chunk_size} is outside 1..={MAX_CHUNK_SIZE}"
+            )));
+        }
+        let cs = u64::from(chunk_size);
+        let chunks = if plaintext_len == 0 { 1 } else { plaintext_len.div_ceil(cs) };
+        let sealed_len = chunks
+            .checked_mul(TAG_LEN as u64)
+            .and_then(|t| t.checked_add(plaintext_len))
+            .and_then(|t| t.checked_add(HEADER_LEN as u64))
+            .ok_or_else(|| SealError::Malformed("object length overflows".into()))?;
+        Ok(ObjectLayout { chunk_size, plaintext_len, chunks, sealed_len })
+    }
+    /// Plaintext bytes per full chunk.
+    pub fn chunk_size(&self) -> u32 {
+        self.chunk_size
+    }
+    /// Total plaintext length.
+    pub fn plaintext_len(&self) -> u64 {
+        self.plaintext_len
+    }
+    /// Number of chunks (at least 1: an empty object has one empty chunk).
+    pub fn chunk_count(&self) -> u64 {
+        self.chunks
+    }
+    /// Total sealed length: `40 + plaintext_len + 16 * chunk_count`.
+    pub fn sealed_len(&self) -> u64 {
+        self.sealed_len
+    }
+    /// Whether chunk `i` is the last one.
+    pub fn is_last(&self, i: u64) -> bool {
+        i + 1 == self.chunks
+    }
+    /// Plaintext byte range of chunk `i`.
+    ///
+    /// # Panics
+    /// If `i >= chunk_count()`.
+    pub fn chunk_plaintext_range(&self, i: u64) -> Range<u64> {
+        assert!(i < self.chunks, "chunk index {i} out of range ({} chunks)", self.chunks);
+        let start = i * u64::from(self.chunk_size);
+        start..(start + u64::from(self.chunk_size)).min(self.plaintext_len)
+    }
+    /// Byte range of chunk `i`'s ciphertext (with tag) inside the sealed object:
+    /// it starts at `40 + i * (chunk_size + 16)`.
+    ///
+    /// # Panics
+    /// If `i >= chunk_count()`.
+    pub fn chunk_range(&self, i: u64) -> Range<u64> {
+        let start = HEADER_LEN as u64 + i * (u64::from(self.chunk_size) + TAG_LEN as u64);
+        let p = self.chunk_plaintext_range(i);
+        start..start + (p.end - p.start) + TAG_LEN as u64
+    }
+    /// Byte range inside the sealed object of the consecutive chunks `chunks` (e.g. from
+    /// [`ObjectLayout::chunks_for_plaintext`]), for one HTTP range request. Empty if `chunks` is.
+    ///
+    /// # Panics
+    /// If `chunks.end > chunk_count()`.
+    pub fn sealed_range_for_chunks(&self, chunks: Range<u64>) -> Range<u64> {
+        if chunks.start >= chunks.end {
+            return 0..0;
+        }
+        self.chunk_range(chunks.start).start..self.chunk_range(chunks.end - 1).end
+    }
+    /// Indices of the chunks covering plaintext bytes `range` (clamped to the object).
+    pub fn chunks_for_plaintext(&self, range: Range<u64>) -> Range<u64> {
+        let end = range.end.min(self.plaintext_len);
+        if range.start >= end {
+            return 0..0;
+        }
+        let cs = u64::from(self.chunk_size);
+        range.start / cs..end.div_ceil(cs)
+    }
+}
+
+/// The 12-byte chunk nonce: 11-byte big-endian counter `i` then the last-chunk flag (0x01/0x00).
+pub fn chunk_nonce(i: u64, last: bool) -> [u8; 12] {
+    let mut n = [0u8; 12];
+    n[3..11].copy_from_slice(&i.to_be_bytes());
+    n[11] = u8::from(last);
+    n
+}
+
+/// Opening of one AES-256-GCM chunk; the browser implements it with WebCrypto.
+#[allow(async_fn_in_trait)]
+pub trait ChunkCipher {
+    /// AES-256-GCM decryption of `ciphertext || tag`. Fails with [`SealError::Tampered`] when the
+    /// tag does not verify.
+    async fn open_chunk(&self, nonce: &[u8; 12], aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, SealError>;
+}
+
+/// Makes [`ChunkCipher`]s from raw 32-byte keys (the browser: `importKey` as non-extractable).
+#[allow(async_fn_in_trait)]
+pub trait CipherFactory {
+    /// The cipher type.
+    type Cipher: ChunkCipher;
+    /// Imports an AES-256-GCM key.
+    async fn cipher(&self, key: Zeroizing<[u8; 32]>) -> Result<Self::Cipher, SealError>;
+}
+
+/// The native [`CipherFactory`] (the `aes-gcm` crate).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RustCryptoAead;
+
+/// The native [`ChunkCipher`] made by [`RustCryptoAead`]; the key schedule is zeroized on drop.
+pub struct RustCryptoCipher(Aes256Gcm);
+
+impl ChunkCipher for RustCryptoCipher {
+    async fn open_chunk(&self, nonce: &[u8; 12], aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, SealError> {
+        self.0
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad })
+            .map_err(|_| SealError::Tampered { what: "object chunk" })
+    }
+}
+
+impl CipherFactory for RustCryptoAead {
+    type Cipher = RustCryptoCipher;
+    async fn cipher(&self, key: Zeroizing<[u8; 32]>) -> Result<RustCryptoCipher, SealError> {
+        Ok(RustCryptoCipher(Aes256Gcm::new((&*key).into())))
+    }
+}
+
+/// Seals `plaintext` as object `id` under the study key (native; deterministic given its inputs).
+///
+/// Fails only if `chunk_size` is 0 or above 16 MiB.
+pub fn seal_object(key: &StudyKey, id: &ObjectId, plaintext: &[u8], chunk_size: u32) -> Result<Vec<u8>, SealError> {
+    let header = ObjectHeader { chunk_size, object_id: *id, plaintext_len: plaintext.len() as u64 };
+    let layout = header.layout()?;
+    let aad = header.to_bytes();
+    let okey = key.object_key(id);
+    let aead = Aes256Gcm::new((&*okey).into());
+    let mut out = Vec::with_capacity(usize::try_from(layout.sealed_len()).expect("fits: plaintext is in memory"));
+    out.extend_from_slice(&aad);
+    for i in 0..layout.chunk_count() {
+        let r = layout.chunk_plaintext_range(i);
+        let start = out.len();
+        out.extend_from_slice(&plaintext[r.start as usize..r.end as usize]);
+        let tag = aead
+            .encrypt_in_place_detached(Nonce::from_slice(&chunk_nonce(i, layout.is_last(i))), &aad, &mut out[start..])
+            .expect("AES-GCM chunk within limits");
+        out.extend_from_slice(&tag);
+    }
+    debug_assert_eq!(out.len() as u64, layout.sealed_len());
+    Ok(out)
+}
+
+/// Opens a sealed object chunk by chunk (streaming, or random access to byte-ranged chunks).
+///
+/// Construction checks the header's id against the expected one; each chunk then authenticates
+/// the whole header (it is the AAD), its own index and whether it is the last one.
+pub struct ObjectOpener<C: ChunkCipher> {
+    header: ObjectHeader,
+    header_bytes: [u8; HEADER_LEN],
+    layout: ObjectLayout,
+    cipher: C,
+}
+
+impl<C: ChunkCipher> ObjectOpener<C> {
+    /// Parses the header (the first 40 bytes of `header`), checks its object id against
+    /// `expected_id` ([`SealError::ObjectSwapped`]) and imports the object key.
+    pub async fn new<F: CipherFactory<Cipher = C>>(
+        factory: &F,
+        key: &StudyKey,
+        expected_id: &ObjectId,
+        header: &[u8],
+    ) -> Result<Self, SealError> {
+        let h = ObjectHeader::parse(header)?;
+        if h.object_id != *expected_id {
+            return Err(SealError::ObjectSwapped { expected: *expected_id, found: h.object_id });
+        }
+        let layout = h.layout()?;
+        let cipher = factory.cipher(key.object_key(expected_id)).await?;
+        Ok(ObjectOpener { header: h, header_bytes: h.to_bytes(), layout, cipher })
+    }
+
+    /// The (not yet authenticated until a chunk opens) header.
+    pub fn header(&self) -> &ObjectHeader {
+        &self.header
+    }
+
+    /// The chunk layout.
+    pub fn layout(&self) -> &ObjectLayout {
+        &self.layout
+    }
+
+    /// Opens chunk `index` from exactly the bytes of [`ObjectLayout::chunk_range`].
+    pub async fn open_chunk(&self, index: u64, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError> {
+        if index >= self.layout.chunk_count() {
+            return Err(SealError::Malformed(format!(
+                "chunk index {index} out of range (object has {} chunks)",
+                self.layout.chunk_count()
+            )));
+        }
+        let r = self.layout.chunk_range(index);
+        let want = r.end - r.start;
+        let got = ciphertext.len() as u64;
+        if got < want {
+            return Err(SealError::Truncated);
+        }
+        if got > want {
+            return Err(SealError::Extended);
+        }
+        let nonce = chunk_nonce(index, self.layout.is_last(index));
+        let pt = Zeroizing::new(
+            self.cipher
+                .open_chunk(&nonce, &self.header_bytes, ciphertext)
+                .await
+                .map_err(|e| match e {
+                    SealError::Tampered { .. } => SealError::Tampered { what: "object chunk" },
+                    other => other,
+                })?,
+        );
+        let p = self.layout.chunk_plaintext_range(index);
+        if pt.len() as u64 != p.end - p.start {
+            return Err(SealError::Tampered { what: "object chunk" });
+        }
+        Ok(pt)
+    }
+}
+
+/// Opens a whole sealed object: id must equal `expected_id`, the length must match the header,
+/// and every chunk must authenticate. On any failure nothing is returned.
+pub async fn open_object<F: CipherFactory>(
+    factory: &F,
+    key: &StudyKey,
+    expected_id: &ObjectId,
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, SealError> {
+    let opener = ObjectOpener::new(factory, key, expected_id, sealed).await?;
+    let layout = *opener.layout();
+    let have = sealed.len() as u64;
+    if have != layout.sealed_len() {
+        // Tell a header that lies about the length (tampering) from a genuine header whose object
+        // was cut or extended: only an authentic header lets chunk 0 open.
+        let r0 = layout.chunk_range(0);
+        if have < r0.end {
+            return Err(SealError::Truncated);
+        }
+        opener.open_chunk(0, &sealed[r0.start as usize..r0.end as usize]).await?;
+        return Err(if have < layout.sealed_len() { SealError::Truncated } else { SealError::Extended });
+    }
+    let total = usize::try_from(layout.plaintext_len()).map_err(|_| SealError::Malformed("object too large".into()))?;
+    let mut out = Zeroizing::new(Vec::with_capacity(total));
+    for i in 0..layout.chunk_count() {
+        let r = layout.chunk_range(i);
+        let pt = opener.open_chunk(i, &sealed[r.start as usize..r.end as usize]).await?;
+        out.extend_from_slice(&pt);
+    }
+    Ok(out)
+}

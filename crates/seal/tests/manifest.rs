@@ -1,0 +1,355 @@
+//! Certificates, manifests and re-wrapping, with one test per attack class.
+
+mod common;
+
+use common::{block, TestRng};
+use obscura_seal::*;
+
+const NOW: i64 = 1_800_000_000;
+const DAY: i64 = 86_400;
+
+struct World {
+    org: SigningKey,
+    gateway: SigningKey,
+    gateway_cert: Certificate,
+    reader: DhSecretKey,
+    escrow: DhSecretKey,
+    study_key: StudyKey,
+    index: StudyIndex,
+    objects: Vec<(ObjectId, Vec<u8>, Vec<u8>)>,
+    manifest: Vec<u8>,
+}
+
+fn world(seed: &str) -> World {
+    let mut rng = TestRng::new(seed);
+    let org = SigningKey::generate(&mut rng);
+    let gateway = SigningKey::generate(&mut rng);
+    let gateway_cert = Certificate::issue(&org, Role::Gateway, "gateway-1", gateway.public_key(), NOW - DAY, NOW + DAY);
+    let reader = DhSecretKey::generate(&mut rng);
+    let escrow = DhSecretKey::generate(&mut rng);
+    let study_key = StudyKey::generate(&mut rng);
+    let mut objects = Vec::new();
+    let mut entries = Vec::new();
+    let mut instances = Vec::new();
+    for n in 0..2 {
+        let id = ObjectId::generate(&mut rng);
+        let pt: Vec<u8> = (0..300u32).map(|i| (i * (n + 3)) as u8).collect();
+        let sealed = seal_object(&study_key, &id, &pt, 64).unwrap();
+        entries.push(ObjectEntry::for_sealed(id, "2.25.100", &format!("2.25.10{n}"), &sealed));
+        instances.push(InstanceIndex {
+            object_id: id,
+            instance_number: Some(n as i32 + 1),
+            slice_location: Some(n as f64 * 2.5),
+            rows: 10,
+            columns: 10,
+            frames: 3,
+        });
+        objects.push((id, pt, sealed));
+    }
+    let mut index = StudyIndex::default();
+    index.patient_name = "DOE^JANE".into();
+    index.patient_id = "P123".into();
+    index.study_description = "CT CHEST".into();
+    index.series = vec![SeriesIndex {
+        series_uid: "2.25.100".into(),
+        modality: "CT".into(),
+        series_number: Some(1),
+        series_description: "AXIAL".into(),
+        instances,
+    }];
+    let recipients = [reader.public_key().clone(), escrow.public_key().clone()];
+    let manifest = seal_manifest(
+        ManifestInput { study_uid: "2.25.42", version: 3, created: NOW, recipients: &recipients, index: &index, objects: entries },
+        &gateway,
+        &gateway_cert,
+        &study_key,
+        &mut rng,
+    )
+    .unwrap();
+    World { org, gateway, gateway_cert, reader, escrow, study_key, index, objects, manifest }
+}
+
+/// Re-signs an envelope with `key` after replacing its body (attacker tooling).
+fn resign(body: &[u8], key: &SigningKey) -> Vec<u8> {
+    let mut out = b"OBSCMAN1".to_vec();
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    out.extend_from_slice(body);
+    let sig = key.sign(MANIFEST_CONTEXT, &out);
+    out.extend_from_slice(&sig.0);
+    out
+}
+
+fn body_of(m: &[u8]) -> Vec<u8> {
+    m[12..m.len() - 64].to_vec()
+}
+
+#[test]
+fn manifest_round_trip() {
+    let w = world("rt");
+    let anchor = w.org.public_key();
+    let m = open_manifest(&w.manifest, anchor, NOW, None).unwrap();
+    assert_eq!(m.version(), 3);
+    assert_eq!(m.study_uid(), "2.25.42");
+    let key = block(m.study_key(&w.reader)).unwrap();
+    assert_eq!(key, w.study_key);
+    assert_eq!(block(m.study_key(&w.escrow)).unwrap(), w.study_key);
+    assert_eq!(block(m.index(&RustCryptoAead, &key)).unwrap(), w.index);
+    for (id, pt, sealed) in &w.objects {
+        m.verify_object_digest(id, sealed).unwrap();
+        assert_eq!(m.object(id).unwrap().sealed_len, sealed.len() as u64);
+        assert_eq!(&block(open_object(&RustCryptoAead, &key, id, sealed)).unwrap()[..], &pt[..]);
+    }
+    // The PHI is not in the manifest in clear.
+    let text = String::from_utf8_lossy(&w.manifest);
+    assert!(!text.contains("DOE") && !text.contains("P123") && !text.contains("CHEST"));
+    // Same version as last seen is fine.
+    open_manifest(&w.manifest, anchor, NOW, Some(3)).unwrap();
+}
+
+#[test]
+fn manifest_rollback() {
+    let w = world("rollback");
+    assert_eq!(
+        open_manifest(&w.manifest, w.org.public_key(), NOW, Some(4)).unwrap_err(),
+        SealError::Rollback { last_seen: 4, got: 3 }
+    );
+}
+
+#[test]
+fn manifest_signed_by_uncertified_gateway_key() {
+    let w = world("rogue");
+    let mut rng = TestRng::new("rogue-keys");
+    let rogue = SigningKey::generate(&mut rng);
+    // Rogue key signs, presenting the genuine gateway certificate.
+    let forged = resign(&body_of(&w.manifest), &rogue);
+    assert_eq!(
+        open_manifest(&forged, w.org.public_key(), NOW, None).unwrap_err(),
+        SealError::BadSignature { what: "manifest" }
+    );
+    // Rogue key with a certificate from a rogue organisation.
+    let rogue_org = SigningKey::generate(&mut rng);
+    let rogue_cert = Certificate::issue(&rogue_org, Role::Gateway, "gateway-1", rogue.public_key(), NOW - DAY, NOW + DAY);
+    let m = open_manifest(&w.manifest, w.org.public_key(), NOW, None).unwrap();
+    let mut body = m.body().clone();
+    body.gateway = rogue_cert.clone();
+    let forged = resign(&serde_json::to_vec(&body).unwrap(), &rogue);
+    assert!(matches!(
+        open_manifest(&forged, w.org.public_key(), NOW, None).unwrap_err(),
+        SealError::UntrustedCertificate { .. }
+    ));
+    // Same, but the issuer field claims the real organisation.
+    body.gateway.issuer = w.org.public_key().key_id();
+    let forged = resign(&serde_json::to_vec(&body).unwrap(), &rogue);
+    assert!(matches!(
+        open_manifest(&forged, w.org.public_key(), NOW, None).unwrap_err(),
+        SealError::UntrustedCertificate { .. }
+    ));
+    // The builder refuses a key that does not match its certificate.
+    let r = seal_manifest(
+        ManifestInput { study_uid: "x", version: 1, created: NOW, recipients: &[w.reader.public_key().clone()], index: &w.index, objects: vec![] },
+        &rogue,
+        &w.gateway_cert,
+        &w.study_key,
+        &mut rng,
+    );
+    assert_eq!(r.unwrap_err(), SealError::KeyMismatch);
+}
+
+#[test]
+fn certificate_not_chained_to_organisation() {
+    let w = world("chain");
+    let mut rng = TestRng::new("chain-keys");
+    let other_org = SigningKey::generate(&mut rng);
+    let reader_cert = Certificate::issue(&other_org, Role::Reader, "dr who", w.reader.public_key(), NOW - DAY, NOW + DAY);
+    assert!(matches!(reader_cert.verify(w.org.public_key(), Role::Reader, NOW), Err(SealError::UntrustedCertificate { .. })));
+    let good = Certificate::issue(&w.org, Role::Reader, "dr who", w.reader.public_key(), NOW - DAY, NOW + DAY);
+    good.verify(w.org.public_key(), Role::Reader, NOW).unwrap();
+    // Substituted key in a genuine certificate.
+    let mut swapped = good.clone();
+    swapped.public_key = other_org.public_key().clone();
+    assert!(matches!(swapped.verify(w.org.public_key(), Role::Reader, NOW), Err(SealError::UntrustedCertificate { .. })));
+    // Altered subject / validity.
+    let mut longer = good.clone();
+    longer.not_after += 1;
+    assert!(matches!(longer.verify(w.org.public_key(), Role::Reader, NOW), Err(SealError::UntrustedCertificate { .. })));
+}
+
+#[test]
+fn certificate_wrong_role() {
+    let w = world("role");
+    let c = Certificate::issue(&w.org, Role::Reader, "r", w.reader.public_key(), NOW - DAY, NOW + DAY);
+    assert_eq!(c.verify(w.org.public_key(), Role::Escrow, NOW).unwrap_err(), SealError::WrongRole { expected: Role::Escrow, got: Role::Reader });
+    // A reader certificate on a gateway key does not make a gateway.
+    let reader_cert_for_gw = Certificate::issue(&w.org, Role::Reader, "gw", w.gateway.public_key(), NOW - DAY, NOW + DAY);
+    let m = open_manifest(&w.manifest, w.org.public_key(), NOW, None).unwrap();
+    let mut body = m.body().clone();
+    body.gateway = reader_cert_for_gw;
+    let forged = resign(&serde_json::to_vec(&body).unwrap(), &w.gateway);
+    assert_eq!(
+        open_manifest(&forged, w.org.public_key(), NOW, None).unwrap_err(),
+        SealError::WrongRole { expected: Role::Gateway, got: Role::Reader }
+    );
+}
+
+#[test]
+fn expired_certificate() {
+    let w = world("expired");
+    assert_eq!(
+        open_manifest(&w.manifest, w.org.public_key(), NOW + DAY + 1, None).unwrap_err(),
+        SealError::CertificateExpired { not_after: NOW + DAY, now: NOW + DAY + 1 }
+    );
+    assert_eq!(
+        open_manifest(&w.manifest, w.org.public_key(), NOW - DAY - 1, None).unwrap_err(),
+        SealError::NotYetValid { not_before: NOW - DAY, now: NOW - DAY - 1 }
+    );
+    // Bounds are inclusive.
+    open_manifest(&w.manifest, w.org.public_key(), NOW + DAY, None).unwrap();
+    open_manifest(&w.manifest, w.org.public_key(), NOW - DAY, None).unwrap();
+}
+
+#[test]
+fn manifest_signature_byte_flip() {
+    let w = world("flip");
+    for pos in [w.manifest.len() - 1, w.manifest.len() - 40, w.manifest.len() - 64] {
+        let mut m = w.manifest.clone();
+        m[pos] ^= 0x01;
+        assert_eq!(open_manifest(&m, w.org.public_key(), NOW, None).unwrap_err(), SealError::BadSignature { what: "manifest" });
+    }
+}
+
+#[test]
+fn manifest_body_tampering() {
+    let w = world("body");
+    let text = String::from_utf8(body_of(&w.manifest)).unwrap();
+    // Bump the version without re-signing.
+    let bumped = text.replacen("\"version\":3", "\"version\":9", 1);
+    assert_ne!(bumped, text);
+    let mut m = w.manifest.clone();
+    m[12..12 + bumped.len()].copy_from_slice(bumped.as_bytes());
+    assert_eq!(open_manifest(&m, w.org.public_key(), NOW, None).unwrap_err(), SealError::BadSignature { what: "manifest" });
+    // Every single-byte flip of the body is refused.
+    for pos in (12..w.manifest.len() - 64).step_by(97) {
+        let mut m = w.manifest.clone();
+        m[pos] ^= 0x02;
+        assert!(open_manifest(&m, w.org.public_key(), NOW, None).is_err(), "flip at {pos} accepted");
+    }
+    // Length prefix and truncation.
+    let mut m = w.manifest.clone();
+    m[11] ^= 1;
+    assert!(matches!(open_manifest(&m, w.org.public_key(), NOW, None), Err(SealError::Malformed(_))));
+    assert!(open_manifest(&w.manifest[..w.manifest.len() - 1], w.org.public_key(), NOW, None).is_err());
+}
+
+#[test]
+fn manifest_stanza_retargeted_to_another_key_id() {
+    // Inside a signed manifest, re-targeting a stanza breaks the signature; with a rogue signer
+    // it is refused by the certificate check; even re-signed by the genuine gateway (a confused
+    // gateway), the stanza does not open for the other key.
+    let w = world("retarget-m");
+    let mut rng = TestRng::new("other");
+    let other = DhSecretKey::generate(&mut rng);
+    let m = open_manifest(&w.manifest, w.org.public_key(), NOW, None).unwrap();
+    let mut body = m.body().clone();
+    body.stanzas[0].key_id = other.public_key().key_id();
+    let json = serde_json::to_vec(&body).unwrap();
+    let mut unsigned = w.manifest[..12].to_vec();
+    unsigned[8..12].copy_from_slice(&(json.len() as u32).to_be_bytes());
+    unsigned.extend_from_slice(&json);
+    unsigned.extend_from_slice(&w.manifest[w.manifest.len() - 64..]);
+    assert_eq!(open_manifest(&unsigned, w.org.public_key(), NOW, None).unwrap_err(), SealError::BadSignature { what: "manifest" });
+    let resigned = resign(&json, &w.gateway);
+    let m2 = open_manifest(&resigned, w.org.public_key(), NOW, None).unwrap();
+    assert_eq!(block(m2.study_key(&other)).unwrap_err(), SealError::Tampered { what: "recipient stanza" });
+}
+
+#[test]
+fn unknown_format_version() {
+    let w = world("format");
+    let m = open_manifest(&w.manifest, w.org.public_key(), NOW, None).unwrap();
+    let mut body = m.body().clone();
+    body.format = 2;
+    let forged = resign(&serde_json::to_vec(&body).unwrap(), &w.gateway);
+    assert_eq!(
+        open_manifest(&forged, w.org.public_key(), NOW, None).unwrap_err(),
+        SealError::UnsupportedVersion { what: "manifest", version: 2 }
+    );
+    let mut env = w.manifest.clone();
+    env[7] = b'2';
+    assert_eq!(
+        open_manifest(&env, w.org.public_key(), NOW, None).unwrap_err(),
+        SealError::UnsupportedVersion { what: "manifest envelope", version: 2 }
+    );
+}
+
+#[test]
+fn unknown_fields_refused() {
+    let w = world("strict");
+    let text = String::from_utf8(body_of(&w.manifest)).unwrap();
+    let extra = text.replacen('{', "{\"extra\":1,", 1);
+    let forged = resign(extra.as_bytes(), &w.gateway);
+    assert!(matches!(open_manifest(&forged, w.org.public_key(), NOW, None), Err(SealError::Malformed(_))));
+    let cert_json = w.gateway_cert.to_json();
+    assert_eq!(Certificate::from_json(&cert_json).unwrap(), w.gateway_cert);
+    let extra = cert_json.replacen('{', "{\"extra\":1,", 1);
+    assert!(Certificate::from_json(&extra).is_err());
+}
+
+#[test]
+fn object_spliced_from_another_study() {
+    let w1 = world("study-1");
+    let w2 = world("study-2");
+    let m1 = open_manifest(&w1.manifest, w1.org.public_key(), NOW, None).unwrap();
+    let (id1, _, _) = &w1.objects[0];
+    let (_, _, sealed2) = &w2.objects[0];
+    assert_eq!(m1.verify_object_digest(id1, sealed2).unwrap_err(), SealError::DigestMismatch { object: *id1 });
+    let key1 = block(m1.study_key(&w1.reader)).unwrap();
+    assert!(block(open_object(&RustCryptoAead, &key1, id1, sealed2)).is_err());
+    // Swapped within the study: digest of the other object.
+    let (id_b, _, sealed_b) = &w1.objects[1];
+    assert!(m1.verify_object_digest(id1, sealed_b).is_err());
+    assert_eq!(
+        block(open_object(&RustCryptoAead, &key1, id1, sealed_b)).unwrap_err(),
+        SealError::ObjectSwapped { expected: *id1, found: *id_b }
+    );
+    let unknown = ObjectId([9; 16]);
+    assert_eq!(m1.verify_object_digest(&unknown, sealed_b).unwrap_err(), SealError::UnknownObject(unknown));
+}
+
+#[test]
+fn rewrap_adds_and_removes_recipients() {
+    let w = world("rewrap");
+    let mut rng = TestRng::new("rewrap-keys");
+    let new_reader = DhSecretKey::generate(&mut rng);
+    let m = open_manifest(&w.manifest, w.org.public_key(), NOW, None).unwrap();
+    let later = NOW + 100;
+    let bytes = block(rewrap(
+        &m,
+        &w.escrow,
+        &[new_reader.public_key().clone()],
+        &[w.reader.public_key().key_id()],
+        &w.gateway,
+        &w.gateway_cert,
+        later,
+        &mut rng,
+    ))
+    .unwrap();
+    let m2 = open_manifest(&bytes, w.org.public_key(), later, Some(m.version())).unwrap();
+    assert_eq!(m2.version(), 4);
+    assert_eq!(m2.body().created, later);
+    assert_eq!(m2.body().objects, m.body().objects);
+    assert_eq!(m2.body().index, m.body().index);
+    assert_eq!(block(m2.study_key(&new_reader)).unwrap(), w.study_key);
+    assert_eq!(block(m2.study_key(&w.escrow)).unwrap(), w.study_key);
+    assert_eq!(
+        block(m2.study_key(&w.reader)).unwrap_err(),
+        SealError::NoStanzaForKey { key_id: w.reader.public_key().key_id() }
+    );
+    // Replaying the old manifest (which still has the removed reader) is a rollback.
+    assert_eq!(
+        open_manifest(&w.manifest, w.org.public_key(), later, Some(m2.version())).unwrap_err(),
+        SealError::Rollback { last_seen: 4, got: 3 }
+    );
+    // The escrow is needed: a non-recipient cannot re-wrap.
+    let stranger = DhSecretKey::generate(&mut rng);
+    assert!(block(rewrap(&m, &stranger, &[], &[], &w.gateway, &w.gateway_cert, later, &mut rng)).is_err());
+}

@@ -1,0 +1,78 @@
+//! The platform joints (`Identity`, `CipherFactory`) work with non-`Send` implementations, as in
+//! the browser (WebCrypto promises are not `Send`), and backend errors propagate unchanged.
+
+mod common;
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use common::{block, TestRng};
+use obscura_seal::zeroize::Zeroizing;
+use obscura_seal::*;
+
+/// An identity whose private half sits behind an `Rc` (not `Send`), counting ECDH calls.
+struct RcIdentity {
+    key: Rc<DhSecretKey>,
+    calls: Rc<Cell<u32>>,
+    fail: bool,
+}
+
+impl Identity for RcIdentity {
+    fn public_key(&self) -> &PublicKey {
+        self.key.public_key()
+    }
+    async fn ecdh(&self, peer: &PublicKey) -> Result<Zeroizing<[u8; 32]>, SealError> {
+        let held = Rc::clone(&self.calls); // held across an await point
+        core::future::ready(()).await;
+        held.set(held.get() + 1);
+        if self.fail {
+            return Err(SealError::Backend("deriveBits rejected".into()));
+        }
+        Ok(self.key.diffie_hellman(peer))
+    }
+}
+
+/// A cipher factory that is not `Send` either and counts the chunks it opens.
+struct RcFactory(Rc<Cell<u32>>);
+struct RcCipher(RustCryptoCipher, Rc<Cell<u32>>);
+
+impl ChunkCipher for RcCipher {
+    async fn open_chunk(&self, nonce: &[u8; 12], aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, SealError> {
+        self.1.set(self.1.get() + 1);
+        self.0.open_chunk(nonce, aad, ciphertext).await
+    }
+}
+
+impl CipherFactory for RcFactory {
+    type Cipher = RcCipher;
+    async fn cipher(&self, key: Zeroizing<[u8; 32]>) -> Result<RcCipher, SealError> {
+        Ok(RcCipher(RustCryptoAead.cipher(key).await?, Rc::clone(&self.0)))
+    }
+}
+
+#[test]
+fn non_send_identity_and_cipher_factory() {
+    let mut rng = TestRng::new("platform");
+    let key = DhSecretKey::generate(&mut rng);
+    let calls = Rc::new(Cell::new(0));
+    let id = RcIdentity { key: Rc::new(key.clone()), calls: Rc::clone(&calls), fail: false };
+    let study_key = StudyKey::generate(&mut rng);
+    let stanza = wrap_study_key(key.public_key(), "2.25.9", &study_key, &mut rng);
+    let got = block(unwrap_study_key(&id, "2.25.9", std::slice::from_ref(&stanza))).unwrap();
+    assert_eq!(got, study_key);
+    assert_eq!(calls.get(), 1);
+
+    let oid = ObjectId::generate(&mut rng);
+    let sealed = seal_object(&study_key, &oid, &[7u8; 200], 64).unwrap();
+    let opened = Rc::new(Cell::new(0));
+    let pt = block(open_object(&RcFactory(Rc::clone(&opened)), &got, &oid, &sealed)).unwrap();
+    assert_eq!(&pt[..], &[7u8; 200][..]);
+    assert_eq!(opened.get(), 4);
+
+    // A backend failure is reported as such, not as tampering.
+    let failing = RcIdentity { key: Rc::new(key), calls, fail: true };
+    assert_eq!(
+        block(unwrap_study_key(&failing, "2.25.9", &[stanza])).unwrap_err(),
+        SealError::Backend("deriveBits rejected".into())
+    );
+}
