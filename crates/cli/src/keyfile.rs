@@ -58,7 +58,7 @@ pub fn write_secret(path: &Path, kind: &str, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-pub fn read_secret(path: &Path, kind: &str) -> Result<Zeroizing<Vec<u8>>> {
+pub fn read_secret(path: &Path, kind: &str) -> Result<Zeroizing<[u8; 32]>> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -82,7 +82,13 @@ pub fn read_secret(path: &Path, kind: &str) -> Result<Zeroizing<Vec<u8>>> {
         bail!("{} is not a {kind} key", path.display());
     }
     let b64 = lines.next().unwrap_or_default();
-    Ok(Zeroizing::new(B64.decode(b64.trim()).with_context(|| format!("{} is damaged (bad base64)", path.display()))?))
+    let bytes = Zeroizing::new(B64.decode(b64.trim()).with_context(|| format!("{} is damaged (bad base64)", path.display()))?);
+    let mut key = Zeroizing::new([0u8; 32]);
+    if bytes.len() != 32 {
+        bail!("{} is damaged (a key is 32 bytes, found {})", path.display(), bytes.len());
+    }
+    key.copy_from_slice(&bytes);
+    Ok(key)
 }
 
 pub fn write_public(path: &Path, key: &PublicKey) -> Result<()> {

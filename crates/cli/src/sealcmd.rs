@@ -9,7 +9,6 @@ use obscura_seal::{
     seal_object, Certificate, InstanceIndex, ObjectEntry, ObjectId, PublicKey, Role, SeriesIndex, StudyIndex, StudyKey,
 };
 use rand_core::{OsRng, RngCore};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -111,18 +110,17 @@ fn seal_study(
     let study_key = StudyKey::generate(&mut OsRng);
     let study_uid = new_uid();
     let first = &sources[0].attrs;
-    let mut index = StudyIndex {
-        patient_name: first.patient_name.clone(),
-        patient_id: first.patient_id.clone(),
-        patient_birth_date: first.patient_birth_date.clone(),
-        patient_sex: first.patient_sex.clone(),
-        study_date: first.study_date.clone(),
-        study_time: first.study_time.clone(),
-        study_description: first.study_description.clone(),
-        accession_number: first.accession_number.clone(),
-        referring_physician: first.referring_physician.clone(),
-        series: Vec::new(),
-    };
+    // The index holds PHI and zeroises itself on drop, so it is filled field by field.
+    let mut index = StudyIndex::default();
+    index.patient_name = first.patient_name.clone();
+    index.patient_id = first.patient_id.clone();
+    index.patient_birth_date = first.patient_birth_date.clone();
+    index.patient_sex = first.patient_sex.clone();
+    index.study_date = first.study_date.clone();
+    index.study_time = first.study_time.clone();
+    index.study_description = first.study_description.clone();
+    index.accession_number = first.accession_number.clone();
+    index.referring_physician = first.referring_physician.clone();
     let mut carriers = Vec::new();
     let mut objects = Vec::new();
     let mut series_pseudonyms: BTreeMap<String, (String, usize)> = BTreeMap::new();
@@ -143,7 +141,7 @@ fn seal_study(
             .clone();
         index.series[series_pos].series_uid = series_uid.clone();
         let object_id = ObjectId::generate(&mut OsRng);
-        let sealed = seal_object(&study_key, &object_id, &src.bytes, obscura_seal::DEFAULT_CHUNK_SIZE);
+        let sealed = seal_object(&study_key, &object_id, &src.bytes, obscura_seal::DEFAULT_CHUNK_SIZE)?;
         let carrier = Carrier {
             study_uid: study_uid.clone(),
             series_uid: series_uid.clone(),
@@ -153,13 +151,7 @@ fn seal_study(
             instance_number: index.series[series_pos].instances.len() as i32 + 1,
         };
         store::write_carrier(store_root, &carrier, &sealed)?;
-        objects.push(ObjectEntry {
-            object_id,
-            series_uid: carrier.series_uid.clone(),
-            sop_instance_uid: carrier.sop_instance_uid.clone(),
-            sealed_len: sealed.len() as u64,
-            sha256: Sha256::digest(&sealed).into(),
-        });
+        objects.push(ObjectEntry::for_sealed(object_id, &carrier.series_uid, &carrier.sop_instance_uid, &sealed));
         index.series[series_pos].instances.push(InstanceIndex {
             object_id,
             instance_number: a.instance_number,
@@ -171,17 +163,10 @@ fn seal_study(
         carriers.push(carrier);
     }
     let manifest_bytes = obscura_seal::seal_manifest(
-        &obscura_seal::ManifestInput {
-            study_uid: &study_uid,
-            version: 1,
-            created: t,
-            gateway_key,
-            gateway_cert,
-            study_key: &study_key,
-            recipients,
-            index: &index,
-            objects: &objects,
-        },
+        obscura_seal::ManifestInput { study_uid: &study_uid, version: 1, created: t, recipients, index: &index, objects },
+        gateway_key,
+        gateway_cert,
+        &study_key,
         &mut OsRng,
     )?;
     let manifest = Carrier {

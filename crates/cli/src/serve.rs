@@ -124,7 +124,7 @@ async fn certify_and_rewrap(s: &AppState, key: PublicKey, subject: &str) -> Resu
             continue;
         }
         let rewrapped =
-            obscura_seal::rewrap(&manifest, &escrow, &[key.clone()], &[], &gateway_key, &gateway_cert, now, &mut rand_core::OsRng)
+            obscura_seal::rewrap(&manifest, &escrow, std::slice::from_ref(&key), &[], &gateway_key, &gateway_cert, now, &mut rand_core::OsRng)
                 .await
                 .with_context(|| format!("re-wrapping study {study_uid} through escrow failed"))?;
         store::write_carrier(&s.store, &carrier, &rewrapped)?;

@@ -302,6 +302,11 @@ impl VerifiedManifest {
         let pt = open_object(factory, key, &self.body.index.object_id, &self.body.index.sealed).await?;
         serde_json::from_slice(&pt).map_err(|e| SealError::Malformed(format!("study index: {e}")))
     }
+    /// Whether the study key is wrapped for the key with this id.
+    pub fn has_recipient(&self, key_id: &KeyId) -> bool {
+        self.body.stanzas.iter().any(|s| s.key_id == *key_id)
+    }
+
     /// The entry of object `id`, if listed.
     pub fn object(&self, id: &ObjectId) -> Option<&ObjectEntry> {
         self.body.objects.iter().find(|o| o.object_id == *id)
