@@ -137,11 +137,12 @@ pub struct View {
 }
 
 impl Default for View {
-    /// Window centre 127.5, width 256 (identity on 8-bit data), no inversion, fit, centred.
+    /// Window centre 128, width 256 (the identity on stored values 0..=255 with the DICOM
+    /// LINEAR function), no inversion, fit, centred.
     fn default() -> Self {
         View {
             window: Window {
-                center: 127.5,
+                center: 128.0,
                 width: 256.0,
             },
             invert: false,
@@ -813,7 +814,7 @@ mod tests {
 
     #[test]
     fn cpu_reference_signed_and_invert() {
-        let px = [(-1024i16) as u16, 0, 1000];
+        let px = [(-1024i16) as u16, 0, 2100];
         let img = GrayImage {
             width: 3,
             height: 1,
@@ -823,7 +824,7 @@ mod tests {
             rescale_intercept: -1024.0,
         };
         let w = Window { center: -1024.0, width: 2048.0 };
-        // -2048 -> 0, -1024 -> ~128, -24 -> 255
+        // -2048 -> 0, -1024 -> ~128, 1076 -> 255
         assert_eq!(cpu_reference(&img, w, false), vec![0, 128, 255]);
         assert_eq!(cpu_reference(&img, w, true), vec![255, 127, 0]);
     }

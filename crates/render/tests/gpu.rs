@@ -143,7 +143,7 @@ fn srgb_target_still_writes_the_voi_code() {
     // Every 8-bit output code: stored 0..=255 with the identity window.
     let px: Vec<u16> = (0..256u16 * 4).map(|i| i % 256).collect();
     let img = GrayImage { width: 256, height: 4, pixels: &px, signed: false, rescale_slope: 1.0, rescale_intercept: 0.0 };
-    check_windows(&mut r, &img, &[Window { center: 127.5, width: 256.0 }], "sRGB identity");
+    check_windows(&mut r, &img, &[Window { center: 128.0, width: 256.0 }, Window { center: 127.5, width: 256.0 }], "sRGB identity");
     let px = mr_pixels(257, 33);
     let img = GrayImage { width: 257, height: 33, pixels: &px, signed: false, rescale_slope: 1.0, rescale_intercept: 0.0 };
     check_windows(&mut r, &img, &mr_windows(), "sRGB MR");
@@ -238,7 +238,7 @@ fn draw_fits_centres_zooms_and_pans() {
     let out = draw_offscreen(&r, [8, 4], &view);
     for y in 0..4 {
         for x in 0..8 {
-            assert_eq!(out[y * 8 + x], px[(y / 2) * 4 + x / 2] as u8, "magnified: pixel ({x},{y})");
+            assert_eq!(out[y * 8 + x], px[(y / 2) * 4 + x / 2] as u8, "magnified (identity window): pixel ({x},{y})");
         }
     }
 }
