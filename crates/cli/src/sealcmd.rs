@@ -120,7 +120,7 @@ fn seal_study(
     index.study_time = first.study_time.clone();
     index.study_description = first.study_description.clone();
     index.accession_number = first.accession_number.clone();
-    index.referring_physician = first.referring_physician.clone();
+    index.referring_physician = first.referring_physician_name.clone();
     let mut carriers = Vec::new();
     let mut objects = Vec::new();
     let mut series_pseudonyms: BTreeMap<String, (String, usize)> = BTreeMap::new();
@@ -156,9 +156,9 @@ fn seal_study(
             object_id,
             instance_number: a.instance_number,
             slice_location: a.slice_location,
-            rows: a.rows,
-            columns: a.columns,
-            frames: a.number_of_frames,
+            rows: a.rows.unwrap_or(0),
+            columns: a.columns.unwrap_or(0),
+            frames: a.number_of_frames.unwrap_or(1),
         });
         carriers.push(carrier);
     }
