@@ -734,8 +734,8 @@ fn quad_transform(image: [u32; 2], target: [u32; 2], zoom: f32, pan: [f32; 2]) -
     ]
 }
 
-/// Creates a renderer on a headless device (all native backends; a software adapter such as
-/// lavapipe is fine) targeting `Rgba8Unorm`, for tests and the CLI. The device is requested
+/// Creates a renderer on a headless device (all native backends, or those named in the
+/// `WGPU_BACKEND` environment variable; a software adapter such as lavapipe is fine) targeting `Rgba8Unorm`, for tests and the CLI. The device is requested
 /// with [`required_limits`] and no features, i.e. as constrained as in a WebGL2 browser.
 ///
 /// # Errors
@@ -752,7 +752,9 @@ pub async fn headless() -> Result<Renderer, RenderError> {
 /// As [`headless`].
 pub async fn headless_with_format(format: wgpu::TextureFormat) -> Result<Renderer, RenderError> {
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-    desc.backends = wgpu::Backends::all();
+    // All native backends, unless narrowed by `WGPU_BACKEND` (e.g. `gl` to exercise the GLES
+    // backend, the closest native stand-in for WebGL2).
+    desc.backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
     let instance = wgpu::Instance::new(desc);
     let mut last_error = String::new();
     let mut adapter = None;
