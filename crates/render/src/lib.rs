@@ -754,7 +754,10 @@ pub async fn headless_with_format(format: wgpu::TextureFormat) -> Result<Rendere
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
     // All native backends, unless narrowed by `WGPU_BACKEND` (e.g. `gl` to exercise the GLES
     // backend, the closest native stand-in for WebGL2).
-    desc.backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
+    // (Read here: wgpu's own env lookup needs its `std` feature, off in this workspace.)
+    desc.backends = std::env::var("WGPU_BACKEND")
+        .map(|list| wgpu::Backends::from_comma_list(&list))
+        .unwrap_or(wgpu::Backends::all());
     let instance = wgpu::Instance::new(desc);
     let mut last_error = String::new();
     let mut adapter = None;

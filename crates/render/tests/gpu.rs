@@ -289,3 +289,11 @@ fn headless_default_is_rgba8unorm() {
     assert_eq!(r.target_format(), wgpu::TextureFormat::Rgba8Unorm);
     assert!(!r.has_image());
 }
+
+#[test]
+fn report_adapter() {
+    let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
+    let r = renderer(wgpu::TextureFormat::Rgba8Unorm);
+    let info = r.device().adapter_info();
+    eprintln!("adapter: {} ({:?}, {:?}, driver {})", info.name, info.backend, info.device_type, info.driver);
+}
