@@ -45,7 +45,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-
 /// Errors of the renderer.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -283,7 +282,11 @@ impl Renderer {
     /// Creates the renderer for targets of `target_format` (the configured surface format).
     ///
     /// The device needs no optional features; [`required_limits`] suffice.
-    pub fn new(device: wgpu::Device, queue: wgpu::Queue, target_format: wgpu::TextureFormat) -> Self {
+    pub fn new(
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        target_format: wgpu::TextureFormat,
+    ) -> Self {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("obscura-render shader"),
             source: wgpu::ShaderSource::Wgsl(std::borrow::Cow::Borrowed(SHADER)),
@@ -297,7 +300,9 @@ impl Renderer {
                     ty: wgpu::BindingType::Buffer {
                         ty: wgpu::BufferBindingType::Uniform,
                         has_dynamic_offset: false,
-                        min_binding_size: wgpu::BufferSize::new(std::mem::size_of::<Params>() as u64),
+                        min_binding_size: wgpu::BufferSize::new(
+                            std::mem::size_of::<Params>() as u64
+                        ),
                     },
                     count: None,
                 },
@@ -451,7 +456,13 @@ impl Renderer {
         state.signed = img.signed;
         state.slope = img.rescale_slope;
         state.intercept = img.rescale_intercept;
-        write_r16(&self.queue, &state.texture, bytemuck::cast_slice(img.pixels), width, height);
+        write_r16(
+            &self.queue,
+            &state.texture,
+            bytemuck::cast_slice(img.pixels),
+            width,
+            height,
+        );
         Ok(())
     }
 
@@ -461,7 +472,13 @@ impl Renderer {
     pub fn clear_image(&mut self) {
         if let Some(state) = self.image.take() {
             let zeros = vec![0u8; state.width as usize * state.height as usize * 2];
-            write_r16(&self.queue, &state.texture, &zeros, state.width, state.height);
+            write_r16(
+                &self.queue,
+                &state.texture,
+                &zeros,
+                state.width,
+                state.height,
+            );
             // Flush the zeroing write before the texture goes away.
             self.queue.submit(std::iter::empty());
             state.texture.destroy();
@@ -500,7 +517,44 @@ impl Renderer {
     ///
     /// # Errors
     /// [`RenderError::NoImage`] if no image is set; [`RenderError::ReadBack`] if mapping fails.
+    ///
+    /// Natively this blocks in `Device::poll` until the GPU is done. In the browser it is fine
+    /// on WebGPU; on WebGL2 the buffer map only completes when the device is polled on a later
+    /// event-loop turn (or another `draw` submits), so prefer [`Renderer::read_back_with_yield`]
+    /// there.
     pub async fn read_back(&self, view: &View) -> Result<Vec<u8>, RenderError> {
+        self.read_back_inner::<fn() -> std::future::Ready<()>, _>(view, None)
+            .await
+    }
+
+    /// [`Renderer::read_back`] that, while the buffer map is pending, polls the device and
+    /// awaits `yield_now()` between polls. In the browser pass a future that yields to the
+    /// event loop (e.g. a 0 ms timeout or `requestAnimationFrame` promise); that makes the
+    /// read-back complete on WebGL2 as well as WebGPU.
+    ///
+    /// # Errors
+    /// As [`Renderer::read_back`].
+    pub async fn read_back_with_yield<F, Fut>(
+        &self,
+        view: &View,
+        yield_now: F,
+    ) -> Result<Vec<u8>, RenderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        self.read_back_inner(view, Some(yield_now)).await
+    }
+
+    async fn read_back_inner<F, Fut>(
+        &self,
+        view: &View,
+        mut yield_now: Option<F>,
+    ) -> Result<Vec<u8>, RenderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         let state = self.image.as_ref().ok_or(RenderError::NoImage)?;
         let (width, height) = (state.width, state.height);
         let (format, pipeline) = match &self.readback {
@@ -546,17 +600,34 @@ impl Renderer {
             Some((&offscreen, &buffer, padded)),
         );
 
-        let (sender, receiver) = futures_channel::oneshot::channel();
+        let (sender, mut receiver) = futures_channel::oneshot::channel();
         buffer.map_async(wgpu::MapMode::Read, .., move |result| {
             let _ = sender.send(result);
         });
-        // Natively this drives the map to completion; on the web it is a no-op and the
-        // browser resolves the map on its own.
-        let _ = self.device.poll(wgpu::PollType::wait_indefinitely());
-        receiver
-            .await
-            .map_err(|_| RenderError::ReadBack("the map callback was dropped".into()))?
-            .map_err(|e| RenderError::ReadBack(e.to_string()))?;
+        // Natively, `Wait` blocks until the GPU is done and fires the map callback. On the web
+        // waiting is impossible: WebGPU resolves the map by itself, WebGL2 needs polls from
+        // later event-loop turns (`yield_now`, see `read_back_with_yield`).
+        let poll_type = if cfg!(target_arch = "wasm32") {
+            wgpu::PollType::Poll
+        } else {
+            wgpu::PollType::wait_indefinitely()
+        };
+        let mapped = loop {
+            let _ = self.device.poll(poll_type.clone());
+            match receiver.try_recv() {
+                Ok(Some(result)) => break result,
+                Ok(None) => match yield_now.as_mut() {
+                    Some(yield_now) => yield_now().await,
+                    None => {
+                        break receiver.await.map_err(|_| {
+                            RenderError::ReadBack("the map callback was dropped".into())
+                        })?
+                    }
+                },
+                Err(_) => return Err(RenderError::ReadBack("the map callback was dropped".into())),
+            }
+        };
+        mapped.map_err(|e| RenderError::ReadBack(e.to_string()))?;
 
         let mut gray = Vec::with_capacity(width as usize * height as usize);
         {
@@ -574,7 +645,11 @@ impl Renderer {
         Ok(gray)
     }
 
-    fn make_bind_group(&self, view: &wgpu::TextureView, uniforms: &wgpu::Buffer) -> wgpu::BindGroup {
+    fn make_bind_group(
+        &self,
+        view: &wgpu::TextureView,
+        uniforms: &wgpu::Buffer,
+    ) -> wgpu::BindGroup {
         self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("obscura-render bind group"),
             layout: &self.bind_group_layout,
@@ -632,7 +707,8 @@ impl Renderer {
         copy_out: Option<(&wgpu::Texture, &wgpu::Buffer, u32)>,
     ) {
         let params = self.params(target_size, view, format);
-        self.queue.write_buffer(uniforms, 0, bytemuck::bytes_of(&params));
+        self.queue
+            .write_buffer(uniforms, 0, bytemuck::bytes_of(&params));
         let bind_group = self.image.as_ref().map(|state| {
             if std::ptr::eq(uniforms, &self.uniforms) {
                 &state.bind_group
@@ -798,21 +874,36 @@ mod tests {
     #[test]
     fn quad_fits_and_centres() {
         // Square image in a wide target: full height, half width.
-        assert_eq!(quad_transform([100, 100], [200, 100], 1.0, [0.0, 0.0]), [0.5, 1.0, 0.0, 0.0]);
+        assert_eq!(
+            quad_transform([100, 100], [200, 100], 1.0, [0.0, 0.0]),
+            [0.5, 1.0, 0.0, 0.0]
+        );
         // 1:1.
-        assert_eq!(quad_transform([511, 257], [511, 257], 1.0, [0.0, 0.0]), [1.0, 1.0, 0.0, 0.0]);
+        assert_eq!(
+            quad_transform([511, 257], [511, 257], 1.0, [0.0, 0.0]),
+            [1.0, 1.0, 0.0, 0.0]
+        );
         // Zoom 2, pan right/down by a quarter of the target.
-        assert_eq!(quad_transform([100, 100], [100, 100], 2.0, [25.0, 25.0]), [2.0, 2.0, 0.5, -0.5]);
+        assert_eq!(
+            quad_transform([100, 100], [100, 100], 2.0, [25.0, 25.0]),
+            [2.0, 2.0, 0.5, -0.5]
+        );
     }
 
     #[test]
     fn voi_linear_matches_the_standard() {
-        let w = Window { center: 2048.0, width: 4096.0 };
+        let w = Window {
+            center: 2048.0,
+            width: 4096.0,
+        };
         assert_eq!(voi_linear(0.0, w), ((0.0 - 2047.5) / 4095.0 + 0.5) * 255.0);
         assert_eq!(voi_linear(-1.0, w), 0.0);
         assert_eq!(voi_linear(5000.0, w), 255.0);
         // Width 1 is a threshold at c - 0.5.
-        let t = Window { center: 100.5, width: 1.0 };
+        let t = Window {
+            center: 100.5,
+            width: 1.0,
+        };
         assert_eq!(voi_linear(100.0, t), 0.0);
         assert_eq!(voi_linear(101.0, t), 255.0);
     }
@@ -828,7 +919,10 @@ mod tests {
             rescale_slope: 1.0,
             rescale_intercept: -1024.0,
         };
-        let w = Window { center: -1024.0, width: 2048.0 };
+        let w = Window {
+            center: -1024.0,
+            width: 2048.0,
+        };
         // -2048 -> 0, -1024 -> ~128, 1076 -> 255
         assert_eq!(cpu_reference(&img, w, false), vec![0, 128, 255]);
         assert_eq!(cpu_reference(&img, w, true), vec![255, 127, 0]);
@@ -837,9 +931,15 @@ mod tests {
     #[test]
     fn surface_format_choice() {
         use wgpu::TextureFormat as F;
-        assert_eq!(pick_surface_format(&[F::Bgra8UnormSrgb, F::Bgra8Unorm]), F::Bgra8Unorm);
+        assert_eq!(
+            pick_surface_format(&[F::Bgra8UnormSrgb, F::Bgra8Unorm]),
+            F::Bgra8Unorm
+        );
         assert_eq!(pick_surface_format(&[F::Rgba8UnormSrgb]), F::Rgba8UnormSrgb);
-        assert_eq!(pick_surface_format(&[F::Rgba16Float, F::Rgba8UnormSrgb]), F::Rgba8UnormSrgb);
+        assert_eq!(
+            pick_surface_format(&[F::Rgba16Float, F::Rgba8UnormSrgb]),
+            F::Rgba8UnormSrgb
+        );
         assert_eq!(pick_surface_format(&[]), F::Rgba8Unorm);
     }
 }
