@@ -38,10 +38,21 @@
 //! # }
 //! ```
 //!
-//! In the browser the caller (the `viewer` crate) creates the instance, surface, adapter and
-//! device itself (see [`required_limits`] and [`pick_surface_format`]) and hands the device,
-//! queue and the configured surface format to [`Renderer::new`]; each frame it calls
-//! [`Renderer::draw`] with a view of the current surface texture.
+//! # Browser setup (done by the caller, e.g. the `viewer` crate)
+//!
+//! 1. `wgpu::util::new_instance_with_webgpu_detection(desc).await` with
+//!    `desc.backends = Backends::BROWSER_WEBGPU | Backends::GL` (WebGPU when the browser can
+//!    really create an adapter, else WebGL2).
+//! 2. `instance.create_surface(SurfaceTarget::Canvas(canvas))` (the unsafe-free canvas variant).
+//! 3. `instance.request_adapter(&RequestAdapterOptions { compatible_surface: Some(&surface), .. })`
+//!    (the surface is mandatory for WebGL2).
+//! 4. `adapter.request_device(&DeviceDescriptor { required_features: Features::empty(),
+//!    required_limits: required_limits(&adapter.limits()), .. })`.
+//! 5. `let format = pick_surface_format(&surface.get_capabilities(&adapter).formats)`,
+//!    configure the surface with it (`TextureUsages::RENDER_ATTACHMENT`), and
+//!    `Renderer::new(device, queue, format)`.
+//! 6. Per frame: `surface.get_current_texture()`, [`Renderer::draw`] into its view with the
+//!    canvas size, `present()`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
