@@ -38,13 +38,23 @@
 //! # }
 //! ```
 //!
-//! In the browser the caller (the `viewer` crate) creates the instance, surface, adapter and
-//! device itself (see [`required_limits`] and [`pick_surface_format`]) and hands the device,
-//! queue and the configured surface format to [`Renderer::new`]; each frame it calls
-//! [`Renderer::draw`] with a view of the current surface texture.
+//! # Browser setup (done by the caller, e.g. the `viewer` crate)
+//!
+//! 1. `wgpu::util::new_instance_with_webgpu_detection(desc).await` with
+//!    `desc.backends = Backends::BROWSER_WEBGPU | Backends::GL` (WebGPU when the browser can
+//!    really create an adapter, else WebGL2).
+//! 2. `instance.create_surface(SurfaceTarget::Canvas(canvas))` (the unsafe-free canvas variant).
+//! 3. `instance.request_adapter(&RequestAdapterOptions { compatible_surface: Some(&surface), .. })`
+//!    (the surface is mandatory for WebGL2).
+//! 4. `adapter.request_device(&DeviceDescriptor { required_features: Features::empty(),
+//!    required_limits: required_limits(&adapter.limits()), .. })`.
+//! 5. `let format = pick_surface_format(&surface.get_capabilities(&adapter).formats)`,
+//!    configure the surface with it (`TextureUsages::RENDER_ATTACHMENT`), and
+//!    `Renderer::new(device, queue, format)`.
+//! 6. Per frame: `surface.get_current_texture()`, [`Renderer::draw`] into its view with the
+//!    canvas size, `present()`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-
 
 /// Errors of the renderer.
 #[derive(Debug, thiserror::Error)]
@@ -283,7 +293,11 @@ impl Renderer {
     /// Creates the renderer for targets of `target_format` (the configured surface format).
     ///
     /// The device needs no optional features; [`required_limits`] suffice.
-    pub fn new(device: wgpu::Device, queue: wgpu::Queue, target_format: wgpu::TextureFormat) -> Self {
+    pub fn new(
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        target_format: wgpu::TextureFormat,
+    ) -> Self {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("obscura-render shader"),
             source: wgpu::ShaderSource::Wgsl(std::borrow::Cow::Borrowed(SHADER)),
@@ -297,7 +311,9 @@ impl Renderer {
                     ty: wgpu::BindingType::Buffer {
                         ty: wgpu::BufferBindingType::Uniform,
                         has_dynamic_offset: false,
-                        min_binding_size: wgpu::BufferSize::new(std::mem::size_of::<Params>() as u64),
+                        min_binding_size: wgpu::BufferSize::new(
+                            std::mem::size_of::<Params>() as u64
+                        ),
                     },
                     count: None,
                 },
@@ -451,7 +467,13 @@ impl Renderer {
         state.signed = img.signed;
         state.slope = img.rescale_slope;
         state.intercept = img.rescale_intercept;
-        write_r16(&self.queue, &state.texture, bytemuck::cast_slice(img.pixels), width, height);
+        write_r16(
+            &self.queue,
+            &state.texture,
+            bytemuck::cast_slice(img.pixels),
+            width,
+            height,
+        );
         Ok(())
     }
 
@@ -461,7 +483,13 @@ impl Renderer {
     pub fn clear_image(&mut self) {
         if let Some(state) = self.image.take() {
             let zeros = vec![0u8; state.width as usize * state.height as usize * 2];
-            write_r16(&self.queue, &state.texture, &zeros, state.width, state.height);
+            write_r16(
+                &self.queue,
+                &state.texture,
+                &zeros,
+                state.width,
+                state.height,
+            );
             // Flush the zeroing write before the texture goes away.
             self.queue.submit(std::iter::empty());
             state.texture.destroy();
@@ -500,7 +528,44 @@ impl Renderer {
     ///
     /// # Errors
     /// [`RenderError::NoImage`] if no image is set; [`RenderError::ReadBack`] if mapping fails.
+    ///
+    /// Natively this blocks in `Device::poll` until the GPU is done. In the browser it is fine
+    /// on WebGPU; on WebGL2 the buffer map only completes when the device is polled on a later
+    /// event-loop turn (or another `draw` submits), so prefer [`Renderer::read_back_with_yield`]
+    /// there.
     pub async fn read_back(&self, view: &View) -> Result<Vec<u8>, RenderError> {
+        self.read_back_inner::<fn() -> std::future::Ready<()>, _>(view, None)
+            .await
+    }
+
+    /// [`Renderer::read_back`] that, while the buffer map is pending, polls the device and
+    /// awaits `yield_now()` between polls. In the browser pass a future that yields to the
+    /// event loop (e.g. a 0 ms timeout or `requestAnimationFrame` promise); that makes the
+    /// read-back complete on WebGL2 as well as WebGPU.
+    ///
+    /// # Errors
+    /// As [`Renderer::read_back`].
+    pub async fn read_back_with_yield<F, Fut>(
+        &self,
+        view: &View,
+        yield_now: F,
+    ) -> Result<Vec<u8>, RenderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        self.read_back_inner(view, Some(yield_now)).await
+    }
+
+    async fn read_back_inner<F, Fut>(
+        &self,
+        view: &View,
+        mut yield_now: Option<F>,
+    ) -> Result<Vec<u8>, RenderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         let state = self.image.as_ref().ok_or(RenderError::NoImage)?;
         let (width, height) = (state.width, state.height);
         let (format, pipeline) = match &self.readback {
@@ -546,17 +611,34 @@ impl Renderer {
             Some((&offscreen, &buffer, padded)),
         );
 
-        let (sender, receiver) = futures_channel::oneshot::channel();
+        let (sender, mut receiver) = futures_channel::oneshot::channel();
         buffer.map_async(wgpu::MapMode::Read, .., move |result| {
             let _ = sender.send(result);
         });
-        // Natively this drives the map to completion; on the web it is a no-op and the
-        // browser resolves the map on its own.
-        let _ = self.device.poll(wgpu::PollType::wait_indefinitely());
-        receiver
-            .await
-            .map_err(|_| RenderError::ReadBack("the map callback was dropped".into()))?
-            .map_err(|e| RenderError::ReadBack(e.to_string()))?;
+        // Natively, `Wait` blocks until the GPU is done and fires the map callback. On the web
+        // waiting is impossible: WebGPU resolves the map by itself, WebGL2 needs polls from
+        // later event-loop turns (`yield_now`, see `read_back_with_yield`).
+        let poll_type = if cfg!(target_arch = "wasm32") {
+            wgpu::PollType::Poll
+        } else {
+            wgpu::PollType::wait_indefinitely()
+        };
+        let mapped = loop {
+            let _ = self.device.poll(poll_type.clone());
+            match receiver.try_recv() {
+                Ok(Some(result)) => break result,
+                Ok(None) => match yield_now.as_mut() {
+                    Some(yield_now) => yield_now().await,
+                    None => {
+                        break receiver.await.map_err(|_| {
+                            RenderError::ReadBack("the map callback was dropped".into())
+                        })?
+                    }
+                },
+                Err(_) => return Err(RenderError::ReadBack("the map callback was dropped".into())),
+            }
+        };
+        mapped.map_err(|e| RenderError::ReadBack(e.to_string()))?;
 
         let mut gray = Vec::with_capacity(width as usize * height as usize);
         {
@@ -574,7 +656,11 @@ impl Renderer {
         Ok(gray)
     }
 
-    fn make_bind_group(&self, view: &wgpu::TextureView, uniforms: &wgpu::Buffer) -> wgpu::BindGroup {
+    fn make_bind_group(
+        &self,
+        view: &wgpu::TextureView,
+        uniforms: &wgpu::Buffer,
+    ) -> wgpu::BindGroup {
         self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("obscura-render bind group"),
             layout: &self.bind_group_layout,
@@ -632,7 +718,8 @@ impl Renderer {
         copy_out: Option<(&wgpu::Texture, &wgpu::Buffer, u32)>,
     ) {
         let params = self.params(target_size, view, format);
-        self.queue.write_buffer(uniforms, 0, bytemuck::bytes_of(&params));
+        self.queue
+            .write_buffer(uniforms, 0, bytemuck::bytes_of(&params));
         let bind_group = self.image.as_ref().map(|state| {
             if std::ptr::eq(uniforms, &self.uniforms) {
                 &state.bind_group
@@ -734,8 +821,8 @@ fn quad_transform(image: [u32; 2], target: [u32; 2], zoom: f32, pan: [f32; 2]) -
     ]
 }
 
-/// Creates a renderer on a headless device (all native backends; a software adapter such as
-/// lavapipe is fine) targeting `Rgba8Unorm`, for tests and the CLI. The device is requested
+/// Creates a renderer on a headless device (all native backends, or those named in the
+/// `WGPU_BACKEND` environment variable; a software adapter such as lavapipe is fine) targeting `Rgba8Unorm`, for tests and the CLI. The device is requested
 /// with [`required_limits`] and no features, i.e. as constrained as in a WebGL2 browser.
 ///
 /// # Errors
@@ -752,7 +839,12 @@ pub async fn headless() -> Result<Renderer, RenderError> {
 /// As [`headless`].
 pub async fn headless_with_format(format: wgpu::TextureFormat) -> Result<Renderer, RenderError> {
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-    desc.backends = wgpu::Backends::all();
+    // All native backends, unless narrowed by `WGPU_BACKEND` (e.g. `gl` to exercise the GLES
+    // backend, the closest native stand-in for WebGL2).
+    // (Read here: wgpu's own env lookup needs its `std` feature, off in this workspace.)
+    desc.backends = std::env::var("WGPU_BACKEND")
+        .map(|list| wgpu::Backends::from_comma_list(&list))
+        .unwrap_or(wgpu::Backends::all());
     let instance = wgpu::Instance::new(desc);
     let mut last_error = String::new();
     let mut adapter = None;
@@ -793,21 +885,36 @@ mod tests {
     #[test]
     fn quad_fits_and_centres() {
         // Square image in a wide target: full height, half width.
-        assert_eq!(quad_transform([100, 100], [200, 100], 1.0, [0.0, 0.0]), [0.5, 1.0, 0.0, 0.0]);
+        assert_eq!(
+            quad_transform([100, 100], [200, 100], 1.0, [0.0, 0.0]),
+            [0.5, 1.0, 0.0, 0.0]
+        );
         // 1:1.
-        assert_eq!(quad_transform([511, 257], [511, 257], 1.0, [0.0, 0.0]), [1.0, 1.0, 0.0, 0.0]);
+        assert_eq!(
+            quad_transform([511, 257], [511, 257], 1.0, [0.0, 0.0]),
+            [1.0, 1.0, 0.0, 0.0]
+        );
         // Zoom 2, pan right/down by a quarter of the target.
-        assert_eq!(quad_transform([100, 100], [100, 100], 2.0, [25.0, 25.0]), [2.0, 2.0, 0.5, -0.5]);
+        assert_eq!(
+            quad_transform([100, 100], [100, 100], 2.0, [25.0, 25.0]),
+            [2.0, 2.0, 0.5, -0.5]
+        );
     }
 
     #[test]
     fn voi_linear_matches_the_standard() {
-        let w = Window { center: 2048.0, width: 4096.0 };
+        let w = Window {
+            center: 2048.0,
+            width: 4096.0,
+        };
         assert_eq!(voi_linear(0.0, w), ((0.0 - 2047.5) / 4095.0 + 0.5) * 255.0);
         assert_eq!(voi_linear(-1.0, w), 0.0);
         assert_eq!(voi_linear(5000.0, w), 255.0);
         // Width 1 is a threshold at c - 0.5.
-        let t = Window { center: 100.5, width: 1.0 };
+        let t = Window {
+            center: 100.5,
+            width: 1.0,
+        };
         assert_eq!(voi_linear(100.0, t), 0.0);
         assert_eq!(voi_linear(101.0, t), 255.0);
     }
@@ -823,7 +930,10 @@ mod tests {
             rescale_slope: 1.0,
             rescale_intercept: -1024.0,
         };
-        let w = Window { center: -1024.0, width: 2048.0 };
+        let w = Window {
+            center: -1024.0,
+            width: 2048.0,
+        };
         // -2048 -> 0, -1024 -> ~128, 1076 -> 255
         assert_eq!(cpu_reference(&img, w, false), vec![0, 128, 255]);
         assert_eq!(cpu_reference(&img, w, true), vec![255, 127, 0]);
@@ -832,9 +942,15 @@ mod tests {
     #[test]
     fn surface_format_choice() {
         use wgpu::TextureFormat as F;
-        assert_eq!(pick_surface_format(&[F::Bgra8UnormSrgb, F::Bgra8Unorm]), F::Bgra8Unorm);
+        assert_eq!(
+            pick_surface_format(&[F::Bgra8UnormSrgb, F::Bgra8Unorm]),
+            F::Bgra8Unorm
+        );
         assert_eq!(pick_surface_format(&[F::Rgba8UnormSrgb]), F::Rgba8UnormSrgb);
-        assert_eq!(pick_surface_format(&[F::Rgba16Float, F::Rgba8UnormSrgb]), F::Rgba8UnormSrgb);
+        assert_eq!(
+            pick_surface_format(&[F::Rgba16Float, F::Rgba8UnormSrgb]),
+            F::Rgba8UnormSrgb
+        );
         assert_eq!(pick_surface_format(&[]), F::Rgba8Unorm);
     }
 }
