@@ -219,6 +219,7 @@ pub(crate) fn open(bytes: &[u8], header_only: bool) -> Result<DefaultDicomObject
             ),
         });
     }
+    crate::guard::check(bytes, header_only)?;
     let opts = OpenFileOptions::new();
     let opts = if header_only {
         opts.read_until(tags::PIXEL_DATA)
