@@ -25,8 +25,14 @@ fn not_dicom() {
         &[0u8; 4096][..],
         &[0xFFu8; 200][..],
     ] {
-        assert!(matches!(decode(bytes), Err(ImagingError::NotDicom { .. })), "{bytes:?}");
-        assert!(matches!(read_attributes(bytes), Err(ImagingError::NotDicom { .. })));
+        assert!(
+            matches!(decode(bytes), Err(ImagingError::NotDicom { .. })),
+            "{bytes:?}"
+        );
+        assert!(matches!(
+            read_attributes(bytes),
+            Err(ImagingError::NotDicom { .. })
+        ));
     }
     // a PNG signature followed by junk
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
@@ -40,14 +46,25 @@ fn not_dicom() {
 fn truncated_pixel_data() {
     let file = slice();
     // cut inside the pixel data
-    for cut in [file.len() - 1, file.len() - 2, file.len() - 1000, file.len() - 64 * 64] {
+    for cut in [
+        file.len() - 1,
+        file.len() - 2,
+        file.len() - 1000,
+        file.len() - 64 * 64,
+    ] {
         let err = decode(&file[..cut]).unwrap_err();
         assert!(
-            matches!(err, ImagingError::Truncated { .. } | ImagingError::PixelDataLength { .. }),
+            matches!(
+                err,
+                ImagingError::Truncated { .. } | ImagingError::PixelDataLength { .. }
+            ),
             "cut at {cut}: {err:?}"
         );
         // the header is intact: attributes still read
-        assert_eq!(read_attributes(&file[..cut]).unwrap().instance_number, Some(3));
+        assert_eq!(
+            read_attributes(&file[..cut]).unwrap().instance_number,
+            Some(3)
+        );
     }
 }
 
@@ -82,7 +99,9 @@ fn corrupted_bytes_never_panic() {
 fn find_tag(file: &[u8], group: u16, elem: u16) -> usize {
     let mut pat = group.to_le_bytes().to_vec();
     pat.extend_from_slice(&elem.to_le_bytes());
-    file.windows(4).rposition(|w| w == pat.as_slice()).expect("tag present")
+    file.windows(4)
+        .rposition(|w| w == pat.as_slice())
+        .expect("tag present")
 }
 
 #[test]
@@ -90,7 +109,10 @@ fn missing_pixel_data() {
     let file = slice();
     let at = find_tag(&file, 0x7FE0, 0x0010);
     let without = &file[..at];
-    assert!(matches!(decode(without), Err(ImagingError::MissingPixelData)));
+    assert!(matches!(
+        decode(without),
+        Err(ImagingError::MissingPixelData)
+    ));
     // attributes still read fine
     assert_eq!(read_attributes(without).unwrap().modality, "CT");
 }
@@ -133,7 +155,10 @@ fn zero_rows_is_invalid() {
     let mut file = slice();
     let at = find_tag(&file, 0x0028, 0x0010);
     file[at + 8..at + 10].copy_from_slice(&0u16.to_le_bytes());
-    assert!(matches!(decode(&file), Err(ImagingError::InvalidAttribute { .. })));
+    assert!(matches!(
+        decode(&file),
+        Err(ImagingError::InvalidAttribute { .. })
+    ));
 }
 
 #[test]
@@ -142,5 +167,8 @@ fn errors_are_displayable_and_actionable() {
         uid: "1.2.840.10008.1.2.4.90".into(),
     };
     let s = e.to_string();
-    assert!(s.contains("1.2.840.10008.1.2.4.90") && s.contains("transcode"), "{s}");
+    assert!(
+        s.contains("1.2.840.10008.1.2.4.90") && s.contains("transcode"),
+        "{s}"
+    );
 }

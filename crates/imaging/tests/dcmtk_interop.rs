@@ -26,10 +26,7 @@ fn tool(name: &str) -> PathBuf {
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "obscura-imaging-{tag}-{}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("obscura-imaging-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -92,7 +89,12 @@ fn jpeg_lossless_sv1_70() {
 
 #[test]
 fn jpeg_lossless_process14_57() {
-    check("dcmcjpeg", &["+el", "+sv", "6"], "1.2.840.10008.1.2.4.57", 20);
+    check(
+        "dcmcjpeg",
+        &["+el", "+sv", "6"],
+        "1.2.840.10008.1.2.4.57",
+        20,
+    );
 }
 
 #[test]
@@ -105,4 +107,36 @@ fn rle_lossless() {
 fn implicit_vr_little_endian() {
     // dcmconv +ti: same pixels, Implicit VR Little Endian
     check("dcmconv", &["+ti"], "1.2.840.10008.1.2", 12);
+}
+
+#[test]
+fn jpeg_stream_larger_than_header_is_an_error_not_a_panic() {
+    // dicom-rs' JPEG adapter copies the decoded frame into a buffer sized from
+    // Rows/Columns: a stream bigger than the header says would index out of
+    // bounds. Shrink Rows in the header of a real dcmcjpeg output.
+    let p = SeriesParams {
+        rows: 64,
+        columns: 64,
+        slices: 2,
+        ..Default::default()
+    };
+    let dir = temp_dir("jpegmismatch");
+    let src = dir.join("in.dcm");
+    let dst = dir.join("out.dcm");
+    std::fs::write(&src, synthetic::ct_slice_file(&p, 1).unwrap()).unwrap();
+    run("dcmcjpeg", &["+e1"], &src, &dst);
+    let mut bytes = std::fs::read(&dst).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    // (0028,0010) US 2 bytes
+    let pat = [0x28u8, 0x00, 0x10, 0x00, b'U', b'S', 2, 0];
+    let at = bytes
+        .windows(8)
+        .position(|w| w == pat)
+        .expect("Rows element");
+    bytes[at + 8..at + 10].copy_from_slice(&32u16.to_le_bytes());
+    let err = decode(&bytes).unwrap_err();
+    assert!(
+        matches!(err, obscura_imaging::ImagingError::Decode { .. }),
+        "{err:?}"
+    );
 }
