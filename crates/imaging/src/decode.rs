@@ -423,6 +423,9 @@ pub fn decode_object(obj: &DefaultDicomObject) -> Result<DecodedImage, ImagingEr
             {
                 check_jpeg_headers(seq.fragments(), &header, &ts_uid)?;
             }
+            if ts_uid == "1.2.840.10008.1.2.5" {
+                check_rle(seq.fragments(), &header, &ts_uid)?;
+            }
         }
         _ => {
             return Err(invalid(
@@ -659,6 +662,85 @@ fn check_jpeg_headers(fragments: &[Vec<u8>], h: &Header, ts_uid: &str) -> Result
         return Err(bad("no JPEG frame header (SOF marker) found".into()));
     }
     Ok(())
+}
+
+/// Validate RLE Lossless fragments (header, segment offsets, decoded segment
+/// lengths) before the codec sees them: dicom-rs' RLE adapter indexes out of
+/// bounds on a bad header or a short segment.
+fn check_rle(fragments: &[Vec<u8>], h: &Header, ts_uid: &str) -> Result<(), ImagingError> {
+    let bad = |detail: String| ImagingError::Decode {
+        transfer_syntax: ts_uid.to_string(),
+        detail,
+    };
+    if (fragments.len() as u64) < u64::from(h.frames) {
+        return Err(bad(format!(
+            "{} RLE fragments for {} frames",
+            fragments.len(),
+            h.frames
+        )));
+    }
+    let needed_segments = usize::from(h.samples_per_pixel) * usize::from(h.bits_allocated / 8);
+    let segment_len = h.rows as usize * h.columns as usize;
+    for (f, frag) in fragments.iter().enumerate() {
+        if frag.len() < 64 {
+            return Err(bad(format!(
+                "RLE frame {f} is shorter than its 64-byte header"
+            )));
+        }
+        let word = |i: usize| {
+            u32::from_le_bytes([
+                frag[4 * i],
+                frag[4 * i + 1],
+                frag[4 * i + 2],
+                frag[4 * i + 3],
+            ]) as usize
+        };
+        let n = word(0);
+        if n < needed_segments || n > 15 {
+            return Err(bad(format!(
+                "RLE frame {f} has {n} segments, {needed_segments} expected"
+            )));
+        }
+        let mut offsets: Vec<usize> = (1..=n).map(word).collect();
+        offsets.push(frag.len());
+        if offsets[0] != 64 || offsets.windows(2).any(|w| w[0] > w[1]) {
+            return Err(bad(format!("RLE frame {f} has invalid segment offsets")));
+        }
+        for s in 0..needed_segments {
+            let seg = &frag[offsets[s]..offsets[s + 1]];
+            if packbits_len(seg, segment_len) < segment_len {
+                return Err(bad(format!(
+                    "RLE frame {f} segment {s} decodes to fewer than {segment_len} bytes"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Number of bytes a PackBits segment decodes to (stops once `want` is reached).
+fn packbits_len(seg: &[u8], want: usize) -> usize {
+    let mut i = 0usize;
+    let mut out = 0usize;
+    while i < seg.len() && out < want {
+        let n = seg[i] as i8;
+        i += 1;
+        if n >= 0 {
+            let count = n as usize + 1;
+            if i + count > seg.len() {
+                break;
+            }
+            i += count;
+            out += count;
+        } else if n != -128 {
+            if i >= seg.len() {
+                break;
+            }
+            i += 1;
+            out += 1 + n.unsigned_abs() as usize;
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -140,3 +140,49 @@ fn jpeg_stream_larger_than_header_is_an_error_not_a_panic() {
         "{err:?}"
     );
 }
+
+fn compressed(tool_name: &str, args: &[&str], tag: &str) -> Vec<u8> {
+    let p = SeriesParams {
+        rows: 64,
+        columns: 64,
+        slices: 2,
+        ..Default::default()
+    };
+    let dir = temp_dir(tag);
+    let src = dir.join("in.dcm");
+    let dst = dir.join("out.dcm");
+    std::fs::write(&src, synthetic::ct_slice_file(&p, 1).unwrap()).unwrap();
+    run(tool_name, args, &src, &dst);
+    let bytes = std::fs::read(&dst).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    bytes
+}
+
+fn corrupt_everywhere(bytes: &[u8]) {
+    let pd = bytes
+        .windows(4)
+        .rposition(|w| w == [0xE0, 0x7F, 0x10, 0x00])
+        .expect("pixel data");
+    for i in (pd..bytes.len()).step_by(3) {
+        for x in [0xFFu8, 0x10] {
+            let mut b = bytes.to_vec();
+            b[i] ^= x;
+            let r = std::panic::catch_unwind(|| decode(&b));
+            assert!(r.is_ok(), "decode panicked with byte {i} ^ {x:#x}");
+        }
+    }
+    for cut in (pd..bytes.len()).step_by(7) {
+        let r = std::panic::catch_unwind(|| decode(&bytes[..cut]));
+        assert!(r.is_ok(), "decode panicked when cut at {cut}");
+    }
+}
+
+#[test]
+fn corrupt_jpeg_lossless_never_panics() {
+    corrupt_everywhere(&compressed("dcmcjpeg", &["+e1"], "jpegcorrupt"));
+}
+
+#[test]
+fn corrupt_rle_never_panics() {
+    corrupt_everywhere(&compressed("dcmcrle", &[], "rlecorrupt"));
+}
