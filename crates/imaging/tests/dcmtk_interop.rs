@@ -110,6 +110,11 @@ fn implicit_vr_little_endian() {
 }
 
 #[test]
+fn deflated_explicit_vr_little_endian() {
+    check("dcmconv", &["+td"], "1.2.840.10008.1.2.1.99", 7);
+}
+
+#[test]
 fn jpeg_stream_larger_than_header_is_an_error_not_a_panic() {
     // dicom-rs' JPEG adapter copies the decoded frame into a buffer sized from
     // Rows/Columns: a stream bigger than the header says would index out of
