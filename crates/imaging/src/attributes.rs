@@ -84,7 +84,9 @@ fn int<T: std::str::FromStr + num_like::Int>(obj: &DefaultDicomObject, tag: Tag)
     }
     first.parse::<T>().ok().or_else(|| {
         // binary VRs (US/UL) and odd encodings
-        obj.get(tag).and_then(|e| e.to_int::<i64>().ok()).and_then(T::from_i64)
+        obj.get(tag)
+            .and_then(|e| e.to_int::<i64>().ok())
+            .and_then(T::from_i64)
     })
 }
 

@@ -213,12 +213,10 @@ fn has_dicm_magic(bytes: &[u8]) -> bool {
 pub(crate) fn open(bytes: &[u8], header_only: bool) -> Result<DefaultDicomObject, ImagingError> {
     if !has_dicm_magic(bytes) {
         return Err(ImagingError::NotDicom {
-            detail: format!(
-                "no DICM magic at byte 128 or 0 in {} bytes",
-                bytes.len()
-            ),
+            detail: format!("no DICM magic at byte 128 or 0 in {} bytes", bytes.len()),
         });
     }
+    crate::guard::check(bytes, header_only)?;
     let opts = OpenFileOptions::new();
     let opts = if header_only {
         opts.read_until(tags::PIXEL_DATA)
@@ -325,7 +323,10 @@ impl Header {
             ));
         }
         if pr > 1 {
-            return Err(invalid("PixelRepresentation", format!("{pr} (must be 0 or 1)")));
+            return Err(invalid(
+                "PixelRepresentation",
+                format!("{pr} (must be 0 or 1)"),
+            ));
         }
         if frames == 0 {
             return Err(invalid("NumberOfFrames", "0"));
@@ -373,7 +374,9 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedImage, ImagingError> {
 /// # Errors
 /// As [`decode`].
 pub fn decode_object(obj: &DefaultDicomObject) -> Result<DecodedImage, ImagingError> {
-    let pixel_data = obj.get(tags::PIXEL_DATA).ok_or(ImagingError::MissingPixelData)?;
+    let pixel_data = obj
+        .get(tags::PIXEL_DATA)
+        .ok_or(ImagingError::MissingPixelData)?;
     let header = Header::read(obj)?;
     let total = header.total_bytes();
     if total > MAX_DECODED_BYTES {
@@ -388,11 +391,11 @@ pub fn decode_object(obj: &DefaultDicomObject) -> Result<DecodedImage, ImagingEr
         .transfer_syntax()
         .trim_end_matches(['\0', ' '])
         .to_string();
-    let ts = TransferSyntaxRegistry
-        .get(&ts_uid)
-        .ok_or_else(|| ImagingError::UnsupportedTransferSyntax {
+    let ts = TransferSyntaxRegistry.get(&ts_uid).ok_or_else(|| {
+        ImagingError::UnsupportedTransferSyntax {
             uid: ts_uid.clone(),
-        })?;
+        }
+    })?;
     if !ts.can_decode_all() {
         return Err(ImagingError::UnsupportedTransferSyntax { uid: ts_uid });
     }
@@ -420,6 +423,9 @@ pub fn decode_object(obj: &DefaultDicomObject) -> Result<DecodedImage, ImagingEr
             {
                 check_jpeg_headers(seq.fragments(), &header, &ts_uid)?;
             }
+            if ts_uid == "1.2.840.10008.1.2.5" {
+                check_rle(seq.fragments(), &header, &ts_uid)?;
+            }
         }
         _ => {
             return Err(invalid(
@@ -429,12 +435,10 @@ pub fn decode_object(obj: &DefaultDicomObject) -> Result<DecodedImage, ImagingEr
         }
     }
 
-    let px = obj
-        .decode_pixel_data()
-        .map_err(|e| ImagingError::Decode {
-            transfer_syntax: ts_uid.clone(),
-            detail: error_chain(&e),
-        })?;
+    let px = obj.decode_pixel_data().map_err(|e| ImagingError::Decode {
+        transfer_syntax: ts_uid.clone(),
+        detail: error_chain(&e),
+    })?;
 
     let data = px.data();
     if (data.len() as u64) < total {
@@ -475,7 +479,9 @@ pub fn decode_object(obj: &DefaultDicomObject) -> Result<DecodedImage, ImagingEr
                 })
             }
         };
-        let frames = chunks.map(|c| Frame::Gray16(gray_frame(c, &header))).collect();
+        let frames = chunks
+            .map(|c| Frame::Gray16(gray_frame(c, &header)))
+            .collect();
         Ok(DecodedImage {
             rows: header.rows,
             columns: header.columns,
@@ -495,7 +501,9 @@ pub fn decode_object(obj: &DefaultDicomObject) -> Result<DecodedImage, ImagingEr
             PhotometricInterpretation::YbrFull => true,
             other => {
                 return Err(ImagingError::UnsupportedImage {
-                    detail: format!("colour photometric interpretation {other} in this transfer syntax"),
+                    detail: format!(
+                        "colour photometric interpretation {other} in this transfer syntax"
+                    ),
                 })
             }
         };
@@ -526,7 +534,11 @@ fn gray_frame(bytes: &[u8], h: &Header) -> Vec<u16> {
     let sign_bit: u32 = 1u32 << (bs - 1);
     let fix = |raw: u32| -> u16 {
         let v = (raw >> shift) & mask;
-        let v = if h.signed && v & sign_bit != 0 { v | !mask } else { v };
+        let v = if h.signed && v & sign_bit != 0 {
+            v | !mask
+        } else {
+            v
+        };
         v as u16
     };
     if h.bits_allocated == 16 {
@@ -650,4 +662,209 @@ fn check_jpeg_headers(fragments: &[Vec<u8>], h: &Header, ts_uid: &str) -> Result
         return Err(bad("no JPEG frame header (SOF marker) found".into()));
     }
     Ok(())
+}
+
+/// Validate RLE Lossless fragments (header, segment offsets, decoded segment
+/// lengths) before the codec sees them: dicom-rs' RLE adapter indexes out of
+/// bounds on a bad header or a short segment.
+fn check_rle(fragments: &[Vec<u8>], h: &Header, ts_uid: &str) -> Result<(), ImagingError> {
+    let bad = |detail: String| ImagingError::Decode {
+        transfer_syntax: ts_uid.to_string(),
+        detail,
+    };
+    if (fragments.len() as u64) < u64::from(h.frames) {
+        return Err(bad(format!(
+            "{} RLE fragments for {} frames",
+            fragments.len(),
+            h.frames
+        )));
+    }
+    let needed_segments = usize::from(h.samples_per_pixel) * usize::from(h.bits_allocated / 8);
+    let segment_len = h.rows as usize * h.columns as usize;
+    for (f, frag) in fragments.iter().enumerate() {
+        if frag.len() < 64 {
+            return Err(bad(format!(
+                "RLE frame {f} is shorter than its 64-byte header"
+            )));
+        }
+        let word = |i: usize| {
+            u32::from_le_bytes([
+                frag[4 * i],
+                frag[4 * i + 1],
+                frag[4 * i + 2],
+                frag[4 * i + 3],
+            ]) as usize
+        };
+        let n = word(0);
+        if n < needed_segments || n > 15 {
+            return Err(bad(format!(
+                "RLE frame {f} has {n} segments, {needed_segments} expected"
+            )));
+        }
+        let mut offsets: Vec<usize> = (1..=n).map(word).collect();
+        offsets.push(frag.len());
+        if offsets[0] != 64 || offsets.windows(2).any(|w| w[0] > w[1]) {
+            return Err(bad(format!("RLE frame {f} has invalid segment offsets")));
+        }
+        for s in 0..needed_segments {
+            let seg = &frag[offsets[s]..offsets[s + 1]];
+            if packbits_len(seg, segment_len) < segment_len {
+                return Err(bad(format!(
+                    "RLE frame {f} segment {s} decodes to fewer than {segment_len} bytes"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Number of bytes a PackBits segment decodes to (stops once `want` is reached).
+fn packbits_len(seg: &[u8], want: usize) -> usize {
+    let mut i = 0usize;
+    let mut out = 0usize;
+    while i < seg.len() && out < want {
+        let n = seg[i] as i8;
+        i += 1;
+        if n >= 0 {
+            let count = n as usize + 1;
+            if i + count > seg.len() {
+                break;
+            }
+            i += count;
+            out += count;
+        } else if n != -128 {
+            if i >= seg.len() {
+                break;
+            }
+            i += 1;
+            out += 1 + n.unsigned_abs() as usize;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(ba: u16, bs: u16, hb: u16, signed: bool) -> Header {
+        Header {
+            rows: 1,
+            columns: 4,
+            samples_per_pixel: 1,
+            bits_allocated: ba,
+            bits_stored: bs,
+            high_bit: hb,
+            signed,
+            frames: 1,
+        }
+    }
+
+    fn le(v: &[u16]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn twelve_bit_signed_is_masked_and_sign_extended() {
+        // garbage in the top 4 bits must be ignored; 0x800 is -2048 in 12 bits
+        let raw = le(&[0xF7FF, 0x0800, 0xAFFF, 0x0001]);
+        let out = gray_frame(&raw, &header(16, 12, 11, true));
+        let as_i16: Vec<i16> = out.iter().map(|&v| v as i16).collect();
+        assert_eq!(as_i16, vec![2047, -2048, -1, 1]);
+    }
+
+    #[test]
+    fn twelve_bit_unsigned_is_masked() {
+        let raw = le(&[0xF7FF, 0x0800, 0xAFFF, 0x0001]);
+        let out = gray_frame(&raw, &header(16, 12, 11, false));
+        assert_eq!(out, vec![0x7FF, 0x800, 0xFFF, 1]);
+    }
+
+    #[test]
+    fn high_bit_not_at_top_of_stored_bits_shifts_down() {
+        // 12 bits stored in bits 4..15 (HighBit 15)
+        let raw = le(&[0x7FF0, 0x8000, 0xFFF0, 0x0010]);
+        let out = gray_frame(&raw, &header(16, 12, 15, true));
+        let as_i16: Vec<i16> = out.iter().map(|&v| v as i16).collect();
+        assert_eq!(as_i16, vec![2047, -2048, -1, 1]);
+    }
+
+    #[test]
+    fn eight_bit_widened_and_signed() {
+        let raw = [0x00u8, 0x7F, 0x80, 0xFF];
+        assert_eq!(
+            gray_frame(&raw, &header(8, 8, 7, false)),
+            vec![0, 127, 128, 255]
+        );
+        let s: Vec<i16> = gray_frame(&raw, &header(8, 8, 7, true))
+            .iter()
+            .map(|&v| v as i16)
+            .collect();
+        assert_eq!(s, vec![0, 127, -128, -1]);
+    }
+
+    #[test]
+    fn sixteen_bit_fast_path() {
+        let raw = le(&[0, 1, 0x8000, 0xFFFF]);
+        assert_eq!(
+            gray_frame(&raw, &header(16, 16, 15, true)),
+            vec![0, 1, 0x8000, 0xFFFF]
+        );
+    }
+
+    #[test]
+    fn planar_rgb_and_ybr() {
+        let h = Header {
+            rows: 1,
+            columns: 2,
+            samples_per_pixel: 3,
+            bits_allocated: 8,
+            bits_stored: 8,
+            high_bit: 7,
+            signed: false,
+            frames: 1,
+        };
+        // planar: RR GG BB
+        let planar = [1u8, 2, 3, 4, 5, 6];
+        assert_eq!(rgb_frame(&planar, &h, true, false), vec![1, 3, 5, 2, 4, 6]);
+        // YBR_FULL gray and pure white stay gray / white
+        let ybr = [128u8, 128, 128, 255, 128, 128];
+        assert_eq!(
+            rgb_frame(&ybr, &h, false, true),
+            vec![128, 128, 128, 255, 255, 255]
+        );
+    }
+
+    #[test]
+    fn jpeg_header_mismatch_is_an_error() {
+        let h = header(16, 16, 15, true);
+        // SOF3, precision 16, 2 rows x 4 columns (DICOM header says 1 x 4)
+        let frag = vec![0xFF, 0xD8, 0xFF, 0xC3, 0, 11, 16, 0, 2, 0, 4, 1, 1, 0x11, 0];
+        let err = check_jpeg_headers(&[frag], &h, "1.2.840.10008.1.2.4.70").unwrap_err();
+        assert!(matches!(err, ImagingError::Decode { .. }), "{err:?}");
+        let ok = vec![0xFF, 0xD8, 0xFF, 0xC3, 0, 11, 16, 0, 1, 0, 4, 1, 1, 0x11, 0];
+        check_jpeg_headers(&[ok], &h, "1.2.840.10008.1.2.4.70").unwrap();
+        let none = vec![0xFF, 0xD8, 0x00];
+        assert!(check_jpeg_headers(&[none], &h, "1.2.840.10008.1.2.4.70").is_err());
+    }
+
+    #[test]
+    fn window_or_auto_spans_values() {
+        let img = DecodedImage {
+            rows: 1,
+            columns: 2,
+            samples_per_pixel: 1,
+            photometric: Photometric::Monochrome2,
+            bits_stored: 16,
+            signed: true,
+            rescale_slope: 1.0,
+            rescale_intercept: -1024.0,
+            window: None,
+            frames: vec![Frame::Gray16(vec![24, 2024])],
+        };
+        let w = img.window_or_auto(0);
+        assert_eq!((w.center, w.width), (0.0, 2000.0));
+        assert_eq!(img.get_stored_value(0, 2), None);
+        assert_eq!(img.get_stored_value(1, 0), None);
+    }
 }

@@ -108,7 +108,9 @@ pub enum ImagingError {
     },
 
     /// A frame or pixel index is outside the image.
-    #[error("index out of range: {detail}; this is a caller bug, check frame and pixel counts first")]
+    #[error(
+        "index out of range: {detail}; this is a caller bug, check frame and pixel counts first"
+    )]
     OutOfRange {
         /// Which index and bound.
         detail: String,

@@ -44,6 +44,7 @@
 mod attributes;
 mod decode;
 mod error;
+mod guard;
 pub mod synthetic;
 
 pub use attributes::{attributes_of, read_attributes, Attributes};

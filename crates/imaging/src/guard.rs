@@ -1,0 +1,172 @@
+//! A cheap structural pre-scan of DICOM Part 10 bytes.
+//!
+//! dicom-rs allocates (and zero-fills) whatever length an element header
+//! declares before reading its value, so one flipped bit in a length field costs
+//! up to 4 GB — an abort in the browser. This walk checks, without allocating,
+//! that every declared length fits in the bytes that remain, before dicom-rs
+//! sees the data. It follows the file meta group and the data set linearly
+//! (descending into sequences and items); where it cannot tell the structure
+//! (Deflated or Big Endian data sets, undefined-length UN) it
+//! stops and leaves the verdict to the parser.
+
+use crate::ImagingError;
+
+const UNDEFINED: u32 = 0xFFFF_FFFF;
+
+fn u16_at(b: &[u8], p: usize) -> u16 {
+    u16::from_le_bytes([b[p], b[p + 1]])
+}
+fn u32_at(b: &[u8], p: usize) -> u32 {
+    u32::from_le_bytes([b[p], b[p + 1], b[p + 2], b[p + 3]])
+}
+
+/// Whether an explicit VR has the 12-byte header (reserved + 32-bit length).
+/// Like dicom-rs, an unknown VR is read as UN, which is long.
+fn long_vr(vr: &[u8]) -> bool {
+    !matches!(
+        vr,
+        b"AE"
+            | b"AS"
+            | b"AT"
+            | b"CS"
+            | b"DA"
+            | b"DS"
+            | b"DT"
+            | b"FL"
+            | b"FD"
+            | b"IS"
+            | b"LO"
+            | b"LT"
+            | b"PN"
+            | b"SH"
+            | b"SL"
+            | b"SS"
+            | b"ST"
+            | b"TM"
+            | b"UI"
+            | b"UL"
+            | b"US"
+    )
+}
+
+/// Check the declared element lengths of `bytes` (a Part 10 file with or without
+/// preamble). With `header_only`, stop at Pixel Data.
+pub(crate) fn check(bytes: &[u8], header_only: bool) -> Result<(), ImagingError> {
+    let start = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        132
+    } else {
+        4
+    };
+    let b = bytes;
+    // file meta group: always Explicit VR Little Endian
+    let mut pos = start;
+    let mut ts = String::new();
+    while pos + 8 <= b.len() && u16_at(b, pos) == 0x0002 {
+        let elem = u16_at(b, pos + 2);
+        let vr = &b[pos + 4..pos + 6];
+        let (len, hdr) = if long_vr(vr) {
+            if pos + 12 > b.len() {
+                break;
+            }
+            (u32_at(b, pos + 8), 12)
+        } else {
+            (u32::from(u16_at(b, pos + 6)), 8)
+        };
+        let remaining = b.len() - pos - hdr;
+        if len == UNDEFINED || len as usize > remaining {
+            return Err(ImagingError::NotDicom {
+                detail: format!(
+                    "file meta element (0002,{elem:04X}) declares {len} bytes but {remaining} remain"
+                ),
+            });
+        }
+        if elem == 0x0010 {
+            let v = &b[pos + hdr..pos + hdr + len as usize];
+            ts = String::from_utf8_lossy(v)
+                .trim_end_matches(['\0', ' '])
+                .to_string();
+        }
+        pos += hdr + len as usize;
+    }
+    let explicit = match ts.as_str() {
+        "1.2.840.10008.1.2" => false,
+        // deflated or big endian: cannot walk the raw bytes
+        "1.2.840.10008.1.2.1.99" | "1.2.840.10008.1.2.2" => return Ok(()),
+        _ => true,
+    };
+
+    let mut in_fragments = false;
+    while pos < b.len() {
+        if pos + 8 > b.len() {
+            return Err(ImagingError::Truncated {
+                detail: format!("data set ends inside an element header at byte {pos}"),
+            });
+        }
+        let group = u16_at(b, pos);
+        let elem = u16_at(b, pos + 2);
+        if group == 0xFFFE {
+            let len = u32_at(b, pos + 4);
+            pos += 8;
+            match elem {
+                0xE000 if in_fragments => {
+                    let remaining = b.len() - pos;
+                    if len == UNDEFINED || len as usize > remaining {
+                        return Err(ImagingError::Truncated {
+                            detail: format!(
+                                "pixel data fragment declares {len} bytes but {remaining} remain"
+                            ),
+                        });
+                    }
+                    pos += len as usize;
+                }
+                0xE0DD => in_fragments = false,
+                _ => {} // item start (descend) or item delimiter
+            }
+            continue;
+        }
+        let is_pixel_data = group == 0x7FE0 && elem == 0x0010;
+        let (len, hdr, is_sq) = if explicit {
+            let vr = &b[pos + 4..pos + 6];
+            if long_vr(vr) {
+                if pos + 12 > b.len() {
+                    return Err(ImagingError::Truncated {
+                        detail: format!("data set ends inside an element header at byte {pos}"),
+                    });
+                }
+                (u32_at(b, pos + 8), 12, vr == b"SQ")
+            } else {
+                (u32::from(u16_at(b, pos + 6)), 8, false)
+            }
+        } else {
+            let len = u32_at(b, pos + 4);
+            (len, 8, len == UNDEFINED && !is_pixel_data)
+        };
+        if is_pixel_data && header_only {
+            return Ok(());
+        }
+        pos += hdr;
+        if len == UNDEFINED {
+            if is_pixel_data {
+                in_fragments = true;
+                continue;
+            }
+            if is_sq {
+                continue;
+            }
+            return Ok(()); // undefined-length UN: give up, the parser decides
+        }
+        if is_sq {
+            continue; // defined-length sequence: walk into its items
+        }
+        let remaining = b.len() - pos;
+        if len as usize > remaining {
+            return Err(ImagingError::Truncated {
+                detail: format!(
+                    "element ({group:04X},{elem:04X}) declares {len} bytes but {remaining} remain"
+                ),
+            });
+        }
+        pos += len as usize;
+    }
+    Ok(())
+}
