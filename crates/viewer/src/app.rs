@@ -430,7 +430,7 @@ fn close_study() {
     GPU.with(|g| {
         if let Ok(mut g) = g.try_borrow_mut() {
             if let Some(g) = g.as_mut() {
-                g.set_image(None);
+                let _ = g.set_image(None);
             }
         }
     });
@@ -596,24 +596,28 @@ fn refresh() {
             with_app(|a| if let Some(o) = a.open.as_mut() { o.shown = None });
             return;
         };
-        match upload {
-            Some(Some(_)) => {
-                APP.with(|a| {
-                    let a = a.borrow();
-                    if let Some(SliceState::Ready(d)) = a.as_ref().and_then(|a| a.open.as_ref()).map(|o| &o.slices[index].state) {
-                        gpu.set_image(Some(&GrayImage {
-                            width: d.width,
-                            height: d.height,
-                            pixels: &d.pixels,
-                            signed: d.signed,
-                            rescale_slope: d.slope,
-                            rescale_intercept: d.intercept,
-                        }));
-                    }
-                });
-            }
+        let uploaded = match upload {
+            Some(Some(_)) => APP.with(|a| {
+                let a = a.borrow();
+                match a.as_ref().and_then(|a| a.open.as_ref()).map(|o| &o.slices[index].state) {
+                    Some(SliceState::Ready(d)) => gpu.set_image(Some(&GrayImage {
+                        width: d.width,
+                        height: d.height,
+                        pixels: &d.pixels,
+                        signed: d.signed,
+                        rescale_slope: d.slope,
+                        rescale_intercept: d.intercept,
+                    })),
+                    _ => gpu.set_image(None),
+                }
+            }),
             Some(None) => gpu.set_image(None),
-            None => {}
+            None => Ok(()),
+        };
+        if let Err(e) = uploaded {
+            with_app(|a| if let Some(o) = a.open.as_mut() { o.shown = None });
+            set_text("error", &format!("Cannot display this image: {e}"));
+            set_hidden("error", false);
         }
         gpu.draw(&view);
     });
@@ -739,6 +743,13 @@ pub(crate) fn sealed_url_for_slice(index: usize) -> Option<String> {
     with_app(|a| a.open.as_ref().and_then(|o| o.slices.get(index)).map(|s| s.url.clone())).flatten()
 }
 
+async fn yield_to_event_loop() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 pub(crate) async fn read_back() -> Result<JsValue, String> {
     let Some(view) = with_app(|a| {
         let o = a.open.as_ref()?;
@@ -751,7 +762,8 @@ pub(crate) async fn read_back() -> Result<JsValue, String> {
     // Hold the GPU out of the thread-local while awaiting, so that loaders never find it borrowed
     // mid-await; put it back afterwards.
     let gpu = GPU.with(|g| g.borrow_mut().take()).ok_or("no GPU")?;
-    let result = gpu.renderer().read_back(&view).await;
+    // WebGL2 maps buffers only when polled on a later turn of the event loop: yield to it.
+    let result = gpu.renderer().read_back_with_yield(&view, yield_to_event_loop).await;
     GPU.with(|g| *g.borrow_mut() = Some(gpu));
     refresh();
     let bytes = result.map_err(|e| e.to_string())?;

@@ -39,7 +39,7 @@ impl Gpu {
             .request_adapter(&wgpu::RequestAdapterOptions {
                 power_preference: wgpu::PowerPreference::HighPerformance,
                 compatible_surface: Some(&surface),
-                force_fallback_adapter: false,
+                ..Default::default()
             })
             .await
             .map_err(|e| format!("no WebGPU or WebGL2 adapter: {e}"))?;
@@ -55,16 +55,10 @@ impl Gpu {
         let (w, h) = (canvas.width().max(1), canvas.height().max(1));
         let caps = surface.get_capabilities(&adapter);
         let format = obscura_render::pick_surface_format(&caps.formats);
-        let config = wgpu::SurfaceConfiguration {
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
-            format,
-            width: w,
-            height: h,
-            present_mode: wgpu::PresentMode::Fifo,
-            desired_maximum_frame_latency: 2,
-            alpha_mode: caps.alpha_modes.first().copied().unwrap_or(wgpu::CompositeAlphaMode::Auto),
-            view_formats: vec![],
-        };
+        let mut config = surface.get_default_config(&adapter, w, h).ok_or("the canvas cannot be drawn on by this GPU adapter")?;
+        config.format = format;
+        config.usage = wgpu::TextureUsages::RENDER_ATTACHMENT;
+        config.view_formats = vec![];
         surface.configure(&device, &config);
         let renderer = Renderer::new(device.clone(), queue, format);
         Ok(Gpu { canvas, surface, device, config, renderer, backend })
@@ -86,11 +80,18 @@ impl Gpu {
     }
 
     /// Uploads a slice (or, with `None`, removes whatever was shown: nothing of it stays).
-    pub fn set_image(&mut self, image: Option<&GrayImage>) {
+    pub fn set_image(&mut self, image: Option<&GrayImage>) -> Result<(), String> {
         match image {
-            Some(img) => self.renderer.set_image(img),
+            Some(img) => {
+                if let Err(e) = self.renderer.set_image(img) {
+                    // Keep nothing on screen that does not belong to the current slice.
+                    self.renderer.clear_image();
+                    return Err(e.to_string());
+                }
+            }
             None => self.renderer.clear_image(),
         }
+        Ok(())
     }
 
     /// Draws one frame.
@@ -105,7 +106,7 @@ impl Gpu {
         };
         let target = frame.texture.create_view(&wgpu::TextureViewDescriptor::default());
         self.renderer.draw(&target, [self.config.width, self.config.height], view);
-        frame.present();
+        self.renderer.queue().present(frame);
     }
 
     /// The renderer (for read-back in tests).

@@ -24,7 +24,11 @@ async fn request(req: &IdbRequest) -> Result<JsValue, String> {
         });
         let err_req = req2.clone();
         let on_err = Closure::once_into_js(move || {
-            let msg = err_req.error().ok().flatten().map(|e| e.message()).unwrap_or_else(|| "IndexedDB request failed".into());
+            let msg = js_sys::Reflect::get(&err_req, &JsValue::from_str("error"))
+                .ok()
+                .and_then(|e| js_sys::Reflect::get(&e, &JsValue::from_str("message")).ok())
+                .and_then(|m| m.as_string())
+                .unwrap_or_else(|| "IndexedDB request failed".into());
             let _ = reject.call1(&JsValue::NULL, &JsValue::from_str(&msg));
         });
         req2.set_onsuccess(Some(on_ok.unchecked_ref()));
