@@ -415,6 +415,7 @@ async fn open_study(i: usize) {
     .unwrap();
     set_hidden("studies", true);
     set_hidden("viewer", false);
+    status("Study open: the wheel scrolls, left-drag sets window/level");
     refresh();
     for _ in 0..LOADERS {
         wasm_bindgen_futures::spawn_local(loader(generation));
@@ -515,8 +516,12 @@ fn update_progress() {
     with_app(|a| {
         if let Some(open) = &a.open {
             let ready = open.slices.iter().filter(|s| matches!(s.state, SliceState::Ready(_))).count();
+            let failed = open.slices.iter().filter(|s| matches!(s.state, SliceState::Failed(_))).count();
             let total = open.slices.len();
-            let text = if ready == total { String::new() } else { format!("loading {ready}/{total}") };
+            let mut text = if ready + failed == total { String::new() } else { format!("loading {}/{total}", ready + failed) };
+            if failed > 0 {
+                text.push_str(&format!("  {failed} of {total} images failed verification and are not shown"));
+            }
             set_text("progress", &text);
         }
     });

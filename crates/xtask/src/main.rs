@@ -137,10 +137,15 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-fn build_cli(root: &Path) -> Result<PathBuf> {
-    step("building the obscura CLI (release)");
-    run(cargo().args(["build", "--release", "-p", "obscura"]))?;
-    Ok(root.join("target/release/obscura"))
+fn build_cli(root: &Path, release: bool) -> Result<PathBuf> {
+    step(&format!("building the obscura CLI ({})", if release { "release" } else { "debug, as the tests built it" }));
+    let mut cmd = cargo();
+    cmd.args(["build", "-p", "obscura"]);
+    if release {
+        cmd.arg("--release");
+    }
+    run(&mut cmd)?;
+    Ok(root.join(if release { "target/release/obscura" } else { "target/debug/obscura" }))
 }
 
 fn flag(args: &[String], name: &str) -> Option<String> {
@@ -179,7 +184,7 @@ fn prepare_demo_data(obscura: &Path, data: &Path, dicom: Option<PathBuf>, slices
 fn demo(root: &Path, args: &[String]) -> Result<()> {
     setup(root)?;
     build_web(root)?;
-    let obscura = build_cli(root)?;
+    let obscura = build_cli(root, true)?;
     let data = flag(args, "--data").map(PathBuf::from).unwrap_or_else(|| root.join("data/demo"));
     let port = flag(args, "--port").unwrap_or_else(|| "8080".into());
     let store = prepare_demo_data(&obscura, &data, flag(args, "--dicom").map(PathBuf::from), 120, "OBSCURA^PHANTOM^DEMO")?;
@@ -230,7 +235,7 @@ fn test(root: &Path, _args: &[String]) -> Result<()> {
         .env("WASM_BINDGEN_TEST_TIMEOUT", "180"))?;
 
     build_web(root)?;
-    let obscura = build_cli(root)?;
+    let obscura = build_cli(root, false)?;
     let data = root.join("target/e2e-data");
     let _ = std::fs::remove_dir_all(&data);
     // A patient name no binary contains, so that finding it in the browser profile means a leak.

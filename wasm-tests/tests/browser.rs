@@ -1,0 +1,142 @@
+//! Runs in headless Chromium (`cargo xtask test`): the viewer's WebCrypto backends against the
+//! seal crate, and the native format's known-answer vectors opened in the page.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64URL, Engine};
+use js_sys::{Array, Reflect};
+use obscura_seal::{
+    open_manifest, open_object, unwrap_study_key, wrap_study_key, DhSecretKey, Identity, ObjectId, PublicKey, SealError,
+    Stanza, StudyKey,
+};
+use obscura_viewer::webcrypto::{export_public, generate_reader_key, js_object, subtle, WebCryptoAead, WebCryptoIdentity};
+use serde_json::Value;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::CryptoKey;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const VECTORS: &str = include_str!("../../docs/test-vectors/seal-v1.json");
+
+fn vectors() -> Value {
+    serde_json::from_str(VECTORS).unwrap()
+}
+
+fn hex32(v: &Value) -> [u8; 32] {
+    hex::decode(v.as_str().unwrap()).unwrap().try_into().unwrap()
+}
+
+/// Imports a native secret scalar into WebCrypto as a non-extractable ECDH key (via JWK).
+async fn import_identity(secret: [u8; 32]) -> WebCryptoIdentity {
+    let native = DhSecretKey::from_bytes(&secret).unwrap();
+    let public = native.public_key().clone();
+    let sec1 = public.to_sec1();
+    let jwk = js_object(&[
+        ("kty", "EC".into()),
+        ("crv", "P-256".into()),
+        ("d", B64URL.encode(secret).into()),
+        ("x", B64URL.encode(&sec1[1..33]).into()),
+        ("y", B64URL.encode(&sec1[33..65]).into()),
+        ("ext", false.into()),
+    ]);
+    let algo = js_object(&[("name", "ECDH".into()), ("namedCurve", "P-256".into())]);
+    let usages: Array = [JsValue::from_str("deriveBits")].into_iter().collect();
+    let p = subtle().unwrap().import_key_with_object("jwk", &jwk, &algo, false, &usages).unwrap();
+    let key: CryptoKey = JsFuture::from(p).await.unwrap().unchecked_into();
+    assert!(!key.extractable());
+    WebCryptoIdentity::new(key, public)
+}
+
+async fn export_rejects(format: &str, key: &CryptoKey) -> bool {
+    match subtle().unwrap().export_key(format, key) {
+        Err(_) => true,
+        Ok(p) => JsFuture::from(p).await.is_err(),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn reader_key_is_generated_non_extractable() {
+    let (private, public) = generate_reader_key().await.unwrap();
+    assert!(!private.extractable(), "the private key must be non-extractable");
+    assert_eq!(Reflect::get(&private.algorithm().unwrap(), &"name".into()).unwrap(), "ECDH");
+    assert!(export_rejects("pkcs8", &private).await, "exportKey(pkcs8) must reject");
+    assert!(export_rejects("jwk", &private).await, "exportKey(jwk) must reject");
+    let raw = export_public(&public).await.unwrap();
+    assert_eq!(raw.len(), 65);
+    PublicKey::from_sec1(&raw).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn study_key_wrapped_by_rust_unwraps_through_webcrypto_derive_bits() {
+    let (private, public) = generate_reader_key().await.unwrap();
+    let me = PublicKey::from_sec1(&export_public(&public).await.unwrap()).unwrap();
+    let identity = WebCryptoIdentity::new(private, me.clone());
+    let mut rng = rand_core::OsRng;
+    let key = StudyKey::generate(&mut rng);
+    let other = DhSecretKey::generate(&mut rng);
+    let stanzas = vec![
+        wrap_study_key(other.public_key(), "2.25.7", &key, &mut rng),
+        wrap_study_key(&me, "2.25.7", &key, &mut rng),
+    ];
+    let unwrapped = unwrap_study_key(&identity, "2.25.7", &stanzas).await.unwrap();
+    assert_eq!(unwrapped.as_bytes(), key.as_bytes());
+    // Bound to the study: the same stanza does not open under another study UID.
+    assert!(unwrap_study_key(&identity, "2.25.8", &stanzas).await.is_err());
+    // No stanza for this key.
+    let err = unwrap_study_key(&identity, "2.25.7", &stanzas[..1]).await.unwrap_err();
+    assert!(matches!(err, SealError::NoStanzaForKey { .. }), "{err:?}");
+}
+
+#[wasm_bindgen_test]
+async fn natively_sealed_vectors_open_in_the_page() {
+    let v = vectors();
+    // The stanza vector: its recipient's key imported into WebCrypto, ECDH by deriveBits.
+    let s = &v["stanza"];
+    let identity = import_identity(hex32(&s["recipient_secret"])).await;
+    let stanza = Stanza {
+        key_id: obscura_seal::KeyId::from_hex(s["key_id"].as_str().unwrap()).unwrap(),
+        enc: hex::decode(s["enc"].as_str().unwrap()).unwrap().try_into().unwrap(),
+        wrapped: hex::decode(s["wrapped"].as_str().unwrap()).unwrap(),
+    };
+    let key = unwrap_study_key(&identity, s["study_uid"].as_str().unwrap(), &[stanza]).await.unwrap();
+    assert_eq!(key.as_bytes(), &hex32(&s["study_key"]));
+
+    // The object vectors, decrypted by WebCrypto AES-GCM.
+    let study_key = StudyKey::from_bytes(hex32(&v["object_key"]["study_key"]));
+    let id = ObjectId::from_hex(v["object_key"]["object_id"].as_str().unwrap()).unwrap();
+    let objects = v["objects"].as_array().unwrap();
+    assert!(objects.len() >= 3);
+    for o in objects {
+        let sealed = hex::decode(o["sealed"].as_str().unwrap()).unwrap();
+        let plain = open_object(&WebCryptoAead, &study_key, &id, &sealed).await.unwrap();
+        assert_eq!(&plain[..], &hex::decode(o["plaintext"].as_str().unwrap()).unwrap()[..]);
+    }
+
+    // The signed manifest: verified against its anchor, unwrapped and its object opened in the page.
+    let m = &v["manifest"];
+    let anchor = PublicKey::from_sec1(&hex::decode(m["anchor"].as_str().unwrap()).unwrap()).unwrap();
+    let bytes = hex::decode(m["bytes"].as_str().unwrap()).unwrap();
+    let manifest = open_manifest(&bytes, &anchor, m["now"].as_i64().unwrap(), None).unwrap();
+    let key = manifest.study_key(&identity).await.unwrap();
+    let index = manifest.index(&WebCryptoAead, &key).await.unwrap();
+    let _ = index;
+    let o = &m["sealed_object"];
+    let oid = ObjectId::from_hex(o["object_id"].as_str().unwrap()).unwrap();
+    let sealed = hex::decode(o["sealed"].as_str().unwrap()).unwrap();
+    manifest.verify_object_digest(&oid, &sealed).unwrap();
+    let plain = open_object(&WebCryptoAead, &key, &oid, &sealed).await.unwrap();
+    assert_eq!(&plain[..], &hex::decode(o["plaintext"].as_str().unwrap()).unwrap()[..]);
+}
+
+#[wasm_bindgen_test]
+async fn webcrypto_refuses_a_flipped_ciphertext_byte() {
+    let v = vectors();
+    let study_key = StudyKey::from_bytes(hex32(&v["object_key"]["study_key"]));
+    let id = ObjectId::from_hex(v["object_key"]["object_id"].as_str().unwrap()).unwrap();
+    let o = v["objects"].as_array().unwrap().last().unwrap();
+    let mut sealed = hex::decode(o["sealed"].as_str().unwrap()).unwrap();
+    let i = sealed.len() - 20;
+    sealed[i] ^= 0x80;
+    let err = open_object(&WebCryptoAead, &study_key, &id, &sealed).await.unwrap_err();
+    assert!(matches!(err, SealError::Tampered { .. }), "{err:?}");
+}
