@@ -4,7 +4,7 @@
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64URL, Engine};
 use js_sys::{Array, Reflect};
 use obscura_seal::{
-    open_manifest, open_object, unwrap_study_key, wrap_study_key, DhSecretKey, Identity, ObjectId, PublicKey, SealError,
+    open_manifest, open_object, unwrap_study_key, wrap_study_key, DhSecretKey, ObjectId, PublicKey, SealError,
     Stanza, StudyKey,
 };
 use obscura_viewer::webcrypto::{export_public, generate_reader_key, js_object, subtle, WebCryptoAead, WebCryptoIdentity};
