@@ -289,7 +289,7 @@ test('the WebGL2 fallback renders the same pixels', { timeout: 300000 }, async (
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'obscura-profile-gl-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium', headless: true, args: [...GPU_ARGS, ...QUIET_ARGS],
-    viewport: { width: 900, height: 700 }, deviceScaleFactor: 1,
+    viewport: { width: 900, height: 700 }, deviceScaleFactor: 2,
   });
   try {
     const page = context.pages()[0] || await context.newPage();
@@ -303,6 +303,14 @@ test('the WebGL2 fallback renders the same pixels', { timeout: 300000 }, async (
     await wheelTo(page, 5);
     await waitFor(page, 'slice 6', (s) => s.open.shown === 5);
     compare(await readBack(page), voiLinear(slicePixels(6).values, c, w), 'slice 6 on WebGL2');
+    // The drawing buffer follows the device pixel ratio (2 here), so the image is crisp.
+    const size = await page.evaluate(() => {
+      const c = document.getElementById('canvas'), r = c.getBoundingClientRect();
+      return { w: c.width, h: c.height, cssW: r.width, cssH: r.height, dpr: devicePixelRatio };
+    });
+    assert.equal(size.dpr, 2);
+    assert.equal(size.w, Math.round(size.cssW * 2), JSON.stringify(size));
+    assert.equal(size.h, Math.round(size.cssH * 2), JSON.stringify(size));
     await page.screenshot({ path: path.join(ARTIFACTS, '05-webgl2.png') });
   } finally {
     await context.close();

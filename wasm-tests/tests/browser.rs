@@ -4,10 +4,12 @@
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64URL, Engine};
 use js_sys::{Array, Reflect};
 use obscura_seal::{
-    open_manifest, open_object, unwrap_study_key, wrap_study_key, DhSecretKey, ObjectId, PublicKey, SealError,
-    Stanza, StudyKey,
+    open_manifest, open_object, unwrap_study_key, wrap_study_key, DhSecretKey, ObjectId, PublicKey, SealError, Stanza,
+    StudyKey,
 };
-use obscura_viewer::webcrypto::{export_public, generate_reader_key, js_object, subtle, WebCryptoAead, WebCryptoIdentity};
+use obscura_viewer::webcrypto::{
+    export_public, generate_reader_key, js_object, subtle, WebCryptoAead, WebCryptoIdentity,
+};
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;

@@ -72,7 +72,8 @@ pub fn read_secret(path: &Path, kind: &str) -> Result<Zeroizing<[u8; 32]>> {
             );
         }
     }
-    let text = Zeroizing::new(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?);
+    let text =
+        Zeroizing::new(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?);
     let mut lines = text.lines();
     if lines.next() != Some(SECRET_HEADER) {
         bail!("{} is not an Obscura secret key file", path.display());
@@ -82,7 +83,8 @@ pub fn read_secret(path: &Path, kind: &str) -> Result<Zeroizing<[u8; 32]>> {
         bail!("{} is not a {kind} key", path.display());
     }
     let b64 = lines.next().unwrap_or_default();
-    let bytes = Zeroizing::new(B64.decode(b64.trim()).with_context(|| format!("{} is damaged (bad base64)", path.display()))?);
+    let bytes =
+        Zeroizing::new(B64.decode(b64.trim()).with_context(|| format!("{} is damaged (bad base64)", path.display()))?);
     let mut key = Zeroizing::new([0u8; 32]);
     if bytes.len() != 32 {
         bail!("{} is damaged (a key is 32 bytes, found {})", path.display(), bytes.len());
@@ -104,5 +106,6 @@ pub fn read_public(path: &Path) -> Result<PublicKey> {
 }
 
 pub fn write_certificate(path: &Path, cert: &Certificate) -> Result<()> {
-    std::fs::write(path, serde_json::to_string_pretty(cert)? + "\n").with_context(|| format!("cannot write {}", path.display()))
+    std::fs::write(path, serde_json::to_string_pretty(cert)? + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -121,7 +121,14 @@ fn run(cli: Cli) -> Result<()> {
             let escrow = DhSecretKey::generate(&mut OsRng);
             keyfile::write_secret(&dir.path("escrow.key"), "escrow-ecdh", &escrow.to_bytes()[..])?;
             let now = sealcmd::now();
-            let cert = Certificate::issue(&org, Role::Escrow, &format!("{name} escrow"), &escrow.public_key(), now - 300, now + 10 * 365 * 86400);
+            let cert = Certificate::issue(
+                &org,
+                Role::Escrow,
+                &format!("{name} escrow"),
+                &escrow.public_key(),
+                now - 300,
+                now + 10 * 365 * 86400,
+            );
             keyfile::write_certificate(&dir.path("escrow.cert.json"), &cert)?;
             std::fs::write(dir.path("org.name"), format!("{name}\n"))?;
             println!("organisation \"{name}\" created in {}", dir.0.display());
@@ -131,7 +138,8 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Gateway { command: GatewayCommand::Init { name, keys, days } } => {
             let dir = KeysDir(keys);
-            let org = dir.org_key().context("gateway init needs the organisation key (org.key) to certify the gateway")?;
+            let org =
+                dir.org_key().context("gateway init needs the organisation key (org.key) to certify the gateway")?;
             let gw = SigningKey::generate(&mut OsRng);
             keyfile::write_secret(&dir.path("gateway.key"), "gateway-signing", &gw.to_bytes()[..])?;
             let now = sealcmd::now();
@@ -149,7 +157,9 @@ fn run(cli: Cli) -> Result<()> {
             println!("{} studies sealed into {}", sealed.len(), store.display());
             Ok(())
         }
-        Command::Serve { keys, store, site, port, demo } => serve::serve(serve::ServeOptions { keys, store, site, port, demo }),
+        Command::Serve { keys, store, site, port, demo } => {
+            serve::serve(serve::ServeOptions { keys, store, site, port, demo })
+        }
         Command::SyntheticCt { out, slices, patient_name } => {
             if slices == 0 {
                 bail!("--slices must be at least 1");

@@ -27,7 +27,8 @@ fn collect_files(inputs: &[PathBuf], out: &mut Vec<PathBuf>) -> Result<()> {
     for input in inputs {
         let meta = std::fs::metadata(input).with_context(|| format!("cannot read {}", input.display()))?;
         if meta.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(input)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            let mut entries: Vec<PathBuf> =
+                std::fs::read_dir(input)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
             entries.sort();
             collect_files(&entries, out)?;
         } else {
@@ -50,7 +51,12 @@ pub struct SealedStudy {
     pub recipients: usize,
 }
 
-pub fn seal(keys: &KeysDir, store_root: &Path, inputs: &[PathBuf], reader_certs: &[PathBuf]) -> Result<Vec<SealedStudy>> {
+pub fn seal(
+    keys: &KeysDir,
+    store_root: &Path,
+    inputs: &[PathBuf],
+    reader_certs: &[PathBuf],
+) -> Result<Vec<SealedStudy>> {
     let org = keys.org_public()?;
     let gateway_key = keys.gateway_key()?;
     let gateway_cert = keys.certificate("gateway.cert.json")?;
@@ -64,7 +70,8 @@ pub fn seal(keys: &KeysDir, store_root: &Path, inputs: &[PathBuf], reader_certs:
     let mut recipients: Vec<PublicKey> = vec![escrow_cert.public_key.clone()];
     for path in reader_certs {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let cert: Certificate = serde_json::from_str(&text).with_context(|| format!("{} is not an Obscura certificate", path.display()))?;
+        let cert: Certificate =
+            serde_json::from_str(&text).with_context(|| format!("{} is not an Obscura certificate", path.display()))?;
         cert.verify(&org, Role::Reader, t)
             .with_context(|| format!("{} is not a valid reader certificate of this organisation", path.display()))?;
         recipients.push(cert.public_key.clone());
@@ -77,7 +84,9 @@ pub fn seal(keys: &KeysDir, store_root: &Path, inputs: &[PathBuf], reader_certs:
     for path in files {
         let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
         match obscura_imaging::read_attributes(&bytes) {
-            Ok(attrs) => studies.entry(attrs.study_instance_uid.clone()).or_default().push(Source { path, bytes, attrs }),
+            Ok(attrs) => {
+                studies.entry(attrs.study_instance_uid.clone()).or_default().push(Source { path, bytes, attrs })
+            }
             Err(e) => {
                 eprintln!("skipping {}: {e}", path.display());
                 skipped += 1;
@@ -104,7 +113,12 @@ fn seal_study(
 ) -> Result<SealedStudy> {
     sources.sort_by(|a, b| {
         (a.attrs.series_number, &a.attrs.series_instance_uid, a.attrs.instance_number, a.path.clone())
-            .partial_cmp(&(b.attrs.series_number, &b.attrs.series_instance_uid, b.attrs.instance_number, b.path.clone()))
+            .partial_cmp(&(
+                b.attrs.series_number,
+                &b.attrs.series_instance_uid,
+                b.attrs.instance_number,
+                b.path.clone(),
+            ))
             .unwrap_or(std::cmp::Ordering::Equal)
     });
     let study_key = StudyKey::generate(&mut OsRng);
@@ -163,7 +177,14 @@ fn seal_study(
         carriers.push(carrier);
     }
     let manifest_bytes = obscura_seal::seal_manifest(
-        obscura_seal::ManifestInput { study_uid: &study_uid, version: 1, created: t, recipients, index: &index, objects },
+        obscura_seal::ManifestInput {
+            study_uid: &study_uid,
+            version: 1,
+            created: t,
+            recipients,
+            index: &index,
+            objects,
+        },
         gateway_key,
         gateway_cert,
         &study_key,

@@ -95,7 +95,10 @@ fn reject(status: StatusCode, msg: impl Into<String>) -> Response {
 
 async fn enrol(State(s): State<Arc<AppState>>, Json(req): Json<EnrolRequest>) -> Response {
     if !s.demo {
-        return reject(StatusCode::FORBIDDEN, "enrolment is certified by an admin with `obscura reader certify`; this server is not in demo mode");
+        return reject(
+            StatusCode::FORBIDDEN,
+            "enrolment is certified by an admin with `obscura reader certify`; this server is not in demo mode",
+        );
     }
     let key = match B64.decode(req.public_key.trim()).ok().and_then(|b| PublicKey::from_sec1(&b).ok()) {
         Some(k) => k,
@@ -104,7 +107,9 @@ async fn enrol(State(s): State<Arc<AppState>>, Json(req): Json<EnrolRequest>) ->
     let subject: String = req.subject.chars().filter(|c| !c.is_control()).take(128).collect();
     let _guard = s.lock.lock().await;
     match certify_and_rewrap(&s, key, &subject).await {
-        Ok(cert) => ([(header::CACHE_CONTROL, "no-store")], Json(serde_json::json!({ "certificate": cert }))).into_response(),
+        Ok(cert) => {
+            ([(header::CACHE_CONTROL, "no-store")], Json(serde_json::json!({ "certificate": cert }))).into_response()
+        }
         Err(e) => reject(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
     }
 }
@@ -123,10 +128,18 @@ async fn certify_and_rewrap(s: &AppState, key: PublicKey, subject: &str) -> Resu
         if manifest.has_recipient(&key.key_id()) {
             continue;
         }
-        let rewrapped =
-            obscura_seal::rewrap(&manifest, &escrow, std::slice::from_ref(&key), &[], &gateway_key, &gateway_cert, now, &mut rand_core::OsRng)
-                .await
-                .with_context(|| format!("re-wrapping study {study_uid} through escrow failed"))?;
+        let rewrapped = obscura_seal::rewrap(
+            &manifest,
+            &escrow,
+            std::slice::from_ref(&key),
+            &[],
+            &gateway_key,
+            &gateway_cert,
+            now,
+            &mut rand_core::OsRng,
+        )
+        .await
+        .with_context(|| format!("re-wrapping study {study_uid} through escrow failed"))?;
         store::write_carrier(&s.store, &carrier, &rewrapped)?;
     }
     Ok(cert)

@@ -50,7 +50,8 @@ pub fn studies(root: &Path) -> Result<Vec<String>> {
 /// The manifest carrier of a study and its sealed bytes.
 pub fn read_manifest(root: &Path, study_uid: &str) -> Result<(Carrier, Vec<u8>)> {
     let index = root.join(layout::study_instances_index_path(study_uid));
-    let carriers = qido::parse_instances(&std::fs::read(&index).with_context(|| format!("cannot read {}", index.display()))?)?;
+    let carriers =
+        qido::parse_instances(&std::fs::read(&index).with_context(|| format!("cannot read {}", index.display()))?)?;
     let manifest = carriers
         .into_iter()
         .find(|c| c.kind == CarrierKind::Manifest)

@@ -119,8 +119,7 @@ impl Carrier {
             .map_err(|e| DicomWebError::Encode(e.to_string()))?;
         let file = obj.with_exact_meta(meta);
         let mut out = Vec::with_capacity(sealed.len() + 1024);
-        file.write_all(&mut out)
-            .map_err(|e| DicomWebError::Encode(e.to_string()))?;
+        file.write_all(&mut out).map_err(|e| DicomWebError::Encode(e.to_string()))?;
         Ok(out)
     }
 

@@ -28,7 +28,9 @@ pub async fn list_studies(http: &impl HttpClient, store: &Store) -> Result<Vec<L
     let mut out = Vec::new();
     for study_uid in studies {
         let instances = qido::parse_instances(&http.get(&store.study_instances_url(&study_uid)).await?)?;
-        if let Some(manifest) = instances.into_iter().find(|c| c.kind == CarrierKind::Manifest && c.study_uid == study_uid) {
+        if let Some(manifest) =
+            instances.into_iter().find(|c| c.kind == CarrierKind::Manifest && c.study_uid == study_uid)
+        {
             out.push(ListedStudy { study_uid, manifest });
         }
     }
@@ -36,6 +38,12 @@ pub async fn list_studies(http: &impl HttpClient, store: &Store) -> Result<Vec<L
 }
 
 /// Fetches the sealed bytes of one instance.
-pub async fn fetch_sealed(http: &impl HttpClient, store: &Store, study: &str, series: &str, sop: &str) -> Result<Vec<u8>, DicomWebError> {
+pub async fn fetch_sealed(
+    http: &impl HttpClient,
+    store: &Store,
+    study: &str,
+    series: &str,
+    sop: &str,
+) -> Result<Vec<u8>, DicomWebError> {
     http.get(&store.sealed_url_parts(study, series, sop)).await
 }

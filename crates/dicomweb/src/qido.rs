@@ -68,7 +68,8 @@ pub fn parse_instances(body: &[u8]) -> Result<Vec<Carrier>, DicomWebError> {
         if first_string(e, SOP_CLASS).as_deref() != Some(crate::carrier::RAW_DATA_STORAGE) {
             continue;
         }
-        let need = |tag: &str| first_string(e, tag).ok_or_else(|| DicomWebError::BadQido(format!("instance without {tag}")));
+        let need =
+            |tag: &str| first_string(e, tag).ok_or_else(|| DicomWebError::BadQido(format!("instance without {tag}")));
         let kind = if first_string(e, SERIES_DESCRIPTION).as_deref() == Some(MANIFEST_SERIES_DESCRIPTION) {
             CarrierKind::Manifest
         } else {
@@ -93,8 +94,12 @@ mod tests {
     #[test]
     fn instance_entries_round_trip() {
         let c = Carrier {
-            study_uid: "1.2".into(), series_uid: "1.3".into(), sop_instance_uid: "1.4".into(),
-            kind: CarrierKind::Manifest, series_number: 0, instance_number: 1,
+            study_uid: "1.2".into(),
+            series_uid: "1.3".into(),
+            sop_instance_uid: "1.4".into(),
+            kind: CarrierKind::Manifest,
+            series_number: 0,
+            instance_number: 1,
         };
         let body = serde_json::to_vec(&vec![instance_entry(&c)]).unwrap();
         assert_eq!(parse_instances(&body).unwrap(), vec![c]);

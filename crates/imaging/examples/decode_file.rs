@@ -7,13 +7,7 @@ fn main() {
         Err(e) => println!("attributes: {e}"),
     }
     match obscura_imaging::decode(&bytes) {
-        Ok(img) => println!(
-            "{}x{} {:?} frames={}",
-            img.columns,
-            img.rows,
-            img.photometric,
-            img.frames.len()
-        ),
+        Ok(img) => println!("{}x{} {:?} frames={}", img.columns, img.rows, img.photometric, img.frames.len()),
         Err(e) => println!("decode: {e}"),
     }
 }

@@ -12,10 +12,7 @@ fn main() {
     }
     let dec = t.elapsed();
     let bytes: usize = files.iter().map(Vec::len).sum();
-    println!(
-        "{} slices, {bytes} bytes: generated in {gen:?}, decoded in {dec:?}",
-        files.len()
-    );
+    println!("{} slices, {bytes} bytes: generated in {gen:?}, decoded in {dec:?}", files.len());
     if let Some(dir) = out {
         std::fs::create_dir_all(&dir).expect("create dir");
         for (i, f) in files.iter().enumerate() {

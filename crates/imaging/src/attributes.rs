@@ -84,9 +84,7 @@ fn int<T: std::str::FromStr + num_like::Int>(obj: &DefaultDicomObject, tag: Tag)
     }
     first.parse::<T>().ok().or_else(|| {
         // binary VRs (US/UL) and odd encodings
-        obj.get(tag)
-            .and_then(|e| e.to_int::<i64>().ok())
-            .and_then(T::from_i64)
+        obj.get(tag).and_then(|e| e.to_int::<i64>().ok()).and_then(T::from_i64)
     })
 }
 
@@ -141,9 +139,8 @@ pub fn attributes_of(obj: &DefaultDicomObject) -> Attributes {
     if sop_class_uid.is_empty() {
         sop_class_uid = clean(meta.media_storage_sop_class_uid());
     }
-    let image_position_patient = floats(obj, tags::IMAGE_POSITION_PATIENT)
-        .filter(|v| v.len() == 3)
-        .map(|v| [v[0], v[1], v[2]]);
+    let image_position_patient =
+        floats(obj, tags::IMAGE_POSITION_PATIENT).filter(|v| v.len() == 3).map(|v| [v[0], v[1], v[2]]);
     let image_orientation_patient = floats(obj, tags::IMAGE_ORIENTATION_PATIENT)
         .filter(|v| v.len() == 6)
         .map(|v| [v[0], v[1], v[2], v[3], v[4], v[5]]);
@@ -172,9 +169,7 @@ pub fn attributes_of(obj: &DefaultDicomObject) -> Attributes {
         slice_location,
         image_position_patient,
         image_orientation_patient,
-        pixel_spacing: floats(obj, tags::PIXEL_SPACING)
-            .filter(|v| v.len() == 2)
-            .map(|v| [v[0], v[1]]),
+        pixel_spacing: floats(obj, tags::PIXEL_SPACING).filter(|v| v.len() == 2).map(|v| [v[0], v[1]]),
         slice_thickness: floats(obj, tags::SLICE_THICKNESS).and_then(|v| v.first().copied()),
         rows: int::<u32>(obj, tags::ROWS),
         columns: int::<u32>(obj, tags::COLUMNS),

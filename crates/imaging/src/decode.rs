@@ -119,11 +119,7 @@ impl DecodedImage {
         match self.frames.get(frame)? {
             Frame::Gray16(v) => {
                 let raw = *v.get(index)?;
-                Some(if self.signed {
-                    i32::from(raw as i16)
-                } else {
-                    i32::from(raw)
-                })
+                Some(if self.signed { i32::from(raw as i16) } else { i32::from(raw) })
             }
             Frame::Rgb8(v) => v.get(index).map(|&b| i32::from(b)),
         }
@@ -168,11 +164,7 @@ impl DecodedImage {
                 let mut lo = i32::MAX;
                 let mut hi = i32::MIN;
                 for &raw in v {
-                    let s = if self.signed {
-                        i32::from(raw as i16)
-                    } else {
-                        i32::from(raw)
-                    };
+                    let s = if self.signed { i32::from(raw as i16) } else { i32::from(raw) };
                     lo = lo.min(s);
                     hi = hi.max(s);
                 }
@@ -181,10 +173,7 @@ impl DecodedImage {
             }
             _ => (0.0, 255.0),
         };
-        Window {
-            center: (lo + hi) / 2.0,
-            width: (hi - lo).max(1.0),
-        }
+        Window { center: (lo + hi) / 2.0, width: (hi - lo).max(1.0) }
     }
 }
 
@@ -218,21 +207,12 @@ pub(crate) fn open(bytes: &[u8], header_only: bool) -> Result<DefaultDicomObject
     }
     crate::guard::check(bytes, header_only)?;
     let opts = OpenFileOptions::new();
-    let opts = if header_only {
-        opts.read_until(tags::PIXEL_DATA)
-    } else {
-        opts
-    };
+    let opts = if header_only { opts.read_until(tags::PIXEL_DATA) } else { opts };
     match opts.from_reader(bytes) {
         Ok(obj) => Ok(obj),
         Err(e) => {
             let detail = error_chain(&e);
-            if !header_only
-                && OpenFileOptions::new()
-                    .read_until(tags::PIXEL_DATA)
-                    .from_reader(bytes)
-                    .is_ok()
-            {
+            if !header_only && OpenFileOptions::new().read_until(tags::PIXEL_DATA).from_reader(bytes).is_ok() {
                 Err(ImagingError::Truncated { detail })
             } else {
                 Err(ImagingError::NotDicom { detail })
@@ -241,37 +221,23 @@ pub(crate) fn open(bytes: &[u8], header_only: bool) -> Result<DefaultDicomObject
     }
 }
 
-fn get_uint(
-    obj: &DefaultDicomObject,
-    tag: dicom_core::Tag,
-    name: &'static str,
-) -> Result<Option<u32>, ImagingError> {
+fn get_uint(obj: &DefaultDicomObject, tag: dicom_core::Tag, name: &'static str) -> Result<Option<u32>, ImagingError> {
     match obj.get(tag) {
         None => Ok(None),
         Some(e) if e.value().multiplicity() == 0 => Ok(None),
         Some(e) => e
             .to_int::<u32>()
             .map(Some)
-            .map_err(|err| ImagingError::InvalidAttribute {
-                name,
-                detail: error_chain(&err),
-            }),
+            .map_err(|err| ImagingError::InvalidAttribute { name, detail: error_chain(&err) }),
     }
 }
 
-fn require_uint(
-    obj: &DefaultDicomObject,
-    tag: dicom_core::Tag,
-    name: &'static str,
-) -> Result<u32, ImagingError> {
+fn require_uint(obj: &DefaultDicomObject, tag: dicom_core::Tag, name: &'static str) -> Result<u32, ImagingError> {
     get_uint(obj, tag, name)?.ok_or(ImagingError::MissingAttribute { name })
 }
 
 fn invalid(name: &'static str, detail: impl Into<String>) -> ImagingError {
-    ImagingError::InvalidAttribute {
-        name,
-        detail: detail.into(),
-    }
+    ImagingError::InvalidAttribute { name, detail: detail.into() }
 }
 
 /// Image pixel module as read from the header, validated.
@@ -311,22 +277,13 @@ impl Header {
             });
         }
         if bs == 0 || bs > ba {
-            return Err(invalid(
-                "BitsStored",
-                format!("{bs} with BitsAllocated {ba}"),
-            ));
+            return Err(invalid("BitsStored", format!("{bs} with BitsAllocated {ba}")));
         }
         if hb >= ba || hb + 1 < bs {
-            return Err(invalid(
-                "HighBit",
-                format!("{hb} with BitsStored {bs} and BitsAllocated {ba}"),
-            ));
+            return Err(invalid("HighBit", format!("{hb} with BitsStored {bs} and BitsAllocated {ba}")));
         }
         if pr > 1 {
-            return Err(invalid(
-                "PixelRepresentation",
-                format!("{pr} (must be 0 or 1)"),
-            ));
+            return Err(invalid("PixelRepresentation", format!("{pr} (must be 0 or 1)")));
         }
         if frames == 0 {
             return Err(invalid("NumberOfFrames", "0"));
@@ -374,28 +331,17 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedImage, ImagingError> {
 /// # Errors
 /// As [`decode`].
 pub fn decode_object(obj: &DefaultDicomObject) -> Result<DecodedImage, ImagingError> {
-    let pixel_data = obj
-        .get(tags::PIXEL_DATA)
-        .ok_or(ImagingError::MissingPixelData)?;
+    let pixel_data = obj.get(tags::PIXEL_DATA).ok_or(ImagingError::MissingPixelData)?;
     let header = Header::read(obj)?;
     let total = header.total_bytes();
     if total > MAX_DECODED_BYTES {
-        return Err(ImagingError::TooLarge {
-            bytes: total,
-            limit: MAX_DECODED_BYTES,
-        });
+        return Err(ImagingError::TooLarge { bytes: total, limit: MAX_DECODED_BYTES });
     }
 
-    let ts_uid = obj
-        .meta()
-        .transfer_syntax()
-        .trim_end_matches(['\0', ' '])
-        .to_string();
-    let ts = TransferSyntaxRegistry.get(&ts_uid).ok_or_else(|| {
-        ImagingError::UnsupportedTransferSyntax {
-            uid: ts_uid.clone(),
-        }
-    })?;
+    let ts_uid = obj.meta().transfer_syntax().trim_end_matches(['\0', ' ']).to_string();
+    let ts = TransferSyntaxRegistry
+        .get(&ts_uid)
+        .ok_or_else(|| ImagingError::UnsupportedTransferSyntax { uid: ts_uid.clone() })?;
     if !ts.can_decode_all() {
         return Err(ImagingError::UnsupportedTransferSyntax { uid: ts_uid });
     }
@@ -404,18 +350,12 @@ pub fn decode_object(obj: &DefaultDicomObject) -> Result<DecodedImage, ImagingEr
         DicomValue::Primitive(p) => {
             let actual = p.calculate_byte_len() as u64;
             if actual < total {
-                return Err(ImagingError::PixelDataLength {
-                    expected: total,
-                    actual,
-                });
+                return Err(ImagingError::PixelDataLength { expected: total, actual });
             }
         }
         DicomValue::PixelSequence(seq) => {
             if seq.fragments().is_empty() {
-                return Err(ImagingError::PixelDataLength {
-                    expected: total,
-                    actual: 0,
-                });
+                return Err(ImagingError::PixelDataLength { expected: total, actual: 0 });
             }
             if ts_uid.starts_with("1.2.840.10008.1.2.4.5")
                 || ts_uid.starts_with("1.2.840.10008.1.2.4.6")
@@ -427,32 +367,21 @@ pub fn decode_object(obj: &DefaultDicomObject) -> Result<DecodedImage, ImagingEr
                 check_rle(seq.fragments(), &header, &ts_uid)?;
             }
         }
-        _ => {
-            return Err(invalid(
-                "PixelData",
-                "is a sequence of items, not pixel data",
-            ))
-        }
+        _ => return Err(invalid("PixelData", "is a sequence of items, not pixel data")),
     }
 
-    let px = obj.decode_pixel_data().map_err(|e| ImagingError::Decode {
-        transfer_syntax: ts_uid.clone(),
-        detail: error_chain(&e),
-    })?;
+    let px = obj
+        .decode_pixel_data()
+        .map_err(|e| ImagingError::Decode { transfer_syntax: ts_uid.clone(), detail: error_chain(&e) })?;
 
     let data = px.data();
     if (data.len() as u64) < total {
-        return Err(ImagingError::PixelDataLength {
-            expected: total,
-            actual: data.len() as u64,
-        });
+        return Err(ImagingError::PixelDataLength { expected: total, actual: data.len() as u64 });
     }
 
     let rescale = px.rescale().ok().and_then(|r| r.first().copied());
     let (rescale_slope, rescale_intercept) = match rescale {
-        Some(r) if r.slope.is_finite() && r.intercept.is_finite() && r.slope != 0.0 => {
-            (r.slope, r.intercept)
-        }
+        Some(r) if r.slope.is_finite() && r.intercept.is_finite() && r.slope != 0.0 => (r.slope, r.intercept),
         _ => (1.0, 0.0),
     };
     let window = px
@@ -461,10 +390,7 @@ pub fn decode_object(obj: &DefaultDicomObject) -> Result<DecodedImage, ImagingEr
         .flatten()
         .and_then(|w| w.first().copied())
         .filter(|w| w.center.is_finite() && w.width.is_finite() && w.width > 0.0)
-        .map(|w| Window {
-            center: w.center,
-            width: w.width,
-        });
+        .map(|w| Window { center: w.center, width: w.width });
 
     let frame_bytes = (header.frame_samples() * u64::from(header.bits_allocated / 8)) as usize;
     let chunks = data.chunks_exact(frame_bytes).take(header.frames as usize);
@@ -479,9 +405,7 @@ pub fn decode_object(obj: &DefaultDicomObject) -> Result<DecodedImage, ImagingEr
                 })
             }
         };
-        let frames = chunks
-            .map(|c| Frame::Gray16(gray_frame(c, &header)))
-            .collect();
+        let frames = chunks.map(|c| Frame::Gray16(gray_frame(c, &header))).collect();
         Ok(DecodedImage {
             rows: header.rows,
             columns: header.columns,
@@ -501,16 +425,12 @@ pub fn decode_object(obj: &DefaultDicomObject) -> Result<DecodedImage, ImagingEr
             PhotometricInterpretation::YbrFull => true,
             other => {
                 return Err(ImagingError::UnsupportedImage {
-                    detail: format!(
-                        "colour photometric interpretation {other} in this transfer syntax"
-                    ),
+                    detail: format!("colour photometric interpretation {other} in this transfer syntax"),
                 })
             }
         };
         let planar = px.planar_configuration() == PlanarConfiguration::PixelFirst;
-        let frames = chunks
-            .map(|c| Frame::Rgb8(rgb_frame(c, &header, planar, ybr)))
-            .collect();
+        let frames = chunks.map(|c| Frame::Rgb8(rgb_frame(c, &header, planar, ybr))).collect();
         Ok(DecodedImage {
             rows: header.rows,
             columns: header.columns,
@@ -534,24 +454,14 @@ fn gray_frame(bytes: &[u8], h: &Header) -> Vec<u16> {
     let sign_bit: u32 = 1u32 << (bs - 1);
     let fix = |raw: u32| -> u16 {
         let v = (raw >> shift) & mask;
-        let v = if h.signed && v & sign_bit != 0 {
-            v | !mask
-        } else {
-            v
-        };
+        let v = if h.signed && v & sign_bit != 0 { v | !mask } else { v };
         v as u16
     };
     if h.bits_allocated == 16 {
         if shift == 0 && bs == 16 {
-            bytes
-                .chunks_exact(2)
-                .map(|b| u16::from_le_bytes([b[0], b[1]]))
-                .collect()
+            bytes.chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]])).collect()
         } else {
-            bytes
-                .chunks_exact(2)
-                .map(|b| fix(u32::from(u16::from_le_bytes([b[0], b[1]]))))
-                .collect()
+            bytes.chunks_exact(2).map(|b| fix(u32::from(u16::from_le_bytes([b[0], b[1]])))).collect()
         }
     } else {
         bytes.iter().map(|&b| fix(u32::from(b))).collect()
@@ -563,11 +473,7 @@ fn ybr_to_rgb(y: u8, cb: u8, cr: u8) -> [u8; 3] {
     let cb = f32::from(cb) - 128.0;
     let cr = f32::from(cr) - 128.0;
     let c = |v: f32| v.round().clamp(0.0, 255.0) as u8;
-    [
-        c(y + 1.402 * cr),
-        c(y - 0.344_136 * cb - 0.714_136 * cr),
-        c(y + 1.772 * cb),
-    ]
+    [c(y + 1.402 * cr), c(y - 0.344_136 * cb - 0.714_136 * cr), c(y + 1.772 * cb)]
 }
 
 /// Convert one frame of colour samples to interleaved 8-bit RGB.
@@ -576,10 +482,7 @@ fn rgb_frame(bytes: &[u8], h: &Header, planar: bool, ybr: bool) -> Vec<u8> {
     // first to 8-bit samples, still in source layout
     let samples: Vec<u8> = if h.bits_allocated == 16 {
         let shift = u32::from(h.high_bit + 1).saturating_sub(8);
-        bytes
-            .chunks_exact(2)
-            .map(|b| (u32::from(u16::from_le_bytes([b[0], b[1]])) >> shift) as u8)
-            .collect()
+        bytes.chunks_exact(2).map(|b| (u32::from(u16::from_le_bytes([b[0], b[1]])) >> shift) as u8).collect()
     } else {
         bytes.to_vec()
     };
@@ -607,10 +510,7 @@ fn rgb_frame(bytes: &[u8], h: &Header, planar: bool, ybr: bool) -> Vec<u8> {
 /// handing the stream to the codec, which would otherwise index out of bounds
 /// on a mismatched or hostile stream.
 fn check_jpeg_headers(fragments: &[Vec<u8>], h: &Header, ts_uid: &str) -> Result<(), ImagingError> {
-    let bad = |detail: String| ImagingError::Decode {
-        transfer_syntax: ts_uid.to_string(),
-        detail,
-    };
+    let bad = |detail: String| ImagingError::Decode { transfer_syntax: ts_uid.to_string(), detail };
     let mut sofs = 0usize;
     for frag in fragments {
         let mut i = 0usize;
@@ -649,10 +549,7 @@ fn check_jpeg_headers(fragments: &[Vec<u8>], h: &Header, ts_uid: &str) -> Result
                 _ => (9..=16).contains(&precision) && comps == 1 || precision > 8 && comps == 3,
             };
             if !ok_precision {
-                return Err(bad(format!(
-                    "JPEG precision {precision} does not fit BitsAllocated {}",
-                    h.bits_allocated
-                )));
+                return Err(bad(format!("JPEG precision {precision} does not fit BitsAllocated {}", h.bits_allocated)));
             }
             sofs += 1;
             i += 10;
@@ -668,38 +565,21 @@ fn check_jpeg_headers(fragments: &[Vec<u8>], h: &Header, ts_uid: &str) -> Result
 /// lengths) before the codec sees them: dicom-rs' RLE adapter indexes out of
 /// bounds on a bad header or a short segment.
 fn check_rle(fragments: &[Vec<u8>], h: &Header, ts_uid: &str) -> Result<(), ImagingError> {
-    let bad = |detail: String| ImagingError::Decode {
-        transfer_syntax: ts_uid.to_string(),
-        detail,
-    };
+    let bad = |detail: String| ImagingError::Decode { transfer_syntax: ts_uid.to_string(), detail };
     if (fragments.len() as u64) < u64::from(h.frames) {
-        return Err(bad(format!(
-            "{} RLE fragments for {} frames",
-            fragments.len(),
-            h.frames
-        )));
+        return Err(bad(format!("{} RLE fragments for {} frames", fragments.len(), h.frames)));
     }
     let needed_segments = usize::from(h.samples_per_pixel) * usize::from(h.bits_allocated / 8);
     let segment_len = h.rows as usize * h.columns as usize;
     for (f, frag) in fragments.iter().enumerate() {
         if frag.len() < 64 {
-            return Err(bad(format!(
-                "RLE frame {f} is shorter than its 64-byte header"
-            )));
+            return Err(bad(format!("RLE frame {f} is shorter than its 64-byte header")));
         }
-        let word = |i: usize| {
-            u32::from_le_bytes([
-                frag[4 * i],
-                frag[4 * i + 1],
-                frag[4 * i + 2],
-                frag[4 * i + 3],
-            ]) as usize
-        };
+        let word =
+            |i: usize| u32::from_le_bytes([frag[4 * i], frag[4 * i + 1], frag[4 * i + 2], frag[4 * i + 3]]) as usize;
         let n = word(0);
         if n < needed_segments || n > 15 {
-            return Err(bad(format!(
-                "RLE frame {f} has {n} segments, {needed_segments} expected"
-            )));
+            return Err(bad(format!("RLE frame {f} has {n} segments, {needed_segments} expected")));
         }
         let mut offsets: Vec<usize> = (1..=n).map(word).collect();
         offsets.push(frag.len());
@@ -709,9 +589,7 @@ fn check_rle(fragments: &[Vec<u8>], h: &Header, ts_uid: &str) -> Result<(), Imag
         for s in 0..needed_segments {
             let seg = &frag[offsets[s]..offsets[s + 1]];
             if packbits_len(seg, segment_len) < segment_len {
-                return Err(bad(format!(
-                    "RLE frame {f} segment {s} decodes to fewer than {segment_len} bytes"
-                )));
+                return Err(bad(format!("RLE frame {f} segment {s} decodes to fewer than {segment_len} bytes")));
             }
         }
     }
@@ -792,24 +670,15 @@ mod tests {
     #[test]
     fn eight_bit_widened_and_signed() {
         let raw = [0x00u8, 0x7F, 0x80, 0xFF];
-        assert_eq!(
-            gray_frame(&raw, &header(8, 8, 7, false)),
-            vec![0, 127, 128, 255]
-        );
-        let s: Vec<i16> = gray_frame(&raw, &header(8, 8, 7, true))
-            .iter()
-            .map(|&v| v as i16)
-            .collect();
+        assert_eq!(gray_frame(&raw, &header(8, 8, 7, false)), vec![0, 127, 128, 255]);
+        let s: Vec<i16> = gray_frame(&raw, &header(8, 8, 7, true)).iter().map(|&v| v as i16).collect();
         assert_eq!(s, vec![0, 127, -128, -1]);
     }
 
     #[test]
     fn sixteen_bit_fast_path() {
         let raw = le(&[0, 1, 0x8000, 0xFFFF]);
-        assert_eq!(
-            gray_frame(&raw, &header(16, 16, 15, true)),
-            vec![0, 1, 0x8000, 0xFFFF]
-        );
+        assert_eq!(gray_frame(&raw, &header(16, 16, 15, true)), vec![0, 1, 0x8000, 0xFFFF]);
     }
 
     #[test]
@@ -829,10 +698,7 @@ mod tests {
         assert_eq!(rgb_frame(&planar, &h, true, false), vec![1, 3, 5, 2, 4, 6]);
         // YBR_FULL gray and pure white stay gray / white
         let ybr = [128u8, 128, 128, 255, 128, 128];
-        assert_eq!(
-            rgb_frame(&ybr, &h, false, true),
-            vec![128, 128, 128, 255, 255, 255]
-        );
+        assert_eq!(rgb_frame(&ybr, &h, false, true), vec![128, 128, 128, 255, 255, 255]);
     }
 
     #[test]

@@ -65,7 +65,9 @@ pub enum ImagingError {
     },
 
     /// The image layout is valid DICOM but not supported by this decoder.
-    #[error("unsupported image layout: {detail}; transcode the object at the gateway to 8/16-bit grayscale or 8-bit RGB")]
+    #[error(
+        "unsupported image layout: {detail}; transcode the object at the gateway to 8/16-bit grayscale or 8-bit RGB"
+    )]
     UnsupportedImage {
         /// What is unsupported.
         detail: String,
@@ -108,9 +110,7 @@ pub enum ImagingError {
     },
 
     /// A frame or pixel index is outside the image.
-    #[error(
-        "index out of range: {detail}; this is a caller bug, check frame and pixel counts first"
-    )]
+    #[error("index out of range: {detail}; this is a caller bug, check frame and pixel counts first")]
     OutOfRange {
         /// Which index and bound.
         detail: String,

@@ -52,11 +52,7 @@ fn long_vr(vr: &[u8]) -> bool {
 /// Check the declared element lengths of `bytes` (a Part 10 file with or without
 /// preamble). With `header_only`, stop at Pixel Data.
 pub(crate) fn check(bytes: &[u8], header_only: bool) -> Result<(), ImagingError> {
-    let start = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
-        132
-    } else {
-        4
-    };
+    let start = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" { 132 } else { 4 };
     let b = bytes;
     // file meta group: always Explicit VR Little Endian
     let mut pos = start;
@@ -75,16 +71,12 @@ pub(crate) fn check(bytes: &[u8], header_only: bool) -> Result<(), ImagingError>
         let remaining = b.len() - pos - hdr;
         if len == UNDEFINED || len as usize > remaining {
             return Err(ImagingError::NotDicom {
-                detail: format!(
-                    "file meta element (0002,{elem:04X}) declares {len} bytes but {remaining} remain"
-                ),
+                detail: format!("file meta element (0002,{elem:04X}) declares {len} bytes but {remaining} remain"),
             });
         }
         if elem == 0x0010 {
             let v = &b[pos + hdr..pos + hdr + len as usize];
-            ts = String::from_utf8_lossy(v)
-                .trim_end_matches(['\0', ' '])
-                .to_string();
+            ts = String::from_utf8_lossy(v).trim_end_matches(['\0', ' ']).to_string();
         }
         pos += hdr + len as usize;
     }
@@ -112,9 +104,7 @@ pub(crate) fn check(bytes: &[u8], header_only: bool) -> Result<(), ImagingError>
                     let remaining = b.len() - pos;
                     if len == UNDEFINED || len as usize > remaining {
                         return Err(ImagingError::Truncated {
-                            detail: format!(
-                                "pixel data fragment declares {len} bytes but {remaining} remain"
-                            ),
+                            detail: format!("pixel data fragment declares {len} bytes but {remaining} remain"),
                         });
                     }
                     pos += len as usize;
@@ -161,9 +151,7 @@ pub(crate) fn check(bytes: &[u8], header_only: bool) -> Result<(), ImagingError>
         let remaining = b.len() - pos;
         if len as usize > remaining {
             return Err(ImagingError::Truncated {
-                detail: format!(
-                    "element ({group:04X},{elem:04X}) declares {len} bytes but {remaining} remain"
-                ),
+                detail: format!("element ({group:04X},{elem:04X}) declares {len} bytes but {remaining} remain"),
             });
         }
         pos += len as usize;

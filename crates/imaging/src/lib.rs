@@ -48,9 +48,7 @@ mod guard;
 pub mod synthetic;
 
 pub use attributes::{attributes_of, read_attributes, Attributes};
-pub use decode::{
-    decode, decode_object, DecodedImage, Frame, Photometric, Window, MAX_DECODED_BYTES,
-};
+pub use decode::{decode, decode_object, DecodedImage, Frame, Photometric, Window, MAX_DECODED_BYTES};
 pub use error::ImagingError;
 
 /// Re-export of the dicom-object type accepted by [`decode_object`] and [`attributes_of`].

@@ -123,8 +123,7 @@ impl SeriesParams {
     }
     /// Patient z (mm) of slice `index`: slice 0 is the most superior (head is +z).
     pub fn slice_z(&self, index: u32) -> f64 {
-        f64::from(self.slices.saturating_sub(1).saturating_sub(index)) * self.slice_thickness
-            - 100.0
+        f64::from(self.slices.saturating_sub(1).saturating_sub(index)) * self.slice_thickness - 100.0
     }
     /// Image Position (Patient) of slice `index`: the centre of the first pixel.
     pub fn image_position(&self, index: u32) -> [f64; 3] {
@@ -173,99 +172,39 @@ fn slice_shapes(t: f32) -> Vec<Ellipse> {
     let bx = 0.80 + 0.04 * t;
     let by = 0.56 + 0.03 * (t * std::f32::consts::PI).sin();
     let bcy = 0.06;
-    s.push(Ellipse {
-        cx: 0.0,
-        cy: bcy,
-        ax: bx,
-        ay: by,
-        hu: -100,
-    });
-    s.push(Ellipse {
-        cx: 0.0,
-        cy: bcy,
-        ax: bx - 0.06,
-        ay: by - 0.05,
-        hu: 40,
-    });
+    s.push(Ellipse { cx: 0.0, cy: bcy, ax: bx, ay: by, hu: -100 });
+    s.push(Ellipse { cx: 0.0, cy: bcy, ax: bx - 0.06, ay: by - 0.05, hu: 40 });
     // lungs, upper part of the series
     let lung = bump(-0.15, 0.2, 0.4, 0.62, t);
     if lung > 0.02 {
         let ax = 0.27 * lung.sqrt();
         let ay = 0.36 * lung.sqrt();
-        s.push(Ellipse {
-            cx: -0.36,
-            cy: 0.0,
-            ax,
-            ay,
-            hu: -850,
-        });
-        s.push(Ellipse {
-            cx: 0.36,
-            cy: 0.0,
-            ax: ax * 0.95,
-            ay,
-            hu: -850,
-        });
+        s.push(Ellipse { cx: -0.36, cy: 0.0, ax, ay, hu: -850 });
+        s.push(Ellipse { cx: 0.36, cy: 0.0, ax: ax * 0.95, ay, hu: -850 });
     }
     // heart, between the lungs, slightly to the patient's left (image right)
     let heart = bump(0.12, 0.25, 0.4, 0.55, t);
     if heart > 0.02 {
-        s.push(Ellipse {
-            cx: 0.1,
-            cy: -0.08,
-            ax: 0.24 * heart,
-            ay: 0.2 * heart,
-            hu: 45,
-        });
+        s.push(Ellipse { cx: 0.1, cy: -0.08, ax: 0.24 * heart, ay: 0.2 * heart, hu: 45 });
     }
     // liver (patient right = image left), spleen, kidneys in the lower part
     let liver = bump(0.42, 0.62, 0.9, 1.15, t);
     if liver > 0.02 {
-        s.push(Ellipse {
-            cx: -0.3 - 0.05 * t,
-            cy: 0.0,
-            ax: 0.36 * liver,
-            ay: 0.33 * liver,
-            hu: 60,
-        });
+        s.push(Ellipse { cx: -0.3 - 0.05 * t, cy: 0.0, ax: 0.36 * liver, ay: 0.33 * liver, hu: 60 });
     }
     let spleen = bump(0.5, 0.65, 0.8, 0.92, t);
     if spleen > 0.02 {
-        s.push(Ellipse {
-            cx: 0.48,
-            cy: 0.15,
-            ax: 0.13 * spleen,
-            ay: 0.16 * spleen,
-            hu: 50,
-        });
+        s.push(Ellipse { cx: 0.48, cy: 0.15, ax: 0.13 * spleen, ay: 0.16 * spleen, hu: 50 });
     }
     let kidney = bump(0.62, 0.78, 0.95, 1.2, t);
     if kidney > 0.02 {
         for cx in [-0.3f32, 0.3] {
-            s.push(Ellipse {
-                cx,
-                cy: 0.33,
-                ax: 0.1 * kidney,
-                ay: 0.14 * kidney,
-                hu: 65,
-            });
-            s.push(Ellipse {
-                cx: cx * 0.85,
-                cy: 0.33,
-                ax: 0.03 * kidney,
-                ay: 0.05 * kidney,
-                hu: 15,
-            });
+            s.push(Ellipse { cx, cy: 0.33, ax: 0.1 * kidney, ay: 0.14 * kidney, hu: 65 });
+            s.push(Ellipse { cx: cx * 0.85, cy: 0.33, ax: 0.03 * kidney, ay: 0.05 * kidney, hu: 15 });
         }
     }
     // aorta (contrast) in front of and left of the spine
-    s.push(Ellipse {
-        cx: 0.07,
-        cy: 0.22 - 0.05 * t,
-        ax: 0.045,
-        ay: 0.045,
-        hu: 180,
-    });
+    s.push(Ellipse { cx: 0.07, cy: 0.22 - 0.05 * t, ax: 0.045, ay: 0.045, hu: 180 });
     // ribs, thoracic part
     let ribs = 1.0 - smoothstep(0.6, 0.75, t);
     if ribs > 0.05 {
@@ -276,61 +215,24 @@ fn slice_shapes(t: f32) -> Vec<Ellipse> {
                 let x = side * (bx - 0.1) * a.sin();
                 let y = bcy - (by - 0.09) * a.cos();
                 let r = 0.028 * ribs;
-                s.push(Ellipse {
-                    cx: x,
-                    cy: y,
-                    ax: r * 1.3,
-                    ay: r,
-                    hu: 850,
-                });
+                s.push(Ellipse { cx: x, cy: y, ax: r * 1.3, ay: r, hu: 850 });
             }
         }
     }
     // spine: vertebral body (cortex, cancellous), spinal canal, spinous process
     let vy = 0.38;
-    s.push(Ellipse {
-        cx: 0.0,
-        cy: vy,
-        ax: 0.11,
-        ay: 0.095,
-        hu: 1000,
-    });
-    s.push(Ellipse {
-        cx: 0.0,
-        cy: vy,
-        ax: 0.085,
-        ay: 0.072,
-        hu: 700,
-    });
-    s.push(Ellipse {
-        cx: 0.0,
-        cy: vy + 0.15,
-        ax: 0.06,
-        ay: 0.055,
-        hu: 950,
-    });
-    s.push(Ellipse {
-        cx: 0.0,
-        cy: vy + 0.15,
-        ax: 0.038,
-        ay: 0.035,
-        hu: 15,
-    });
-    s.push(Ellipse {
-        cx: 0.0,
-        cy: vy + 0.27,
-        ax: 0.025,
-        ay: 0.07,
-        hu: 900,
-    });
+    s.push(Ellipse { cx: 0.0, cy: vy, ax: 0.11, ay: 0.095, hu: 1000 });
+    s.push(Ellipse { cx: 0.0, cy: vy, ax: 0.085, ay: 0.072, hu: 700 });
+    s.push(Ellipse { cx: 0.0, cy: vy + 0.15, ax: 0.06, ay: 0.055, hu: 950 });
+    s.push(Ellipse { cx: 0.0, cy: vy + 0.15, ax: 0.038, ay: 0.035, hu: 15 });
+    s.push(Ellipse { cx: 0.0, cy: vy + 0.27, ax: 0.025, ay: 0.07, hu: 900 });
     s
 }
 
 #[inline]
 fn texture(r: u32, c: u32, k: u32) -> i16 {
     // integer hash (a fixed mix, no RNG) -> -4..=4
-    let mut h =
-        r.wrapping_mul(0x9E37_79B1) ^ c.wrapping_mul(0x85EB_CA77) ^ k.wrapping_mul(0xC2B2_AE3D);
+    let mut h = r.wrapping_mul(0x9E37_79B1) ^ c.wrapping_mul(0x85EB_CA77) ^ k.wrapping_mul(0xC2B2_AE3D);
     h ^= h >> 15;
     h = h.wrapping_mul(0x2C1B_3C6D);
     h ^= h >> 12;
@@ -342,18 +244,10 @@ fn texture(r: u32, c: u32, k: u32) -> i16 {
 /// # Panics
 /// If `index >= params.slices`.
 pub fn ct_slice_values(params: &SeriesParams, index: u32) -> Vec<i16> {
-    assert!(
-        index < params.slices,
-        "slice index {index} out of range for {} slices",
-        params.slices
-    );
+    assert!(index < params.slices, "slice index {index} out of range for {} slices", params.slices);
     let rows = params.rows;
     let cols = params.columns;
-    let t = if params.slices > 1 {
-        index as f32 / (params.slices - 1) as f32
-    } else {
-        0.5
-    };
+    let t = if params.slices > 1 { index as f32 / (params.slices - 1) as f32 } else { 0.5 };
     let shapes = slice_shapes(t);
     let body = shapes[0];
     let marker_value = index + 1;
@@ -446,11 +340,7 @@ pub fn ct_slice_file(params: &SeriesParams, index: u32) -> Result<Vec<u8>, Imagi
         text(tags::ACCESSION_NUMBER, VR::SH, &params.accession_number),
         text(tags::MODALITY, VR::CS, "CT"),
         text(tags::MANUFACTURER, VR::LO, "Obscura synthetic phantom"),
-        text(
-            tags::REFERRING_PHYSICIAN_NAME,
-            VR::PN,
-            &params.referring_physician_name,
-        ),
+        text(tags::REFERRING_PHYSICIAN_NAME, VR::PN, &params.referring_physician_name),
         text(tags::STUDY_DESCRIPTION, VR::LO, &params.study_description),
         text(tags::SERIES_DESCRIPTION, VR::LO, &params.series_description),
         text(tags::PATIENT_NAME, VR::PN, &params.patient_name),
@@ -461,34 +351,14 @@ pub fn ct_slice_file(params: &SeriesParams, index: u32) -> Result<Vec<u8>, Imagi
         text(tags::SLICE_THICKNESS, VR::DS, &ds(params.slice_thickness)),
         text(tags::KVP, VR::DS, "120"),
         text(tags::PATIENT_POSITION, VR::CS, "FFS"),
-        text(
-            tags::STUDY_INSTANCE_UID,
-            VR::UI,
-            &params.study_instance_uid(),
-        ),
-        text(
-            tags::SERIES_INSTANCE_UID,
-            VR::UI,
-            &params.series_instance_uid(),
-        ),
+        text(tags::STUDY_INSTANCE_UID, VR::UI, &params.study_instance_uid()),
+        text(tags::SERIES_INSTANCE_UID, VR::UI, &params.series_instance_uid()),
         text(tags::STUDY_ID, VR::SH, "1"),
-        text(
-            tags::SERIES_NUMBER,
-            VR::IS,
-            &params.series_number.to_string(),
-        ),
+        text(tags::SERIES_NUMBER, VR::IS, &params.series_number.to_string()),
         text(tags::INSTANCE_NUMBER, VR::IS, &(index + 1).to_string()),
-        text(
-            tags::IMAGE_POSITION_PATIENT,
-            VR::DS,
-            &format!("{}\\{}\\{}", ds(pos[0]), ds(pos[1]), ds(pos[2])),
-        ),
+        text(tags::IMAGE_POSITION_PATIENT, VR::DS, &format!("{}\\{}\\{}", ds(pos[0]), ds(pos[1]), ds(pos[2]))),
         text(tags::IMAGE_ORIENTATION_PATIENT, VR::DS, "1\\0\\0\\0\\1\\0"),
-        text(
-            tags::FRAME_OF_REFERENCE_UID,
-            VR::UI,
-            &params.frame_of_reference_uid(),
-        ),
+        text(tags::FRAME_OF_REFERENCE_UID, VR::UI, &params.frame_of_reference_uid()),
         text(tags::POSITION_REFERENCE_INDICATOR, VR::LO, ""),
         text(tags::SLICE_LOCATION, VR::DS, &ds(pos[2])),
         text(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
@@ -504,25 +374,13 @@ pub fn ct_slice_file(params: &SeriesParams, index: u32) -> Result<Vec<u8>, Imagi
     }
     let us = |tag, v: u16| DataElement::new(tag, VR::US, PrimitiveValue::from(v));
     obj.put(us(tags::SAMPLES_PER_PIXEL, 1));
-    obj.put(DataElement::new(
-        tags::ROWS,
-        VR::US,
-        PrimitiveValue::from(params.rows as u16),
-    ));
-    obj.put(DataElement::new(
-        tags::COLUMNS,
-        VR::US,
-        PrimitiveValue::from(params.columns as u16),
-    ));
+    obj.put(DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(params.rows as u16)));
+    obj.put(DataElement::new(tags::COLUMNS, VR::US, PrimitiveValue::from(params.columns as u16)));
     obj.put(us(tags::BITS_ALLOCATED, 16));
     obj.put(us(tags::BITS_STORED, 16));
     obj.put(us(tags::HIGH_BIT, 15));
     obj.put(us(tags::PIXEL_REPRESENTATION, 1));
-    obj.put(DataElement::new(
-        tags::PIXEL_DATA,
-        VR::OW,
-        PrimitiveValue::U8(pixels.into()),
-    ));
+    obj.put(DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U8(pixels.into())));
 
     let file = obj
         .with_meta(
@@ -531,13 +389,9 @@ pub fn ct_slice_file(params: &SeriesParams, index: u32) -> Result<Vec<u8>, Imagi
                 .implementation_class_uid(IMPLEMENTATION_CLASS_UID)
                 .implementation_version_name(IMPLEMENTATION_VERSION_NAME),
         )
-        .map_err(|e| ImagingError::Write {
-            detail: error_chain(&e),
-        })?;
+        .map_err(|e| ImagingError::Write { detail: error_chain(&e) })?;
     let mut out = Vec::with_capacity(values.len() * 2 + 4096);
-    file.write_all(&mut out).map_err(|e| ImagingError::Write {
-        detail: error_chain(&e),
-    })?;
+    file.write_all(&mut out).map_err(|e| ImagingError::Write { detail: error_chain(&e) })?;
     Ok(out)
 }
 
@@ -549,9 +403,6 @@ pub fn ct_slice_file(params: &SeriesParams, index: u32) -> Result<Vec<u8>, Imagi
 /// use [`ct_slice_file`] to get a `Result` instead.
 pub fn ct_series(params: &SeriesParams) -> Vec<Vec<u8>> {
     (0..params.slices)
-        .map(|i| {
-            ct_slice_file(params, i)
-                .unwrap_or_else(|e| panic!("synthetic slice {i} could not be written: {e}"))
-        })
+        .map(|i| ct_slice_file(params, i).unwrap_or_else(|e| panic!("synthetic slice {i} could not be written: {e}")))
         .collect()
 }

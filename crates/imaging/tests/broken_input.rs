@@ -4,12 +4,7 @@ use obscura_imaging::synthetic::{self, SeriesParams};
 use obscura_imaging::{decode, read_attributes, ImagingError};
 
 fn params() -> SeriesParams {
-    SeriesParams {
-        rows: 64,
-        columns: 64,
-        slices: 4,
-        ..Default::default()
-    }
+    SeriesParams { rows: 64, columns: 64, slices: 4, ..Default::default() }
 }
 
 fn slice() -> Vec<u8> {
@@ -18,21 +13,11 @@ fn slice() -> Vec<u8> {
 
 #[test]
 fn not_dicom() {
-    for bytes in [
-        &b""[..],
-        &b"DIC"[..],
-        &b"hello, this is not a DICOM file at all"[..],
-        &[0u8; 4096][..],
-        &[0xFFu8; 200][..],
-    ] {
-        assert!(
-            matches!(decode(bytes), Err(ImagingError::NotDicom { .. })),
-            "{bytes:?}"
-        );
-        assert!(matches!(
-            read_attributes(bytes),
-            Err(ImagingError::NotDicom { .. })
-        ));
+    for bytes in
+        [&b""[..], &b"DIC"[..], &b"hello, this is not a DICOM file at all"[..], &[0u8; 4096][..], &[0xFFu8; 200][..]]
+    {
+        assert!(matches!(decode(bytes), Err(ImagingError::NotDicom { .. })), "{bytes:?}");
+        assert!(matches!(read_attributes(bytes), Err(ImagingError::NotDicom { .. })));
     }
     // a PNG signature followed by junk
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
@@ -46,25 +31,14 @@ fn not_dicom() {
 fn truncated_pixel_data() {
     let file = slice();
     // cut inside the pixel data
-    for cut in [
-        file.len() - 1,
-        file.len() - 2,
-        file.len() - 1000,
-        file.len() - 64 * 64,
-    ] {
+    for cut in [file.len() - 1, file.len() - 2, file.len() - 1000, file.len() - 64 * 64] {
         let err = decode(&file[..cut]).unwrap_err();
         assert!(
-            matches!(
-                err,
-                ImagingError::Truncated { .. } | ImagingError::PixelDataLength { .. }
-            ),
+            matches!(err, ImagingError::Truncated { .. } | ImagingError::PixelDataLength { .. }),
             "cut at {cut}: {err:?}"
         );
         // the header is intact: attributes still read
-        assert_eq!(
-            read_attributes(&file[..cut]).unwrap().instance_number,
-            Some(3)
-        );
+        assert_eq!(read_attributes(&file[..cut]).unwrap().instance_number, Some(3));
     }
 }
 
@@ -99,9 +73,7 @@ fn corrupted_bytes_never_panic() {
 fn find_tag(file: &[u8], group: u16, elem: u16) -> usize {
     let mut pat = group.to_le_bytes().to_vec();
     pat.extend_from_slice(&elem.to_le_bytes());
-    file.windows(4)
-        .rposition(|w| w == pat.as_slice())
-        .expect("tag present")
+    file.windows(4).rposition(|w| w == pat.as_slice()).expect("tag present")
 }
 
 #[test]
@@ -109,10 +81,7 @@ fn missing_pixel_data() {
     let file = slice();
     let at = find_tag(&file, 0x7FE0, 0x0010);
     let without = &file[..at];
-    assert!(matches!(
-        decode(without),
-        Err(ImagingError::MissingPixelData)
-    ));
+    assert!(matches!(decode(without), Err(ImagingError::MissingPixelData)));
     // attributes still read fine
     assert_eq!(read_attributes(without).unwrap().modality, "CT");
 }
@@ -155,20 +124,12 @@ fn zero_rows_is_invalid() {
     let mut file = slice();
     let at = find_tag(&file, 0x0028, 0x0010);
     file[at + 8..at + 10].copy_from_slice(&0u16.to_le_bytes());
-    assert!(matches!(
-        decode(&file),
-        Err(ImagingError::InvalidAttribute { .. })
-    ));
+    assert!(matches!(decode(&file), Err(ImagingError::InvalidAttribute { .. })));
 }
 
 #[test]
 fn errors_are_displayable_and_actionable() {
-    let e = ImagingError::UnsupportedTransferSyntax {
-        uid: "1.2.840.10008.1.2.4.90".into(),
-    };
+    let e = ImagingError::UnsupportedTransferSyntax { uid: "1.2.840.10008.1.2.4.90".into() };
     let s = e.to_string();
-    assert!(
-        s.contains("1.2.840.10008.1.2.4.90") && s.contains("transcode"),
-        "{s}"
-    );
+    assert!(s.contains("1.2.840.10008.1.2.4.90") && s.contains("transcode"), "{s}");
 }

@@ -47,12 +47,7 @@ fn run(tool_name: &str, args: &[&str], input: &Path, output: &Path) {
 }
 
 fn check(tool_name: &str, args: &[&str], expected_ts: &str, index: u32) {
-    let p = SeriesParams {
-        rows: 256,
-        columns: 256,
-        slices: 40,
-        ..Default::default()
-    };
+    let p = SeriesParams { rows: 256, columns: 256, slices: 40, ..Default::default() };
     let dir = temp_dir(&format!("{tool_name}{}", args.join("").replace('+', "")));
     let src = dir.join("in.dcm");
     let dst = dir.join("out.dcm");
@@ -69,13 +64,8 @@ fn check(tool_name: &str, args: &[&str], expected_ts: &str, index: u32) {
     assert_eq!((img.rows, img.columns), (p.rows, p.columns));
     assert!(img.signed);
     assert_eq!(img.rescale_intercept, -1024.0);
-    let Frame::Gray16(got) = &img.frames[0] else {
-        panic!("expected gray")
-    };
-    let want: Vec<u16> = synthetic::ct_slice_values(&p, index)
-        .iter()
-        .map(|&v| v as u16)
-        .collect();
+    let Frame::Gray16(got) = &img.frames[0] else { panic!("expected gray") };
+    let want: Vec<u16> = synthetic::ct_slice_values(&p, index).iter().map(|&v| v as u16).collect();
     let diffs = got.iter().zip(&want).filter(|(a, b)| a != b).count();
     assert_eq!(diffs, 0, "{tool_name} {args:?}: {diffs} pixels differ");
     assert_eq!(got.len(), want.len());
@@ -89,12 +79,7 @@ fn jpeg_lossless_sv1_70() {
 
 #[test]
 fn jpeg_lossless_process14_57() {
-    check(
-        "dcmcjpeg",
-        &["+el", "+sv", "6"],
-        "1.2.840.10008.1.2.4.57",
-        20,
-    );
+    check("dcmcjpeg", &["+el", "+sv", "6"], "1.2.840.10008.1.2.4.57", 20);
 }
 
 #[test]
@@ -119,12 +104,7 @@ fn jpeg_stream_larger_than_header_is_an_error_not_a_panic() {
     // dicom-rs' JPEG adapter copies the decoded frame into a buffer sized from
     // Rows/Columns: a stream bigger than the header says would index out of
     // bounds. Shrink Rows in the header of a real dcmcjpeg output.
-    let p = SeriesParams {
-        rows: 64,
-        columns: 64,
-        slices: 2,
-        ..Default::default()
-    };
+    let p = SeriesParams { rows: 64, columns: 64, slices: 2, ..Default::default() };
     let dir = temp_dir("jpegmismatch");
     let src = dir.join("in.dcm");
     let dst = dir.join("out.dcm");
@@ -134,25 +114,14 @@ fn jpeg_stream_larger_than_header_is_an_error_not_a_panic() {
     let _ = std::fs::remove_dir_all(&dir);
     // (0028,0010) US 2 bytes
     let pat = [0x28u8, 0x00, 0x10, 0x00, b'U', b'S', 2, 0];
-    let at = bytes
-        .windows(8)
-        .position(|w| w == pat)
-        .expect("Rows element");
+    let at = bytes.windows(8).position(|w| w == pat).expect("Rows element");
     bytes[at + 8..at + 10].copy_from_slice(&32u16.to_le_bytes());
     let err = decode(&bytes).unwrap_err();
-    assert!(
-        matches!(err, obscura_imaging::ImagingError::Decode { .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, obscura_imaging::ImagingError::Decode { .. }), "{err:?}");
 }
 
 fn compressed(tool_name: &str, args: &[&str], tag: &str) -> Vec<u8> {
-    let p = SeriesParams {
-        rows: 64,
-        columns: 64,
-        slices: 2,
-        ..Default::default()
-    };
+    let p = SeriesParams { rows: 64, columns: 64, slices: 2, ..Default::default() };
     let dir = temp_dir(tag);
     let src = dir.join("in.dcm");
     let dst = dir.join("out.dcm");
@@ -164,10 +133,7 @@ fn compressed(tool_name: &str, args: &[&str], tag: &str) -> Vec<u8> {
 }
 
 fn corrupt_everywhere(bytes: &[u8]) {
-    let pd = bytes
-        .windows(4)
-        .rposition(|w| w == [0xE0, 0x7F, 0x10, 0x00])
-        .expect("pixel data");
+    let pd = bytes.windows(4).rposition(|w| w == [0xE0, 0x7F, 0x10, 0x00]).expect("pixel data");
     for i in (pd..bytes.len()).step_by(3) {
         for x in [0xFFu8, 0x10] {
             let mut b = bytes.to_vec();

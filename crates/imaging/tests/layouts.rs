@@ -9,26 +9,13 @@ use obscura_imaging::{decode, read_attributes, Frame, ImagingError, Photometric}
 
 fn build(elems: Vec<DataElement<InMemDicomObject>>, ts: &str) -> Vec<u8> {
     let mut obj = InMemDicomObject::new_empty();
-    obj.put(DataElement::new(
-        tags::SOP_CLASS_UID,
-        VR::UI,
-        PrimitiveValue::from("1.2.840.10008.5.1.4.1.1.7"),
-    ));
-    obj.put(DataElement::new(
-        tags::SOP_INSTANCE_UID,
-        VR::UI,
-        PrimitiveValue::from("1.2.3.4.5"),
-    ));
+    obj.put(DataElement::new(tags::SOP_CLASS_UID, VR::UI, PrimitiveValue::from("1.2.840.10008.5.1.4.1.1.7")));
+    obj.put(DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, PrimitiveValue::from("1.2.3.4.5")));
     for e in elems {
         obj.put(e);
     }
-    let file = obj
-        .with_meta(
-            FileMetaTableBuilder::new()
-                .transfer_syntax(ts)
-                .implementation_class_uid("1.2.3.4"),
-        )
-        .unwrap();
+    let file =
+        obj.with_meta(FileMetaTableBuilder::new().transfer_syntax(ts).implementation_class_uid("1.2.3.4")).unwrap();
     let mut out = Vec::new();
     file.write_all(&mut out).unwrap();
     out
@@ -111,11 +98,7 @@ fn rgb_interleaved_and_planar() {
         let img = decode(&rgb(planar, "RGB")).unwrap();
         assert_eq!(img.photometric, Photometric::Rgb);
         assert_eq!(img.samples_per_pixel, 3);
-        assert_eq!(
-            img.frames,
-            vec![Frame::Rgb8(want.clone())],
-            "planar {planar}"
-        );
+        assert_eq!(img.frames, vec![Frame::Rgb8(want.clone())], "planar {planar}");
     }
 }
 
@@ -131,26 +114,16 @@ fn palette_color_is_reported_unsupported() {
             us(tags::BITS_STORED, 8),
             us(tags::HIGH_BIT, 7),
             us(tags::PIXEL_REPRESENTATION, 0),
-            DataElement::new(
-                tags::PIXEL_DATA,
-                VR::OB,
-                PrimitiveValue::U8(vec![1, 2].into()),
-            ),
+            DataElement::new(tags::PIXEL_DATA, VR::OB, PrimitiveValue::U8(vec![1, 2].into())),
         ],
         uids::EXPLICIT_VR_LITTLE_ENDIAN,
     );
-    assert!(matches!(
-        decode(&file),
-        Err(ImagingError::UnsupportedImage { .. })
-    ));
+    assert!(matches!(decode(&file), Err(ImagingError::UnsupportedImage { .. })));
 }
 
 #[test]
 fn no_pixel_data_object() {
-    let file = build(
-        vec![cs(tags::MODALITY, "SR")],
-        uids::EXPLICIT_VR_LITTLE_ENDIAN,
-    );
+    let file = build(vec![cs(tags::MODALITY, "SR")], uids::EXPLICIT_VR_LITTLE_ENDIAN);
     assert!(matches!(decode(&file), Err(ImagingError::MissingPixelData)));
     let a = read_attributes(&file).unwrap();
     assert_eq!(a.modality, "SR");

@@ -5,12 +5,7 @@ use obscura_imaging::synthetic::{self, SeriesParams};
 use obscura_imaging::{decode, read_attributes, Frame, Photometric};
 
 fn small() -> SeriesParams {
-    SeriesParams {
-        rows: 128,
-        columns: 96,
-        slices: 40,
-        ..Default::default()
-    }
+    SeriesParams { rows: 128, columns: 96, slices: 40, ..Default::default() }
 }
 
 fn gray(frame: &Frame) -> &[u16] {
@@ -62,22 +57,14 @@ fn default_series_shape_and_phantom_content() {
     // air above the body
     assert_eq!(hu(&upper, 60, 50 + 256 - 50), -1000);
     // lungs in the upper slice (patient right = image left), none in the lower one
-    assert!(
-        near(hu(&upper, 256, 256 - 92), -850),
-        "{}",
-        hu(&upper, 256, 164)
-    );
+    assert!(near(hu(&upper, 256, 256 - 92), -850), "{}", hu(&upper, 256, 164));
     assert!(near(hu(&upper, 256, 256 + 92), -850));
     assert!(hu(&lower, 256, 256 - 92) > -200);
     // vertebral body (bone) on the midline, posterior
     let v = hu(&upper, (256.0 + 0.38 * 256.0) as u32, 256);
     assert!((650..=1010).contains(&v), "vertebra {v}");
     // liver in the lower slice
-    assert!(
-        near(hu(&lower, 256, 256 - 80), 60),
-        "liver {}",
-        hu(&lower, 256, 176)
-    );
+    assert!(near(hu(&lower, 256, 256 - 80), 60), "liver {}", hu(&lower, 256, 176));
     // fat rim at the body edge, lateral
     let fat_col = (256.0 - 0.81 * 256.0) as u32;
     let rim = hu(&lower, 256 + 15, fat_col);
@@ -86,24 +73,14 @@ fn default_series_shape_and_phantom_content() {
 
 #[test]
 fn every_slice_distinct_and_deterministic() {
-    let p = SeriesParams {
-        rows: 64,
-        columns: 64,
-        slices: 120,
-        ..Default::default()
-    };
-    let all: Vec<Vec<i16>> = (0..p.slices)
-        .map(|i| synthetic::ct_slice_values(&p, i))
-        .collect();
+    let p = SeriesParams { rows: 64, columns: 64, slices: 120, ..Default::default() };
+    let all: Vec<Vec<i16>> = (0..p.slices).map(|i| synthetic::ct_slice_values(&p, i)).collect();
     for i in 0..all.len() {
         for j in (i + 1)..all.len() {
             assert_ne!(all[i], all[j], "slices {i} and {j} are equal");
         }
     }
-    assert_eq!(
-        synthetic::ct_series(&small()),
-        synthetic::ct_series(&small())
-    );
+    assert_eq!(synthetic::ct_series(&small()), synthetic::ct_series(&small()));
 }
 
 #[test]
@@ -132,21 +109,14 @@ fn attributes_of_phantom() {
     assert_eq!(a.instance_number, Some(5));
     assert_eq!(a.slice_location, Some(p.slice_z(4)));
     assert_eq!(a.image_position_patient.unwrap()[2], p.slice_z(4));
-    assert_eq!(
-        a.image_orientation_patient,
-        Some([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
-    );
+    assert_eq!(a.image_orientation_patient, Some([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]));
     assert_eq!(a.pixel_spacing, Some([0.7, 0.7]));
     assert_eq!(a.slice_thickness, Some(2.5));
     assert_eq!(a.rows, Some(p.rows));
     assert_eq!(a.columns, Some(p.columns));
     assert_eq!(a.number_of_frames, None);
     // UIDs are valid: digits and dots, at most 64 chars, no leading zeros
-    for uid in [
-        &a.study_instance_uid,
-        &a.series_instance_uid,
-        &a.sop_instance_uid,
-    ] {
+    for uid in [&a.study_instance_uid, &a.series_instance_uid, &a.sop_instance_uid] {
         assert!(uid.len() <= 64);
         for part in uid.split('.') {
             assert!(!part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
@@ -154,10 +124,7 @@ fn attributes_of_phantom() {
         }
     }
     // slice locations decrease monotonically (slice 0 is superior)
-    let z: Vec<f64> = files
-        .iter()
-        .map(|f| read_attributes(f).unwrap().slice_location.unwrap())
-        .collect();
+    let z: Vec<f64> = files.iter().map(|f| read_attributes(f).unwrap().slice_location.unwrap()).collect();
     assert!(z.windows(2).all(|w| (w[0] - w[1] - 2.5).abs() < 1e-9));
 }
 
@@ -185,13 +152,7 @@ fn accepts_file_without_preamble() {
     let file = synthetic::ct_slice_file(&p, 3).unwrap();
     let no_preamble = &file[128..];
     let img = decode(no_preamble).unwrap();
-    let want: Vec<u16> = synthetic::ct_slice_values(&p, 3)
-        .iter()
-        .map(|&v| v as u16)
-        .collect();
+    let want: Vec<u16> = synthetic::ct_slice_values(&p, 3).iter().map(|&v| v as u16).collect();
     assert_eq!(gray(&img.frames[0]), want.as_slice());
-    assert_eq!(
-        read_attributes(no_preamble).unwrap().instance_number,
-        Some(4)
-    );
+    assert_eq!(read_attributes(no_preamble).unwrap().instance_number, Some(4));
 }

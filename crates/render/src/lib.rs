@@ -150,25 +150,13 @@ impl Default for View {
     /// Window centre 128, width 256 (the identity on stored values 0..=255 with the DICOM
     /// LINEAR function), no inversion, fit, centred.
     fn default() -> Self {
-        View {
-            window: Window {
-                center: 128.0,
-                width: 256.0,
-            },
-            invert: false,
-            zoom: 1.0,
-            pan: [0.0, 0.0],
-        }
+        View { window: Window { center: 128.0, width: 256.0 }, invert: false, zoom: 1.0, pan: [0.0, 0.0] }
     }
 }
 
 /// The modality value of one stored value.
 fn modality(raw: u16, img: &GrayImage) -> f64 {
-    let stored = if img.signed {
-        f64::from(raw as i16)
-    } else {
-        f64::from(raw)
-    };
+    let stored = if img.signed { f64::from(raw as i16) } else { f64::from(raw) };
     stored * f64::from(img.rescale_slope) + f64::from(img.rescale_intercept)
 }
 
@@ -223,12 +211,7 @@ pub fn pick_surface_format(formats: &[wgpu::TextureFormat]) -> wgpu::TextureForm
         .iter()
         .copied()
         .find(|f| matches!(f, F::Bgra8Unorm | F::Rgba8Unorm))
-        .or_else(|| {
-            formats
-                .iter()
-                .copied()
-                .find(|f| matches!(f, F::Bgra8UnormSrgb | F::Rgba8UnormSrgb))
-        })
+        .or_else(|| formats.iter().copied().find(|f| matches!(f, F::Bgra8UnormSrgb | F::Rgba8UnormSrgb)))
         .or_else(|| formats.first().copied())
         .unwrap_or(F::Rgba8Unorm)
 }
@@ -293,11 +276,7 @@ impl Renderer {
     /// Creates the renderer for targets of `target_format` (the configured surface format).
     ///
     /// The device needs no optional features; [`required_limits`] suffice.
-    pub fn new(
-        device: wgpu::Device,
-        queue: wgpu::Queue,
-        target_format: wgpu::TextureFormat,
-    ) -> Self {
+    pub fn new(device: wgpu::Device, queue: wgpu::Queue, target_format: wgpu::TextureFormat) -> Self {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("obscura-render shader"),
             source: wgpu::ShaderSource::Wgsl(std::borrow::Cow::Borrowed(SHADER)),
@@ -311,9 +290,7 @@ impl Renderer {
                     ty: wgpu::BindingType::Buffer {
                         ty: wgpu::BufferBindingType::Uniform,
                         has_dynamic_offset: false,
-                        min_binding_size: wgpu::BufferSize::new(
-                            std::mem::size_of::<Params>() as u64
-                        ),
+                        min_binding_size: wgpu::BufferSize::new(std::mem::size_of::<Params>() as u64),
                     },
                     count: None,
                 },
@@ -362,13 +339,9 @@ impl Renderer {
             })
         };
         let pipeline = make_pipeline(target_format);
-        let readback_format = if target_format.is_srgb() {
-            wgpu::TextureFormat::Rgba8UnormSrgb
-        } else {
-            wgpu::TextureFormat::Rgba8Unorm
-        };
-        let readback = (readback_format != target_format)
-            .then(|| (readback_format, make_pipeline(readback_format)));
+        let readback_format =
+            if target_format.is_srgb() { wgpu::TextureFormat::Rgba8UnormSrgb } else { wgpu::TextureFormat::Rgba8Unorm };
+        let readback = (readback_format != target_format).then(|| (readback_format, make_pipeline(readback_format)));
         let make_uniforms = |label| {
             device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
@@ -421,12 +394,7 @@ impl Renderer {
         }
         let expected = width as usize * height as usize;
         if img.pixels.len() != expected {
-            return Err(RenderError::PixelCount {
-                width,
-                height,
-                expected,
-                actual: img.pixels.len(),
-            });
+            return Err(RenderError::PixelCount { width, height, expected, actual: img.pixels.len() });
         }
         let max = self.device.limits().max_texture_dimension_2d;
         if width > max || height > max {
@@ -437,11 +405,7 @@ impl Renderer {
             self.clear_image();
             let texture = self.device.create_texture(&wgpu::TextureDescriptor {
                 label: Some("obscura-render image"),
-                size: wgpu::Extent3d {
-                    width,
-                    height,
-                    depth_or_array_layers: 1,
-                },
+                size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
                 mip_level_count: 1,
                 sample_count: 1,
                 dimension: wgpu::TextureDimension::D2,
@@ -467,13 +431,7 @@ impl Renderer {
         state.signed = img.signed;
         state.slope = img.rescale_slope;
         state.intercept = img.rescale_intercept;
-        write_r16(
-            &self.queue,
-            &state.texture,
-            bytemuck::cast_slice(img.pixels),
-            width,
-            height,
-        );
+        write_r16(&self.queue, &state.texture, bytemuck::cast_slice(img.pixels), width, height);
         Ok(())
     }
 
@@ -483,13 +441,7 @@ impl Renderer {
     pub fn clear_image(&mut self) {
         if let Some(state) = self.image.take() {
             let zeros = vec![0u8; state.width as usize * state.height as usize * 2];
-            write_r16(
-                &self.queue,
-                &state.texture,
-                &zeros,
-                state.width,
-                state.height,
-            );
+            write_r16(&self.queue, &state.texture, &zeros, state.width, state.height);
             // Flush the zeroing write before the texture goes away.
             self.queue.submit(std::iter::empty());
             state.texture.destroy();
@@ -510,15 +462,7 @@ impl Renderer {
     /// to black and draws the current image with `view`; black only if no image is set.
     /// Submits the work to the queue; the caller presents the surface texture afterwards.
     pub fn draw(&self, target: &wgpu::TextureView, target_size: [u32; 2], view: &View) {
-        self.encode_and_submit(
-            target,
-            target_size,
-            view,
-            &self.pipeline,
-            self.target_format,
-            &self.uniforms,
-            None,
-        );
+        self.encode_and_submit(target, target_size, view, &self.pipeline, self.target_format, &self.uniforms, None);
     }
 
     /// Renders the current image at 1:1 (target = image size, `view.zoom` and `view.pan`
@@ -534,8 +478,7 @@ impl Renderer {
     /// event-loop turn (or another `draw` submits), so prefer [`Renderer::read_back_with_yield`]
     /// there.
     pub async fn read_back(&self, view: &View) -> Result<Vec<u8>, RenderError> {
-        self.read_back_inner::<fn() -> std::future::Ready<()>, _>(view, None)
-            .await
+        self.read_back_inner::<fn() -> std::future::Ready<()>, _>(view, None).await
     }
 
     /// [`Renderer::read_back`] that, while the buffer map is pending, polls the device and
@@ -545,11 +488,7 @@ impl Renderer {
     ///
     /// # Errors
     /// As [`Renderer::read_back`].
-    pub async fn read_back_with_yield<F, Fut>(
-        &self,
-        view: &View,
-        yield_now: F,
-    ) -> Result<Vec<u8>, RenderError>
+    pub async fn read_back_with_yield<F, Fut>(&self, view: &View, yield_now: F) -> Result<Vec<u8>, RenderError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = ()>,
@@ -557,11 +496,7 @@ impl Renderer {
         self.read_back_inner(view, Some(yield_now)).await
     }
 
-    async fn read_back_inner<F, Fut>(
-        &self,
-        view: &View,
-        mut yield_now: Option<F>,
-    ) -> Result<Vec<u8>, RenderError>
+    async fn read_back_inner<F, Fut>(&self, view: &View, mut yield_now: Option<F>) -> Result<Vec<u8>, RenderError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = ()>,
@@ -574,11 +509,7 @@ impl Renderer {
         };
         let offscreen = self.device.create_texture(&wgpu::TextureDescriptor {
             label: Some("obscura-render read-back target"),
-            size: wgpu::Extent3d {
-                width,
-                height,
-                depth_or_array_layers: 1,
-            },
+            size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
             mip_level_count: 1,
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
@@ -588,19 +519,14 @@ impl Renderer {
         });
         let target = offscreen.create_view(&wgpu::TextureViewDescriptor::default());
         let unpadded = width * 4;
-        let padded = unpadded.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT)
-            * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
+        let padded = unpadded.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
         let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("obscura-render read-back buffer"),
             size: u64::from(padded) * u64::from(height),
             usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
             mapped_at_creation: false,
         });
-        let one_to_one = View {
-            zoom: 1.0,
-            pan: [0.0, 0.0],
-            ..*view
-        };
+        let one_to_one = View { zoom: 1.0, pan: [0.0, 0.0], ..*view };
         self.encode_and_submit(
             &target,
             [width, height],
@@ -618,11 +544,8 @@ impl Renderer {
         // Natively, `Wait` blocks until the GPU is done and fires the map callback. On the web
         // waiting is impossible: WebGPU resolves the map by itself, WebGL2 needs polls from
         // later event-loop turns (`yield_now`, see `read_back_with_yield`).
-        let poll_type = if cfg!(target_arch = "wasm32") {
-            wgpu::PollType::Poll
-        } else {
-            wgpu::PollType::wait_indefinitely()
-        };
+        let poll_type =
+            if cfg!(target_arch = "wasm32") { wgpu::PollType::Poll } else { wgpu::PollType::wait_indefinitely() };
         let mapped = loop {
             let _ = self.device.poll(poll_type.clone());
             match receiver.try_recv() {
@@ -630,9 +553,9 @@ impl Renderer {
                 Ok(None) => match yield_now.as_mut() {
                     Some(yield_now) => yield_now().await,
                     None => {
-                        break receiver.await.map_err(|_| {
-                            RenderError::ReadBack("the map callback was dropped".into())
-                        })?
+                        break receiver
+                            .await
+                            .map_err(|_| RenderError::ReadBack("the map callback was dropped".into()))?
                     }
                 },
                 Err(_) => return Err(RenderError::ReadBack("the map callback was dropped".into())),
@@ -642,9 +565,7 @@ impl Renderer {
 
         let mut gray = Vec::with_capacity(width as usize * height as usize);
         {
-            let mapped = buffer
-                .get_mapped_range(..)
-                .map_err(|e| RenderError::ReadBack(e.to_string()))?;
+            let mapped = buffer.get_mapped_range(..).map_err(|e| RenderError::ReadBack(e.to_string()))?;
             for row in mapped.chunks_exact(padded as usize) {
                 gray.extend(row[..unpadded as usize].chunks_exact(4).map(|px| px[0]));
             }
@@ -656,23 +577,13 @@ impl Renderer {
         Ok(gray)
     }
 
-    fn make_bind_group(
-        &self,
-        view: &wgpu::TextureView,
-        uniforms: &wgpu::Buffer,
-    ) -> wgpu::BindGroup {
+    fn make_bind_group(&self, view: &wgpu::TextureView, uniforms: &wgpu::Buffer) -> wgpu::BindGroup {
         self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("obscura-render bind group"),
             layout: &self.bind_group_layout,
             entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: uniforms.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: wgpu::BindingResource::TextureView(view),
-                },
+                wgpu::BindGroupEntry { binding: 0, resource: uniforms.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::TextureView(view) },
             ],
         })
     }
@@ -681,12 +592,7 @@ impl Renderer {
         let (mut quad, voi, signed) = match &self.image {
             Some(s) => (
                 quad_transform([s.width, s.height], target_size, view.zoom, view.pan),
-                [
-                    view.window.center,
-                    effective_width(view.window.width),
-                    s.slope,
-                    s.intercept,
-                ],
+                [view.window.center, effective_width(view.window.width), s.slope, s.intercept],
                 s.signed,
             ),
             None => ([0.0; 4], [0.0; 4], false),
@@ -694,16 +600,7 @@ impl Renderer {
         if quad.iter().any(|v| !v.is_finite()) {
             quad = [0.0; 4];
         }
-        Params {
-            quad,
-            voi,
-            flags: [
-                u32::from(signed),
-                u32::from(view.invert),
-                u32::from(format.is_srgb()),
-                0,
-            ],
-        }
+        Params { quad, voi, flags: [u32::from(signed), u32::from(view.invert), u32::from(format.is_srgb()), 0] }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -718,8 +615,7 @@ impl Renderer {
         copy_out: Option<(&wgpu::Texture, &wgpu::Buffer, u32)>,
     ) {
         let params = self.params(target_size, view, format);
-        self.queue
-            .write_buffer(uniforms, 0, bytemuck::bytes_of(&params));
+        self.queue.write_buffer(uniforms, 0, bytemuck::bytes_of(&params));
         let bind_group = self.image.as_ref().map(|state| {
             if std::ptr::eq(uniforms, &self.uniforms) {
                 &state.bind_group
@@ -729,9 +625,7 @@ impl Renderer {
         });
         let mut encoder = self
             .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("obscura-render encoder"),
-            });
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("obscura-render encoder") });
         {
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
                 label: Some("obscura-render pass"),
@@ -773,11 +667,7 @@ impl Renderer {
                         rows_per_image: Some(target_size[1]),
                     },
                 },
-                wgpu::Extent3d {
-                    width: target_size[0],
-                    height: target_size[1],
-                    depth_or_array_layers: 1,
-                },
+                wgpu::Extent3d { width: target_size[0], height: target_size[1], depth_or_array_layers: 1 },
             );
         }
         self.queue.submit(Some(encoder.finish()));
@@ -793,16 +683,8 @@ fn write_r16(queue: &wgpu::Queue, texture: &wgpu::Texture, bytes: &[u8], width: 
             aspect: wgpu::TextureAspect::All,
         },
         bytes,
-        wgpu::TexelCopyBufferLayout {
-            offset: 0,
-            bytes_per_row: Some(width * 2),
-            rows_per_image: Some(height),
-        },
-        wgpu::Extent3d {
-            width,
-            height,
-            depth_or_array_layers: 1,
-        },
+        wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(width * 2), rows_per_image: Some(height) },
+        wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
     );
 }
 
@@ -813,12 +695,7 @@ fn quad_transform(image: [u32; 2], target: [u32; 2], zoom: f32, pan: [f32; 2]) -
     let (iw, ih) = (image[0] as f32, image[1] as f32);
     let (tw, th) = (target[0].max(1) as f32, target[1].max(1) as f32);
     let scale = (tw / iw).min(th / ih) * zoom;
-    [
-        iw * scale / tw,
-        ih * scale / th,
-        2.0 * pan[0] / tw,
-        -2.0 * pan[1] / th,
-    ]
+    [iw * scale / tw, ih * scale / th, 2.0 * pan[0] / tw, -2.0 * pan[1] / th]
 }
 
 /// Creates a renderer on a headless device (all native backends, or those named in the
@@ -885,36 +762,21 @@ mod tests {
     #[test]
     fn quad_fits_and_centres() {
         // Square image in a wide target: full height, half width.
-        assert_eq!(
-            quad_transform([100, 100], [200, 100], 1.0, [0.0, 0.0]),
-            [0.5, 1.0, 0.0, 0.0]
-        );
+        assert_eq!(quad_transform([100, 100], [200, 100], 1.0, [0.0, 0.0]), [0.5, 1.0, 0.0, 0.0]);
         // 1:1.
-        assert_eq!(
-            quad_transform([511, 257], [511, 257], 1.0, [0.0, 0.0]),
-            [1.0, 1.0, 0.0, 0.0]
-        );
+        assert_eq!(quad_transform([511, 257], [511, 257], 1.0, [0.0, 0.0]), [1.0, 1.0, 0.0, 0.0]);
         // Zoom 2, pan right/down by a quarter of the target.
-        assert_eq!(
-            quad_transform([100, 100], [100, 100], 2.0, [25.0, 25.0]),
-            [2.0, 2.0, 0.5, -0.5]
-        );
+        assert_eq!(quad_transform([100, 100], [100, 100], 2.0, [25.0, 25.0]), [2.0, 2.0, 0.5, -0.5]);
     }
 
     #[test]
     fn voi_linear_matches_the_standard() {
-        let w = Window {
-            center: 2048.0,
-            width: 4096.0,
-        };
+        let w = Window { center: 2048.0, width: 4096.0 };
         assert_eq!(voi_linear(0.0, w), ((0.0 - 2047.5) / 4095.0 + 0.5) * 255.0);
         assert_eq!(voi_linear(-1.0, w), 0.0);
         assert_eq!(voi_linear(5000.0, w), 255.0);
         // Width 1 is a threshold at c - 0.5.
-        let t = Window {
-            center: 100.5,
-            width: 1.0,
-        };
+        let t = Window { center: 100.5, width: 1.0 };
         assert_eq!(voi_linear(100.0, t), 0.0);
         assert_eq!(voi_linear(101.0, t), 255.0);
     }
@@ -930,10 +792,7 @@ mod tests {
             rescale_slope: 1.0,
             rescale_intercept: -1024.0,
         };
-        let w = Window {
-            center: -1024.0,
-            width: 2048.0,
-        };
+        let w = Window { center: -1024.0, width: 2048.0 };
         // -2048 -> 0, -1024 -> ~128, 1076 -> 255
         assert_eq!(cpu_reference(&img, w, false), vec![0, 128, 255]);
         assert_eq!(cpu_reference(&img, w, true), vec![255, 127, 0]);
@@ -942,15 +801,9 @@ mod tests {
     #[test]
     fn surface_format_choice() {
         use wgpu::TextureFormat as F;
-        assert_eq!(
-            pick_surface_format(&[F::Bgra8UnormSrgb, F::Bgra8Unorm]),
-            F::Bgra8Unorm
-        );
+        assert_eq!(pick_surface_format(&[F::Bgra8UnormSrgb, F::Bgra8Unorm]), F::Bgra8Unorm);
         assert_eq!(pick_surface_format(&[F::Rgba8UnormSrgb]), F::Rgba8UnormSrgb);
-        assert_eq!(
-            pick_surface_format(&[F::Rgba16Float, F::Rgba8UnormSrgb]),
-            F::Rgba8UnormSrgb
-        );
+        assert_eq!(pick_surface_format(&[F::Rgba16Float, F::Rgba8UnormSrgb]), F::Rgba8UnormSrgb);
         assert_eq!(pick_surface_format(&[]), F::Rgba8Unorm);
     }
 }

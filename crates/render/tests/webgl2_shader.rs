@@ -6,28 +6,13 @@ use naga::back::glsl;
 fn shader_translates_to_webgl2_glsl() {
     let source = include_str!("../src/shader.wgsl");
     let module = naga::front::wgsl::parse_str(source).expect("WGSL parses");
-    let info = naga::valid::Validator::new(
-        naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::empty(),
-    )
-    .validate(&module)
-    .expect("WGSL validates without optional capabilities");
-    for (stage, entry) in [
-        (naga::ShaderStage::Vertex, "vs_main"),
-        (naga::ShaderStage::Fragment, "fs_main"),
-    ] {
-        let options = glsl::Options {
-            version: glsl::Version::Embedded {
-                version: 300,
-                is_webgl: true,
-            },
-            ..Default::default()
-        };
-        let pipeline = glsl::PipelineOptions {
-            shader_stage: stage,
-            entry_point: entry.to_string(),
-            multiview: None,
-        };
+    let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())
+        .validate(&module)
+        .expect("WGSL validates without optional capabilities");
+    for (stage, entry) in [(naga::ShaderStage::Vertex, "vs_main"), (naga::ShaderStage::Fragment, "fs_main")] {
+        let options =
+            glsl::Options { version: glsl::Version::Embedded { version: 300, is_webgl: true }, ..Default::default() };
+        let pipeline = glsl::PipelineOptions { shader_stage: stage, entry_point: entry.to_string(), multiview: None };
         let mut out = String::new();
         let mut writer = glsl::Writer::new(
             &mut out,
@@ -38,19 +23,11 @@ fn shader_translates_to_webgl2_glsl() {
             naga::proc::BoundsCheckPolicies::default(),
         )
         .unwrap_or_else(|e| panic!("{entry}: GLSL ES 3.00 writer: {e:?}"));
-        writer
-            .write()
-            .unwrap_or_else(|e| panic!("{entry}: GLSL ES 3.00 output: {e:?}"));
+        writer.write().unwrap_or_else(|e| panic!("{entry}: GLSL ES 3.00 output: {e:?}"));
         assert!(out.starts_with("#version 300 es"), "{entry}: {out}");
         if stage == naga::ShaderStage::Fragment {
-            assert!(
-                out.contains("usampler2D"),
-                "integer texture expected: {out}"
-            );
-            assert!(
-                out.contains("texelFetch"),
-                "textureLoad must become texelFetch: {out}"
-            );
+            assert!(out.contains("usampler2D"), "integer texture expected: {out}");
+            assert!(out.contains("texelFetch"), "textureLoad must become texelFetch: {out}");
         }
     }
 }

@@ -33,9 +33,7 @@ pub(crate) mod array {
     pub(crate) fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[u8; N], D::Error> {
         let s = String::deserialize(d)?;
         let v = decode(&s).map_err(D::Error::custom)?;
-        v.as_slice()
-            .try_into()
-            .map_err(|_| D::Error::custom(format!("expected {N} bytes, got {}", v.len())))
+        v.as_slice().try_into().map_err(|_| D::Error::custom(format!("expected {N} bytes, got {}", v.len())))
     }
 }
 

@@ -82,7 +82,14 @@ impl Certificate {
     }
 
     /// Issues a certificate signed by the organisation key.
-    pub fn issue(org: &SigningKey, role: Role, subject: &str, public_key: &PublicKey, not_before: i64, not_after: i64) -> Self {
+    pub fn issue(
+        org: &SigningKey,
+        role: Role,
+        subject: &str,
+        public_key: &PublicKey,
+        not_before: i64,
+        not_after: i64,
+    ) -> Self {
         let mut c = Certificate {
             role,
             subject: subject.to_owned(),
@@ -100,10 +107,13 @@ impl Certificate {
     /// and is valid at `now` (unix seconds, bounds inclusive).
     pub fn verify(&self, anchor: &PublicKey, role: Role, now: i64) -> Result<(), SealError> {
         if self.issuer != anchor.key_id() {
-            return Err(SealError::UntrustedCertificate { reason: "it was issued by another key than the organisation key" });
+            return Err(SealError::UntrustedCertificate {
+                reason: "it was issued by another key than the organisation key",
+            });
         }
-        verify(anchor, CERTIFICATE_CONTEXT, &self.signed_bytes(), &Signature(self.signature))
-            .map_err(|_| SealError::UntrustedCertificate { reason: "its signature does not verify under the organisation key" })?;
+        verify(anchor, CERTIFICATE_CONTEXT, &self.signed_bytes(), &Signature(self.signature)).map_err(|_| {
+            SealError::UntrustedCertificate { reason: "its signature does not verify under the organisation key" }
+        })?;
         if self.role != role {
             return Err(SealError::WrongRole { expected: role, got: self.role });
         }

@@ -170,8 +170,14 @@ impl Context {
         let p = Payload { msg: pt, aad };
         let err = |_| SealError::Backend("AES-GCM encryption failed".into());
         match self.aead {
-            AeadId::Aes128Gcm => Aes128Gcm::new_from_slice(&self.key).expect("16-byte key").encrypt(Nonce::from_slice(&n), p).map_err(err),
-            AeadId::Aes256Gcm => Aes256Gcm::new_from_slice(&self.key).expect("32-byte key").encrypt(Nonce::from_slice(&n), p).map_err(err),
+            AeadId::Aes128Gcm => Aes128Gcm::new_from_slice(&self.key)
+                .expect("16-byte key")
+                .encrypt(Nonce::from_slice(&n), p)
+                .map_err(err),
+            AeadId::Aes256Gcm => Aes256Gcm::new_from_slice(&self.key)
+                .expect("32-byte key")
+                .encrypt(Nonce::from_slice(&n), p)
+                .map_err(err),
         }
     }
 
@@ -181,8 +187,12 @@ impl Context {
         let n = self.next_nonce()?;
         let p = Payload { msg: ct, aad };
         let r = match self.aead {
-            AeadId::Aes128Gcm => Aes128Gcm::new_from_slice(&self.key).expect("16-byte key").decrypt(Nonce::from_slice(&n), p),
-            AeadId::Aes256Gcm => Aes256Gcm::new_from_slice(&self.key).expect("32-byte key").decrypt(Nonce::from_slice(&n), p),
+            AeadId::Aes128Gcm => {
+                Aes128Gcm::new_from_slice(&self.key).expect("16-byte key").decrypt(Nonce::from_slice(&n), p)
+            }
+            AeadId::Aes256Gcm => {
+                Aes256Gcm::new_from_slice(&self.key).expect("32-byte key").decrypt(Nonce::from_slice(&n), p)
+            }
         };
         r.map(Zeroizing::new).map_err(|_| SealError::Tampered { what: "HPKE ciphertext" })
     }

@@ -30,9 +30,7 @@ impl PublicKey {
     /// Parses and validates a SEC1 uncompressed point (65 bytes, first byte 0x04, on the curve).
     pub fn from_sec1(bytes: &[u8]) -> Result<Self, SealError> {
         if bytes.len() != 65 || bytes[0] != 0x04 {
-            return Err(SealError::InvalidKey(
-                "a public key must be a 65-byte SEC1 uncompressed P-256 point",
-            ));
+            return Err(SealError::InvalidKey("a public key must be a 65-byte SEC1 uncompressed P-256 point"));
         }
         let point = p256::PublicKey::from_sec1_bytes(bytes)
             .map_err(|_| SealError::InvalidKey("the public key is not a point on P-256"))?;

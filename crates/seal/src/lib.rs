@@ -40,10 +40,10 @@ pub use manifest::{
     open_manifest, rewrap, seal_manifest, InstanceIndex, ManifestBody, ManifestInput, ObjectEntry, SealedBlob,
     SeriesIndex, StudyIndex, VerifiedManifest, MANIFEST_CONTEXT,
 };
+pub use rand_core;
 pub use stream::{
     open_object, seal_object, ChunkCipher, CipherFactory, ObjectHeader, ObjectId, ObjectLayout, ObjectOpener,
     RustCryptoAead, RustCryptoCipher, DEFAULT_CHUNK_SIZE, HEADER_LEN, MAX_CHUNK_SIZE, TAG_LEN,
 };
 pub use study::{unwrap_study_key, wrap_study_key, wrap_study_key_deterministic, Stanza, StudyKey};
-pub use rand_core;
 pub use zeroize;

@@ -237,7 +237,12 @@ pub struct VerifiedManifest {
 /// Checks, in order: envelope framing, strict JSON body, format 1, the gateway certificate
 /// (role Gateway, issued by `anchor`, valid at `now`), the signature by the certified gateway
 /// key, and `version >= last_seen_version` ([`SealError::Rollback`]).
-pub fn open_manifest(bytes: &[u8], anchor: &PublicKey, now: i64, last_seen_version: Option<u64>) -> Result<VerifiedManifest, SealError> {
+pub fn open_manifest(
+    bytes: &[u8],
+    anchor: &PublicKey,
+    now: i64,
+    last_seen_version: Option<u64>,
+) -> Result<VerifiedManifest, SealError> {
     if bytes.len() < 12 + 64 {
         return Err(SealError::Malformed("manifest too short".into()));
     }
@@ -262,7 +267,8 @@ pub fn open_manifest(bytes: &[u8], anchor: &PublicKey, now: i64, last_seen_versi
     struct Probe {
         format: u32,
     }
-    let probe: Probe = serde_json::from_slice(body_bytes).map_err(|e| SealError::Malformed(format!("manifest body: {e}")))?;
+    let probe: Probe =
+        serde_json::from_slice(body_bytes).map_err(|e| SealError::Malformed(format!("manifest body: {e}")))?;
     if probe.format != MANIFEST_FORMAT {
         return Err(SealError::UnsupportedVersion { what: "manifest", version: probe.format });
     }
@@ -351,10 +357,8 @@ pub async fn rewrap(
     if body.stanzas.is_empty() {
         return Err(SealError::Malformed("re-wrapping would leave the study without any recipient".into()));
     }
-    body.version = body
-        .version
-        .checked_add(1)
-        .ok_or_else(|| SealError::Malformed("manifest version overflow".into()))?;
+    body.version =
+        body.version.checked_add(1).ok_or_else(|| SealError::Malformed("manifest version overflow".into()))?;
     body.created = now;
     body.gateway = gateway_cert.clone();
     sign_body(&body, gateway_key)

@@ -134,9 +134,7 @@ impl ObjectLayout {
     /// Validates the chunk size (1..=16 MiB) and that the sealed length fits in a u64.
     pub fn new(chunk_size: u32, plaintext_len: u64) -> Result<Self, SealError> {
         if chunk_size == 0 || chunk_size > MAX_CHUNK_SIZE {
-            return Err(SealError::Malformed(format!(
-                "chunk size {chunk_size} is outside 1..={MAX_CHUNK_SIZE}"
-            )));
+            return Err(SealError::Malformed(format!("chunk size {chunk_size} is outside 1..={MAX_CHUNK_SIZE}")));
         }
         let cs = u64::from(chunk_size);
         let chunks = if plaintext_len == 0 { 1 } else { plaintext_len.div_ceil(cs) };
@@ -336,15 +334,13 @@ impl<C: ChunkCipher> ObjectOpener<C> {
             return Err(SealError::Extended);
         }
         let nonce = chunk_nonce(index, self.layout.is_last(index));
-        let pt = Zeroizing::new(
-            self.cipher
-                .open_chunk(&nonce, &self.header_bytes, ciphertext)
-                .await
-                .map_err(|e| match e {
+        let pt =
+            Zeroizing::new(self.cipher.open_chunk(&nonce, &self.header_bytes, ciphertext).await.map_err(
+                |e| match e {
                     SealError::Tampered { .. } => SealError::Tampered { what: "object chunk" },
                     other => other,
-                })?,
-        );
+                },
+            )?);
         let p = self.layout.chunk_plaintext_range(index);
         if pt.len() as u64 != p.end - p.start {
             return Err(SealError::Tampered { what: "object chunk" });

@@ -93,10 +93,16 @@ pub fn wrap_study_key(recipient: &PublicKey, study_uid: &str, key: &StudyKey, rn
 }
 
 /// [`wrap_study_key`] with a given ephemeral secret (tests and vectors only).
-pub fn wrap_study_key_deterministic(recipient: &PublicKey, study_uid: &str, key: &StudyKey, ephemeral: &DhSecretKey) -> Stanza {
+pub fn wrap_study_key_deterministic(
+    recipient: &PublicKey,
+    study_uid: &str,
+    key: &StudyKey,
+    ephemeral: &DhSecretKey,
+) -> Stanza {
     let key_id = recipient.key_id();
-    let (enc, wrapped) = hpke::seal_base_deterministic(recipient, ephemeral, &stanza_info(study_uid), &key_id.0, key.as_bytes())
-        .expect("AES-GCM seal of 32 bytes cannot fail");
+    let (enc, wrapped) =
+        hpke::seal_base_deterministic(recipient, ephemeral, &stanza_info(study_uid), &key_id.0, key.as_bytes())
+            .expect("AES-GCM seal of 32 bytes cannot fail");
     Stanza { key_id, enc, wrapped }
 }
 
@@ -105,7 +111,11 @@ pub fn wrap_study_key_deterministic(recipient: &PublicKey, study_uid: &str, key:
 /// [`SealError::NoStanzaForKey`] if none is addressed to it; [`SealError::Tampered`]
 /// (`what` = "recipient stanza") if one is but does not open (re-targeted, from another study,
 /// or altered).
-pub async fn unwrap_study_key(identity: &impl Identity, study_uid: &str, stanzas: &[Stanza]) -> Result<StudyKey, SealError> {
+pub async fn unwrap_study_key(
+    identity: &impl Identity,
+    study_uid: &str,
+    stanzas: &[Stanza],
+) -> Result<StudyKey, SealError> {
     let key_id = identity.public_key().key_id();
     let info = stanza_info(study_uid);
     let mut last = SealError::NoStanzaForKey { key_id };

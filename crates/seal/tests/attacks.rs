@@ -305,7 +305,10 @@ fn stanza_retargeted_to_another_key_id() {
     let key = StudyKey::generate(&mut rng);
     let mut s = wrap_study_key(a.public_key(), "2.25.1", &key, &mut rng);
     s.key_id = b.public_key().key_id();
-    assert_eq!(block(unwrap_study_key(&b, "2.25.1", &[s])).unwrap_err(), SealError::Tampered { what: "recipient stanza" });
+    assert_eq!(
+        block(unwrap_study_key(&b, "2.25.1", &[s])).unwrap_err(),
+        SealError::Tampered { what: "recipient stanza" }
+    );
 }
 
 #[test]
@@ -314,7 +317,10 @@ fn stanza_moved_to_another_study() {
     let a = DhSecretKey::generate(&mut rng);
     let key = StudyKey::generate(&mut rng);
     let s = wrap_study_key(a.public_key(), "2.25.1", &key, &mut rng);
-    assert_eq!(block(unwrap_study_key(&a, "2.25.2", &[s])).unwrap_err(), SealError::Tampered { what: "recipient stanza" });
+    assert_eq!(
+        block(unwrap_study_key(&a, "2.25.2", &[s])).unwrap_err(),
+        SealError::Tampered { what: "recipient stanza" }
+    );
 }
 
 #[test]

@@ -59,7 +59,14 @@ fn world(seed: &str) -> World {
     }];
     let recipients = [reader.public_key().clone(), escrow.public_key().clone()];
     let manifest = seal_manifest(
-        ManifestInput { study_uid: "2.25.42", version: 3, created: NOW, recipients: &recipients, index: &index, objects: entries },
+        ManifestInput {
+            study_uid: "2.25.42",
+            version: 3,
+            created: NOW,
+            recipients: &recipients,
+            index: &index,
+            objects: entries,
+        },
         &gateway,
         &gateway_cert,
         &study_key,
@@ -128,7 +135,8 @@ fn manifest_signed_by_uncertified_gateway_key() {
     );
     // Rogue key with a certificate from a rogue organisation.
     let rogue_org = SigningKey::generate(&mut rng);
-    let rogue_cert = Certificate::issue(&rogue_org, Role::Gateway, "gateway-1", rogue.public_key(), NOW - DAY, NOW + DAY);
+    let rogue_cert =
+        Certificate::issue(&rogue_org, Role::Gateway, "gateway-1", rogue.public_key(), NOW - DAY, NOW + DAY);
     let m = open_manifest(&w.manifest, w.org.public_key(), NOW, None).unwrap();
     let mut body = m.body().clone();
     body.gateway = rogue_cert.clone();
@@ -146,7 +154,14 @@ fn manifest_signed_by_uncertified_gateway_key() {
     ));
     // The builder refuses a key that does not match its certificate.
     let r = seal_manifest(
-        ManifestInput { study_uid: "x", version: 1, created: NOW, recipients: &[w.reader.public_key().clone()], index: &w.index, objects: vec![] },
+        ManifestInput {
+            study_uid: "x",
+            version: 1,
+            created: NOW,
+            recipients: &[w.reader.public_key().clone()],
+            index: &w.index,
+            objects: vec![],
+        },
         &rogue,
         &w.gateway_cert,
         &w.study_key,
@@ -160,27 +175,41 @@ fn certificate_not_chained_to_organisation() {
     let w = world("chain");
     let mut rng = TestRng::new("chain-keys");
     let other_org = SigningKey::generate(&mut rng);
-    let reader_cert = Certificate::issue(&other_org, Role::Reader, "dr who", w.reader.public_key(), NOW - DAY, NOW + DAY);
-    assert!(matches!(reader_cert.verify(w.org.public_key(), Role::Reader, NOW), Err(SealError::UntrustedCertificate { .. })));
+    let reader_cert =
+        Certificate::issue(&other_org, Role::Reader, "dr who", w.reader.public_key(), NOW - DAY, NOW + DAY);
+    assert!(matches!(
+        reader_cert.verify(w.org.public_key(), Role::Reader, NOW),
+        Err(SealError::UntrustedCertificate { .. })
+    ));
     let good = Certificate::issue(&w.org, Role::Reader, "dr who", w.reader.public_key(), NOW - DAY, NOW + DAY);
     good.verify(w.org.public_key(), Role::Reader, NOW).unwrap();
     // Substituted key in a genuine certificate.
     let mut swapped = good.clone();
     swapped.public_key = other_org.public_key().clone();
-    assert!(matches!(swapped.verify(w.org.public_key(), Role::Reader, NOW), Err(SealError::UntrustedCertificate { .. })));
+    assert!(matches!(
+        swapped.verify(w.org.public_key(), Role::Reader, NOW),
+        Err(SealError::UntrustedCertificate { .. })
+    ));
     // Altered subject / validity.
     let mut longer = good.clone();
     longer.not_after += 1;
-    assert!(matches!(longer.verify(w.org.public_key(), Role::Reader, NOW), Err(SealError::UntrustedCertificate { .. })));
+    assert!(matches!(
+        longer.verify(w.org.public_key(), Role::Reader, NOW),
+        Err(SealError::UntrustedCertificate { .. })
+    ));
 }
 
 #[test]
 fn certificate_wrong_role() {
     let w = world("role");
     let c = Certificate::issue(&w.org, Role::Reader, "r", w.reader.public_key(), NOW - DAY, NOW + DAY);
-    assert_eq!(c.verify(w.org.public_key(), Role::Escrow, NOW).unwrap_err(), SealError::WrongRole { expected: Role::Escrow, got: Role::Reader });
+    assert_eq!(
+        c.verify(w.org.public_key(), Role::Escrow, NOW).unwrap_err(),
+        SealError::WrongRole { expected: Role::Escrow, got: Role::Reader }
+    );
     // A reader certificate on a gateway key does not make a gateway.
-    let reader_cert_for_gw = Certificate::issue(&w.org, Role::Reader, "gw", w.gateway.public_key(), NOW - DAY, NOW + DAY);
+    let reader_cert_for_gw =
+        Certificate::issue(&w.org, Role::Reader, "gw", w.gateway.public_key(), NOW - DAY, NOW + DAY);
     let m = open_manifest(&w.manifest, w.org.public_key(), NOW, None).unwrap();
     let mut body = m.body().clone();
     body.gateway = reader_cert_for_gw;
@@ -213,7 +242,10 @@ fn manifest_signature_byte_flip() {
     for pos in [w.manifest.len() - 1, w.manifest.len() - 40, w.manifest.len() - 64] {
         let mut m = w.manifest.clone();
         m[pos] ^= 0x01;
-        assert_eq!(open_manifest(&m, w.org.public_key(), NOW, None).unwrap_err(), SealError::BadSignature { what: "manifest" });
+        assert_eq!(
+            open_manifest(&m, w.org.public_key(), NOW, None).unwrap_err(),
+            SealError::BadSignature { what: "manifest" }
+        );
     }
 }
 
@@ -226,7 +258,10 @@ fn manifest_body_tampering() {
     assert_ne!(bumped, text);
     let mut m = w.manifest.clone();
     m[12..12 + bumped.len()].copy_from_slice(bumped.as_bytes());
-    assert_eq!(open_manifest(&m, w.org.public_key(), NOW, None).unwrap_err(), SealError::BadSignature { what: "manifest" });
+    assert_eq!(
+        open_manifest(&m, w.org.public_key(), NOW, None).unwrap_err(),
+        SealError::BadSignature { what: "manifest" }
+    );
     // Every single-byte flip of the body is refused.
     for pos in (12..w.manifest.len() - 64).step_by(97) {
         let mut m = w.manifest.clone();
@@ -256,7 +291,10 @@ fn manifest_stanza_retargeted_to_another_key_id() {
     unsigned[8..12].copy_from_slice(&(json.len() as u32).to_be_bytes());
     unsigned.extend_from_slice(&json);
     unsigned.extend_from_slice(&w.manifest[w.manifest.len() - 64..]);
-    assert_eq!(open_manifest(&unsigned, w.org.public_key(), NOW, None).unwrap_err(), SealError::BadSignature { what: "manifest" });
+    assert_eq!(
+        open_manifest(&unsigned, w.org.public_key(), NOW, None).unwrap_err(),
+        SealError::BadSignature { what: "manifest" }
+    );
     let resigned = resign(&json, &w.gateway);
     let m2 = open_manifest(&resigned, w.org.public_key(), NOW, None).unwrap();
     assert_eq!(block(m2.study_key(&other)).unwrap_err(), SealError::Tampered { what: "recipient stanza" });

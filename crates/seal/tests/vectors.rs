@@ -151,7 +151,14 @@ fn build_vectors() -> Value {
         modality: "CT".into(),
         series_number: Some(1),
         series_description: String::new(),
-        instances: vec![InstanceIndex { object_id, instance_number: Some(1), slice_location: None, rows: 1, columns: 6, frames: 1 }],
+        instances: vec![InstanceIndex {
+            object_id,
+            instance_number: Some(1),
+            slice_location: None,
+            rows: 1,
+            columns: 6,
+            frames: 1,
+        }],
     }];
     let mut rng = TestRng::new("seal-v1 manifest");
     let manifest = seal_manifest(
@@ -215,7 +222,9 @@ fn own_format_vectors() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, serde_json::to_string_pretty(&built).unwrap() + "\n").unwrap();
     }
-    let stored: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("vectors file; run with OBSCURA_REGEN_VECTORS=1")).unwrap();
+    let stored: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("vectors file; run with OBSCURA_REGEN_VECTORS=1"))
+            .unwrap();
     assert_eq!(stored, built, "format output changed: if intended, bump the format or regenerate deliberately");
 
     // Independently of generation, the stored vectors open.
@@ -244,5 +253,6 @@ fn own_format_vectors() {
     m.verify_object_digest(&object_id, &h(&so["sealed"])).unwrap();
     let sig = &stored["signature"];
     let org = SigningKey::from_bytes(&secret32(&sig["secret"])).unwrap();
-    verify(org.public_key(), b"obscura/v1/test", b"message", &Signature(h(&sig["signature"]).try_into().unwrap())).unwrap();
+    verify(org.public_key(), b"obscura/v1/test", b"message", &Signature(h(&sig["signature"]).try_into().unwrap()))
+        .unwrap();
 }

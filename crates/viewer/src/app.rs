@@ -175,10 +175,16 @@ async fn ensure_certificate(keys: &KeyStore, config: &Config, me: &PublicKey) ->
         Some(c) => c,
         None if config.demo => {
             status("Enrolling this reader key with the demo organisation…");
-            let body = serde_json::json!({ "public_key": B64.encode(me.to_sec1()), "subject": "Demo reader" }).to_string();
-            let answer = FetchClient.request("api/enrol", "POST", Some(&body)).await.map_err(|e| format!("enrolment failed: {e}"))?;
-            let v: serde_json::Value = serde_json::from_slice(&answer).map_err(|e| format!("enrolment answer is not JSON: {e}"))?;
-            let c: Certificate = serde_json::from_value(v["certificate"].clone()).map_err(|e| format!("enrolment answer has no certificate: {e}"))?;
+            let body =
+                serde_json::json!({ "public_key": B64.encode(me.to_sec1()), "subject": "Demo reader" }).to_string();
+            let answer = FetchClient
+                .request("api/enrol", "POST", Some(&body))
+                .await
+                .map_err(|e| format!("enrolment failed: {e}"))?;
+            let v: serde_json::Value =
+                serde_json::from_slice(&answer).map_err(|e| format!("enrolment answer is not JSON: {e}"))?;
+            let c: Certificate = serde_json::from_value(v["certificate"].clone())
+                .map_err(|e| format!("enrolment answer has no certificate: {e}"))?;
             keys.put("certificate", &JsValue::from_str(&serde_json::to_string(&c).unwrap())).await?;
             c
         }
@@ -244,7 +250,8 @@ fn identity_fp(identity: &WebCryptoIdentity) -> String {
 
 async fn list_studies(keys: &KeyStore) -> Result<(), String> {
     status("Looking for studies sealed for you…");
-    let (store, org, identity) = with_app(|a| (a.config.store.clone(), a.config.org.clone(), a.identity.clone())).unwrap();
+    let (store, org, identity) =
+        with_app(|a| (a.config.store.clone(), a.config.org.clone(), a.identity.clone())).unwrap();
     let listed = client::list_studies(&FetchClient, &store).await.map_err(|e| format!("cannot list the store: {e}"))?;
     let versions = keys.get("manifest-versions").await?;
     let versions = if versions.is_object() { versions } else { js_sys::Object::new().into() };
@@ -252,13 +259,14 @@ async fn list_studies(keys: &KeyStore) -> Result<(), String> {
     let mut problems = Vec::new();
     for study in listed {
         let m = &study.manifest;
-        let bytes = match client::fetch_sealed(&FetchClient, &store, &m.study_uid, &m.series_uid, &m.sop_instance_uid).await {
-            Ok(b) => b,
-            Err(e) => {
-                problems.push(format!("study {}: {e}", study.study_uid));
-                continue;
-            }
-        };
+        let bytes =
+            match client::fetch_sealed(&FetchClient, &store, &m.study_uid, &m.series_uid, &m.sop_instance_uid).await {
+                Ok(b) => b,
+                Err(e) => {
+                    problems.push(format!("study {}: {e}", study.study_uid));
+                    continue;
+                }
+            };
         let last_seen = keystore::field(&versions, &study.study_uid).as_f64().map(|v| v as u64);
         let manifest = match obscura_seal::open_manifest(&bytes, &org, now_secs(), last_seen) {
             Ok(m) => m,
@@ -289,7 +297,11 @@ async fn list_studies(keys: &KeyStore) -> Result<(), String> {
             }
         };
         drop(key);
-        let _ = js_sys::Reflect::set(&versions, &JsValue::from_str(&study.study_uid), &JsValue::from_f64(manifest.version() as f64));
+        let _ = js_sys::Reflect::set(
+            &versions,
+            &JsValue::from_str(&study.study_uid),
+            &JsValue::from_f64(manifest.version() as f64),
+        );
         studies.push(Study { listed: study, manifest: Rc::new(manifest), index });
     }
     keys.put("manifest-versions", &versions).await?;
@@ -387,17 +399,23 @@ async fn open_study(i: usize) {
                 });
             }
         }
-        set_text("corner-tl", &format!(
-            "{}\n{}\n{}",
-            pretty_name(&s.index.patient_name),
-            s.index.patient_id,
-            pretty_date(&s.index.study_date)
-        ));
-        set_text("corner-tr", &format!(
-            "{}\n{}",
-            s.index.study_description,
-            series.map(|se| format!("{} {}", se.modality, se.series_description)).unwrap_or_default()
-        ));
+        set_text(
+            "corner-tl",
+            &format!(
+                "{}\n{}\n{}",
+                pretty_name(&s.index.patient_name),
+                s.index.patient_id,
+                pretty_date(&s.index.study_date)
+            ),
+        );
+        set_text(
+            "corner-tr",
+            &format!(
+                "{}\n{}",
+                s.index.study_description,
+                series.map(|se| format!("{} {}", se.modality, se.series_description)).unwrap_or_default()
+            ),
+        );
         a.open = Some(OpenStudy {
             generation: a.generation,
             key,
@@ -450,7 +468,13 @@ async fn loader(generation: u32) {
                 .filter(|&i| matches!(open.slices[i].state, SliceState::Pending))
                 .min_by_key(|&i| ((i as isize - cur).abs(), i))?;
             open.slices[next].state = SliceState::Loading;
-            Some((next, open.slices[next].url.clone(), open.slices[next].object_id, open.key.clone(), open.manifest.clone()))
+            Some((
+                next,
+                open.slices[next].url.clone(),
+                open.slices[next].object_id,
+                open.key.clone(),
+                open.manifest.clone(),
+            ))
         })
         .flatten();
         let Some((index, url, object_id, key, manifest)) = job else { return };
@@ -473,7 +497,12 @@ async fn loader(generation: u32) {
     }
 }
 
-async fn load_slice(url: &str, object_id: &ObjectId, key: &StudyKey, manifest: &VerifiedManifest) -> Result<Decoded, String> {
+async fn load_slice(
+    url: &str,
+    object_id: &ObjectId,
+    key: &StudyKey,
+    manifest: &VerifiedManifest,
+) -> Result<Decoded, String> {
     use obscura_dicomweb::client::HttpClient;
     let sealed = FetchClient.get(url).await.map_err(|e| format!("could not fetch: {e}"))?;
     manifest
@@ -518,7 +547,8 @@ fn update_progress() {
             let ready = open.slices.iter().filter(|s| matches!(s.state, SliceState::Ready(_))).count();
             let failed = open.slices.iter().filter(|s| matches!(s.state, SliceState::Failed(_))).count();
             let total = open.slices.len();
-            let mut text = if ready + failed == total { String::new() } else { format!("loading {}/{total}", ready + failed) };
+            let mut text =
+                if ready + failed == total { String::new() } else { format!("loading {}/{total}", ready + failed) };
             if failed > 0 {
                 text.push_str(&format!("  {failed} of {total} images failed verification and are not shown"));
             }
@@ -594,11 +624,19 @@ fn refresh() {
     GPU.with(|g| {
         let Ok(mut g) = g.try_borrow_mut() else {
             // A read-back is in flight; it redraws when done.
-            with_app(|a| if let Some(o) = a.open.as_mut() { o.shown = None });
+            with_app(|a| {
+                if let Some(o) = a.open.as_mut() {
+                    o.shown = None
+                }
+            });
             return;
         };
         let Some(gpu) = g.as_mut() else {
-            with_app(|a| if let Some(o) = a.open.as_mut() { o.shown = None });
+            with_app(|a| {
+                if let Some(o) = a.open.as_mut() {
+                    o.shown = None
+                }
+            });
             return;
         };
         let uploaded = match upload {
@@ -620,7 +658,11 @@ fn refresh() {
             None => Ok(()),
         };
         if let Err(e) = uploaded {
-            with_app(|a| if let Some(o) = a.open.as_mut() { o.shown = None });
+            with_app(|a| {
+                if let Some(o) = a.open.as_mut() {
+                    o.shown = None
+                }
+            });
             set_text("error", &format!("Cannot display this image: {e}"));
             set_hidden("error", false);
         }
@@ -726,7 +768,8 @@ pub(crate) fn debug_state() -> JsValue {
         let Some(a) = a.as_ref() else { return serde_json::json!({ "phase": "booting" }) };
         let open = a.open.as_ref().map(|o| {
             let ready = o.slices.iter().filter(|s| matches!(s.state, SliceState::Ready(_))).count();
-            let failed: Vec<usize> = (0..o.slices.len()).filter(|&i| matches!(o.slices[i].state, SliceState::Failed(_))).collect();
+            let failed: Vec<usize> =
+                (0..o.slices.len()).filter(|&i| matches!(o.slices[i].state, SliceState::Failed(_))).collect();
             let w = o.window.unwrap_or(Window { center: 0.0, width: 0.0 });
             serde_json::json!({
                 "current": o.current, "slices": o.slices.len(), "ready": ready, "failed": failed,

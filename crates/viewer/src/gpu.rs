@@ -30,7 +30,8 @@ impl Gpu {
     /// Sets up the GPU on `canvas`.
     pub async fn new(canvas: HtmlCanvasElement, force_webgl: bool) -> Result<Gpu, String> {
         let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-        desc.backends = if force_webgl { wgpu::Backends::GL } else { wgpu::Backends::BROWSER_WEBGPU | wgpu::Backends::GL };
+        desc.backends =
+            if force_webgl { wgpu::Backends::GL } else { wgpu::Backends::BROWSER_WEBGPU | wgpu::Backends::GL };
         let instance = wgpu::util::new_instance_with_webgpu_detection(desc).await;
         let surface = instance
             .create_surface(wgpu::SurfaceTarget::Canvas(canvas.clone()))
@@ -43,7 +44,8 @@ impl Gpu {
             })
             .await
             .map_err(|e| format!("no WebGPU or WebGL2 adapter: {e}"))?;
-        let backend = if adapter.get_info().backend == wgpu::Backend::BrowserWebGpu { Backend::WebGpu } else { Backend::WebGl2 };
+        let backend =
+            if adapter.get_info().backend == wgpu::Backend::BrowserWebGpu { Backend::WebGpu } else { Backend::WebGl2 };
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("obscura"),
@@ -55,7 +57,8 @@ impl Gpu {
         let (w, h) = (canvas.width().max(1), canvas.height().max(1));
         let caps = surface.get_capabilities(&adapter);
         let format = obscura_render::pick_surface_format(&caps.formats);
-        let mut config = surface.get_default_config(&adapter, w, h).ok_or("the canvas cannot be drawn on by this GPU adapter")?;
+        let mut config =
+            surface.get_default_config(&adapter, w, h).ok_or("the canvas cannot be drawn on by this GPU adapter")?;
         config.format = format;
         config.usage = wgpu::TextureUsages::RENDER_ATTACHMENT;
         config.view_formats = vec![];

@@ -11,7 +11,10 @@ use zeroize::Zeroizing;
 /// The page's SubtleCrypto.
 pub fn subtle() -> Result<SubtleCrypto, String> {
     let window = web_sys::window().ok_or("no window")?;
-    Ok(window.crypto().map_err(|_| "WebCrypto is unavailable (the page must be served over https or from localhost)")?.subtle())
+    Ok(window
+        .crypto()
+        .map_err(|_| "WebCrypto is unavailable (the page must be served over https or from localhost)")?
+        .subtle())
 }
 
 /// Builds a JS object from key/value pairs.
@@ -33,7 +36,10 @@ fn ecdh_params() -> Object {
 
 /// Text of a rejected promise, for error messages.
 pub fn js_error(e: JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| e.as_string()).unwrap_or_else(|| format!("{e:?}"))
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
 }
 
 /// Generates the reader's ECDH P-256 key pair with a **non-extractable** private key.
@@ -73,7 +79,9 @@ impl Identity for WebCryptoIdentity {
         let fail = |what: &str, e: JsValue| SealError::Malformed(format!("WebCrypto {what} failed: {}", js_error(e)));
         let subtle = subtle().map_err(SealError::Malformed)?;
         let raw = Uint8Array::from(&peer.to_sec1()[..]);
-        let p = subtle.import_key_with_object("raw", &raw, &ecdh_params(), true, &Array::new()).map_err(|e| fail("importKey", e))?;
+        let p = subtle
+            .import_key_with_object("raw", &raw, &ecdh_params(), true, &Array::new())
+            .map_err(|e| fail("importKey", e))?;
         let peer_key: CryptoKey = JsFuture::from(p).await.map_err(|e| fail("importKey", e))?.unchecked_into();
         let algo = js_object(&[("name", "ECDH".into()), ("public", peer_key.into())]);
         let p = subtle.derive_bits_with_object(&algo, &self.private, 256).map_err(|e| fail("deriveBits", e))?;
@@ -105,7 +113,9 @@ impl CipherFactory for WebCryptoAead {
         let p = subtle.import_key_with_str("raw", &raw, "AES-GCM", false, &usages(&["decrypt"]));
         raw.fill(0, 0, 32);
         let p = p.map_err(|e| SealError::Malformed(format!("WebCrypto importKey failed: {}", js_error(e))))?;
-        let k = JsFuture::from(p).await.map_err(|e| SealError::Malformed(format!("WebCrypto importKey failed: {}", js_error(e))))?;
+        let k = JsFuture::from(p)
+            .await
+            .map_err(|e| SealError::Malformed(format!("WebCrypto importKey failed: {}", js_error(e))))?;
         Ok(WebCryptoCipher(k.unchecked_into()))
     }
 }
@@ -119,7 +129,9 @@ impl ChunkCipher for WebCryptoCipher {
             ("additionalData", Uint8Array::from(aad).into()),
             ("tagLength", 128.into()),
         ]);
-        let p = subtle.decrypt_with_object_and_u8_array(&algo, &self.0, ciphertext).map_err(|_| SealError::Tampered { what: "chunk" })?;
+        let p = subtle
+            .decrypt_with_object_and_u8_array(&algo, &self.0, ciphertext)
+            .map_err(|_| SealError::Tampered { what: "chunk" })?;
         let buf = JsFuture::from(p).await.map_err(|_| SealError::Tampered { what: "chunk" })?;
         let view = Uint8Array::new(&buf);
         let out = view.to_vec();

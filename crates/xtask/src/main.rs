@@ -81,7 +81,11 @@ fn setup(root: &Path) -> Result<()> {
     let missing: Vec<&str> = APT_PACKAGES.iter().filter(|(f, _)| !Path::new(f).exists()).map(|(_, p)| *p).collect();
     if !missing.is_empty() {
         step(&format!("installing Debian packages: {}", missing.join(" ")));
-        let sudo = if output(Command::new("id").arg("-u")).map(|s| s.trim() == "0").unwrap_or(false) { vec![] } else { vec!["sudo"] };
+        let sudo = if output(Command::new("id").arg("-u")).map(|s| s.trim() == "0").unwrap_or(false) {
+            vec![]
+        } else {
+            vec!["sudo"]
+        };
         let apt = |args: &[&str]| {
             let mut all: Vec<&str> = sudo.clone();
             all.push("apt-get");
@@ -115,9 +119,10 @@ fn build_web(root: &Path) -> Result<()> {
     let pkg = site.join("pkg");
     let _ = std::fs::remove_dir_all(&site);
     std::fs::create_dir_all(&pkg)?;
-    run(Command::new("wasm-bindgen").args(["--target", "web", "--no-typescript", "--out-dir"]).arg(&pkg).arg(
-        root.join("target/wasm32-unknown-unknown/release/obscura_viewer.wasm"),
-    ))?;
+    run(Command::new("wasm-bindgen")
+        .args(["--target", "web", "--no-typescript", "--out-dir"])
+        .arg(&pkg)
+        .arg(root.join("target/wasm32-unknown-unknown/release/obscura_viewer.wasm")))?;
     copy_dir(&root.join("www"), &site.join("www"))?;
     std::fs::copy(root.join("index.html"), site.join("index.html"))?;
     Ok(())
@@ -153,7 +158,13 @@ fn flag(args: &[String], name: &str) -> Option<String> {
 }
 
 /// Creates (or reuses) the demo organisation in `data` and seals `dicom` (or a synthetic CT).
-fn prepare_demo_data(obscura: &Path, data: &Path, dicom: Option<PathBuf>, slices: u32, patient: &str) -> Result<PathBuf> {
+fn prepare_demo_data(
+    obscura: &Path,
+    data: &Path,
+    dicom: Option<PathBuf>,
+    slices: u32,
+    patient: &str,
+) -> Result<PathBuf> {
     let keys = data.join("keys");
     if !keys.join("org.key").exists() {
         step(&format!("creating the demo organisation in {}", data.display()));
@@ -187,7 +198,8 @@ fn demo(root: &Path, args: &[String]) -> Result<()> {
     let obscura = build_cli(root, true)?;
     let data = flag(args, "--data").map(PathBuf::from).unwrap_or_else(|| root.join("data/demo"));
     let port = flag(args, "--port").unwrap_or_else(|| "8080".into());
-    let store = prepare_demo_data(&obscura, &data, flag(args, "--dicom").map(PathBuf::from), 120, "OBSCURA^PHANTOM^DEMO")?;
+    let store =
+        prepare_demo_data(&obscura, &data, flag(args, "--dicom").map(PathBuf::from), 120, "OBSCURA^PHANTOM^DEMO")?;
     step("serving (Ctrl-C stops)");
     run(Command::new(&obscura)
         .args(["serve", "--demo", "--port", &port, "--keys"])
