@@ -312,7 +312,11 @@ async fn list_studies(keys: &KeyStore) -> Result<(), String> {
         a.message = if problems.is_empty() { None } else { Some(problems.join("; ")) };
     });
     render_study_list();
-    let mut text = format!("{count} studies sealed for you");
+    let mut text = match count {
+        0 => "No study is sealed for you yet".to_string(),
+        1 => "1 study sealed for you".to_string(),
+        n => format!("{n} studies sealed for you"),
+    };
     if !problems.is_empty() {
         text.push_str(&format!(" — {} could not be opened: {}", problems.len(), problems.join("; ")));
     }
