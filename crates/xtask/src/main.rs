@@ -171,6 +171,7 @@ fn prepare_demo_data(
         run(Command::new(obscura).args(["org", "init", "--name", "Obscura Demo Hospital", "--keys"]).arg(&keys))?;
         run(Command::new(obscura).args(["gateway", "init", "--name", "Demo gateway", "--keys"]).arg(&keys))?;
     }
+    let user_study = dicom.is_some();
     let input = match dicom {
         Some(d) => d,
         None => {
@@ -185,7 +186,9 @@ fn prepare_demo_data(
         }
     };
     let store = data.join("store");
-    if !store.join("studies/index.json").exists() {
+    // Your own study is sealed every time it is given (a new pseudonymous study in the store);
+    // the phantom once.
+    if user_study || !store.join("studies/index.json").exists() {
         step(&format!("sealing {} into the static store {}", input.display(), store.display()));
         run(Command::new(obscura).args(["seal", "--keys"]).arg(&keys).arg("--store").arg(&store).arg(&input))?;
     }
