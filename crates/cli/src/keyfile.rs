@@ -23,7 +23,11 @@ impl KeysDir {
         SigningKey::from_bytes(&bytes).context("org.key does not hold a valid P-256 signing key")
     }
     pub fn org_public(&self) -> Result<PublicKey> {
-        read_public(&self.path("org.pub"))
+        let path = self.path("org.pub");
+        if !path.exists() {
+            bail!("{} has no org.pub: --keys must be the folder `obscura org init` created", self.0.display());
+        }
+        read_public(&path)
     }
     pub fn gateway_key(&self) -> Result<SigningKey> {
         let bytes = read_secret(&self.path("gateway.key"), "gateway-signing")?;

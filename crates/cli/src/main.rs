@@ -64,6 +64,17 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Show what the store can see of sealed studies (never a secret), after verifying each manifest.
+    #[command(after_help = "Example:\n  obscura inspect --keys ./keys --store ./store")]
+    Inspect {
+        /// The organisation keys folder (only org.pub is read: the trust anchor).
+        #[arg(long)]
+        keys: PathBuf,
+        #[arg(long)]
+        store: PathBuf,
+        /// Only this pseudonymous Study Instance UID.
+        study: Option<String>,
+    },
     /// Write a deterministic synthetic CT series (a phantom) as DICOM files.
     SyntheticCt {
         #[arg(long)]
@@ -160,6 +171,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Serve { keys, store, site, port, demo } => {
             serve::serve(serve::ServeOptions { keys, store, site, port, demo })
         }
+        Command::Inspect { keys, store, study } => inspect(&KeysDir(keys), &store, study.as_deref()),
         Command::SyntheticCt { out, slices, patient_name } => {
             if slices == 0 {
                 bail!("--slices must be at least 1");
@@ -173,4 +185,54 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn inspect(keys: &KeysDir, store_root: &std::path::Path, only: Option<&str>) -> Result<()> {
+    let org = keys.org_public()?;
+    let studies = store::studies(store_root)?;
+    if studies.is_empty() {
+        bail!("{} lists no sealed study (no studies/index.json): seal one with `obscura seal`", store_root.display());
+    }
+    let mut shown = 0;
+    for uid in studies.iter().filter(|u| only.is_none_or(|o| o == u.as_str())) {
+        shown += 1;
+        let (_, sealed) = store::read_manifest(store_root, uid)?;
+        println!("study {uid}");
+        let m = match obscura_seal::open_manifest(&sealed, &org, sealcmd::now(), None) {
+            Ok(m) => m,
+            Err(e) => {
+                println!("  manifest: REFUSED ({e})");
+                continue;
+            }
+        };
+        let b = m.body();
+        println!(
+            "  manifest: version {}, created {} (unix), {} bytes, signature verified",
+            b.version,
+            b.created,
+            sealed.len()
+        );
+        println!(
+            "  gateway: \"{}\", key {}, valid {}..{} (unix), certified by the organisation",
+            b.gateway.subject,
+            b.gateway.public_key.key_id(),
+            b.gateway.not_before,
+            b.gateway.not_after
+        );
+        println!("  recipients: {}", b.stanzas.len());
+        for s in &b.stanzas {
+            println!("    key {}", s.key_id);
+        }
+        let total: u64 = b.objects.iter().map(|o| o.sealed_len).sum();
+        println!(
+            "  objects: {} sealed, {} bytes in all; encrypted index {} bytes",
+            b.objects.len(),
+            total,
+            b.index.sealed.len()
+        );
+    }
+    if shown == 0 {
+        bail!("study {} is not in {}", only.unwrap_or_default(), store_root.display());
+    }
+    Ok(())
 }
