@@ -55,3 +55,41 @@ pub(crate) fn parse_hex<const N: usize>(s: &str) -> Result<[u8; N], String> {
     hex::decode_to_slice(s, &mut out).map_err(|e| format!("expected {N} bytes of hex: {e}"))?;
     Ok(out)
 }
+
+/// The one implementation of a 16-byte identifier's text forms: `from_hex`, `Display` and serde as
+/// 32 lowercase hex digits, `Debug` as `Name(hex)`.
+macro_rules! hex_id_impls {
+    ($name:ident) => {
+        impl $name {
+            /// Parses 32 hex digits.
+            pub fn from_hex(s: &str) -> Result<Self, $crate::SealError> {
+                $crate::b64::parse_hex(s).map($name).map_err($crate::SealError::Malformed)
+            }
+        }
+
+        impl core::fmt::Display for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(&hex::encode(self.0))
+            }
+        }
+
+        impl core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self)
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                $crate::b64::hex_array::serialize(&self.0, s)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $crate::b64::hex_array::deserialize(d).map($name)
+            }
+        }
+    };
+}
+pub(crate) use hex_id_impls;

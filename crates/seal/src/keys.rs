@@ -115,35 +115,14 @@ impl<'de> Deserialize<'de> for PublicKey {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyId(pub [u8; 16]);
 
-impl KeyId {
-    /// Parses 32 hex digits.
-    pub fn from_hex(s: &str) -> Result<Self, SealError> {
-        crate::b64::parse_hex(s).map(KeyId).map_err(SealError::Malformed)
-    }
-}
+crate::b64::hex_id_impls!(KeyId);
 
-impl fmt::Display for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0))
-    }
-}
-
-impl fmt::Debug for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KeyId({self})")
-    }
-}
-
-impl Serialize for KeyId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        crate::b64::hex_array::serialize(&self.0, s)
-    }
-}
-
-impl<'de> Deserialize<'de> for KeyId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::b64::hex_array::deserialize(d).map(KeyId)
-    }
+/// A private scalar as 32 bytes, without leaving an unzeroised copy behind.
+fn scalar_bytes(bytes: p256::FieldBytes) -> Zeroizing<[u8; 32]> {
+    let bytes = Zeroizing::new(bytes);
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(&bytes);
+    out
 }
 
 /// A raw ECDSA P-256 signature, `r || s`, 32 bytes each (the WebCrypto format).
@@ -191,10 +170,7 @@ impl SigningKey {
 
     /// The 32-byte big-endian scalar.
     pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
-        let b = Zeroizing::new(self.inner.to_bytes());
-        let mut out = Zeroizing::new([0u8; 32]);
-        out.copy_from_slice(&b);
-        out
+        scalar_bytes(self.inner.to_bytes())
     }
 
     /// The public key.
@@ -263,10 +239,7 @@ impl DhSecretKey {
 
     /// The 32-byte big-endian scalar.
     pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
-        let b = Zeroizing::new(self.inner.to_bytes());
-        let mut out = Zeroizing::new([0u8; 32]);
-        out.copy_from_slice(&b);
-        out
+        scalar_bytes(self.inner.to_bytes())
     }
 
     /// The public key.

@@ -1,13 +1,11 @@
 //! Sealed objects: a 40-byte header and a chunked AES-256-GCM stream (STREAM construction).
 
-use core::fmt;
 use core::ops::Range;
 
 use aes_gcm::aead::AeadInPlace as _;
 use aes_gcm::aead::{Aead as _, Payload};
 use aes_gcm::{Aes256Gcm, KeyInit as _, Nonce};
 use rand_core::CryptoRngCore;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::Zeroizing;
 
 use crate::study::StudyKey;
@@ -38,35 +36,9 @@ impl ObjectId {
         rng.fill_bytes(&mut b);
         ObjectId(b)
     }
-    /// Parses 32 hex digits.
-    pub fn from_hex(s: &str) -> Result<Self, SealError> {
-        crate::b64::parse_hex(s).map(ObjectId).map_err(SealError::Malformed)
-    }
 }
 
-impl fmt::Display for ObjectId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0))
-    }
-}
-
-impl fmt::Debug for ObjectId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ObjectId({self})")
-    }
-}
-
-impl Serialize for ObjectId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        crate::b64::hex_array::serialize(&self.0, s)
-    }
-}
-
-impl<'de> Deserialize<'de> for ObjectId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::b64::hex_array::deserialize(d).map(ObjectId)
-    }
-}
+crate::b64::hex_id_impls!(ObjectId);
 
 /// The parsed 40-byte object header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
