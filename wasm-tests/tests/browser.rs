@@ -4,8 +4,8 @@
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64URL, Engine};
 use js_sys::{Array, Reflect};
 use obscura_seal::{
-    open_manifest, open_object, unwrap_study_key, wrap_study_key, DhSecretKey, ObjectId, PublicKey, SealError, Stanza,
-    StudyKey,
+    open_manifest, open_object, unwrap_study_key, wrap_study_key, AeadBackend, DhSecretKey, ObjectId, PublicKey,
+    SealError, Stanza, StudyKey, StudyKeyHandle,
 };
 use obscura_viewer::webcrypto::{
     export_public, generate_reader_key, js_object, subtle, WebCryptoAead, WebCryptoIdentity,
@@ -96,21 +96,22 @@ async fn natively_sealed_vectors_open_in_the_page() {
     let s = &v["stanza"];
     let identity = import_identity(hex32(&s["recipient_secret"])).await;
     let stanza = Stanza {
-        key_id: obscura_seal::KeyId::from_hex(s["key_id"].as_str().unwrap()).unwrap(),
+        recipient: PublicKey::from_sec1(&hex::decode(s["recipient"].as_str().unwrap()).unwrap()).unwrap(),
         enc: hex::decode(s["enc"].as_str().unwrap()).unwrap().try_into().unwrap(),
         wrapped: hex::decode(s["wrapped"].as_str().unwrap()).unwrap(),
     };
     let key = unwrap_study_key(&identity, s["study_uid"].as_str().unwrap(), &[stanza]).await.unwrap();
     assert_eq!(key.as_bytes(), &hex32(&s["study_key"]));
 
-    // The object vectors, decrypted by WebCrypto AES-GCM.
-    let study_key = StudyKey::from_bytes(hex32(&v["object_key"]["study_key"]));
+    // The object vectors, decrypted by WebCrypto AES-GCM under keys derived inside WebCrypto.
+    let study_key =
+        WebCryptoAead.import_study_key(StudyKey::from_bytes(hex32(&v["object_key"]["study_key"]))).await.unwrap();
     let id = ObjectId::from_hex(v["object_key"]["object_id"].as_str().unwrap()).unwrap();
     let objects = v["objects"].as_array().unwrap();
     assert!(objects.len() >= 3);
     for o in objects {
         let sealed = hex::decode(o["sealed"].as_str().unwrap()).unwrap();
-        let plain = open_object(&WebCryptoAead, &study_key, &id, &sealed).await.unwrap();
+        let plain = open_object(&study_key, &id, &sealed).await.unwrap();
         assert_eq!(&plain[..], &hex::decode(o["plaintext"].as_str().unwrap()).unwrap()[..]);
     }
 
@@ -119,26 +120,52 @@ async fn natively_sealed_vectors_open_in_the_page() {
     let anchor = PublicKey::from_sec1(&hex::decode(m["anchor"].as_str().unwrap()).unwrap()).unwrap();
     let bytes = hex::decode(m["bytes"].as_str().unwrap()).unwrap();
     let manifest = open_manifest(&bytes, &anchor, m["now"].as_i64().unwrap(), None).unwrap();
-    let key = manifest.study_key(&identity).await.unwrap();
-    let index = manifest.index(&WebCryptoAead, &key).await.unwrap();
-    let _ = index;
+    let keys = manifest.unlock(&identity, &WebCryptoAead).await.unwrap();
+    assert_eq!(manifest.index(&keys).await.unwrap().patient_name, "DOE^JANE");
     let o = &m["sealed_object"];
     let oid = ObjectId::from_hex(o["object_id"].as_str().unwrap()).unwrap();
     let sealed = hex::decode(o["sealed"].as_str().unwrap()).unwrap();
-    manifest.verify_object_digest(&oid, &sealed).unwrap();
-    let plain = open_object(&WebCryptoAead, &key, &oid, &sealed).await.unwrap();
+    let plain = manifest.open_object(&keys, &oid, &sealed).await.unwrap();
     assert_eq!(&plain[..], &hex::decode(o["plaintext"].as_str().unwrap()).unwrap()[..]);
+
+    // The rotated version: the epoch-0 key comes out of the epoch-1 index blob into WebCrypto,
+    // and the share link with its passcode opens it too.
+    let r = &v["rotated_manifest"];
+    let bytes = hex::decode(r["bytes"].as_str().unwrap()).unwrap();
+    let now = r["now"].as_i64().unwrap();
+    let rotated = open_manifest(&bytes, &anchor, now, Some(manifest.version())).unwrap();
+    let keys = rotated.unlock(&identity, &WebCryptoAead).await.unwrap();
+    assert_eq!(&rotated.open_object(&keys, &oid, &sealed).await.unwrap()[..], b"pixels");
+    let link = obscura_seal::ShareLink::from_fragment(r["share_fragment"].as_str().unwrap()).unwrap();
+    let via_link = rotated.unlock_share(&link, r["passcode"].as_str(), now, &WebCryptoAead).await.unwrap();
+    assert_eq!(rotated.index(&via_link).await.unwrap().patient_name, "DOE^JANE");
+    let wrong = rotated.unlock_share(&link, Some("0000"), now, &WebCryptoAead).await;
+    assert_eq!(wrong.err(), Some(SealError::WrongPasscode));
+}
+
+#[wasm_bindgen_test]
+async fn unwrapped_study_key_lives_in_webcrypto_as_non_extractable() {
+    let key = WebCryptoAead.import_study_key(StudyKey::from_bytes([7; 32])).await.unwrap();
+    let k = key.crypto_key();
+    assert!(!k.extractable());
+    assert_eq!(k.type_(), "secret");
+    let export = subtle().unwrap().export_key("raw", k).unwrap();
+    assert!(wasm_bindgen_futures::JsFuture::from(export).await.is_err(), "the study key must not be exportable");
+    // Object keys derived from it are not extractable either, and decrypt only.
+    let cipher = key.object_cipher(&ObjectId([1; 16])).await.unwrap();
+    assert!(!cipher.crypto_key().extractable());
 }
 
 #[wasm_bindgen_test]
 async fn webcrypto_refuses_a_flipped_ciphertext_byte() {
     let v = vectors();
-    let study_key = StudyKey::from_bytes(hex32(&v["object_key"]["study_key"]));
+    let study_key =
+        WebCryptoAead.import_study_key(StudyKey::from_bytes(hex32(&v["object_key"]["study_key"]))).await.unwrap();
     let id = ObjectId::from_hex(v["object_key"]["object_id"].as_str().unwrap()).unwrap();
     let o = v["objects"].as_array().unwrap().last().unwrap();
     let mut sealed = hex::decode(o["sealed"].as_str().unwrap()).unwrap();
     let i = sealed.len() - 20;
     sealed[i] ^= 0x80;
-    let err = open_object(&WebCryptoAead, &study_key, &id, &sealed).await.unwrap_err();
+    let err = open_object(&study_key, &id, &sealed).await.unwrap_err();
     assert!(matches!(err, SealError::Tampered { .. }), "{err:?}");
 }

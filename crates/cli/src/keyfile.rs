@@ -37,10 +37,20 @@ impl KeysDir {
         let bytes = read_secret(&self.path("escrow.key"), "escrow-ecdh")?;
         DhSecretKey::from_bytes(&bytes).context("escrow.key does not hold a valid P-256 key")
     }
+    /// " (escrow)" or " (reader \"subject\")" when this folder knows the key, else "".
+    pub fn label_of(&self, id: &obscura_seal::KeyId) -> String {
+        if self.certificate("escrow.cert.json").is_ok_and(|c| c.public_key.key_id() == *id) {
+            return " (escrow)".into();
+        }
+        match self.certificate(&format!("{}/{id}.cert.json", crate::lifecycle::READERS_DIR)) {
+            Ok(c) => format!(" (reader \"{}\")", c.subject),
+            Err(_) => String::new(),
+        }
+    }
     pub fn certificate(&self, name: &str) -> Result<Certificate> {
         let path = self.path(name);
         let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("{} is not an Obscura certificate", path.display()))
+        Certificate::from_json(&text).with_context(|| format!("{} is not an Obscura certificate", path.display()))
     }
 }
 
@@ -107,6 +117,16 @@ pub fn read_public(path: &Path) -> Result<PublicKey> {
     let b64 = text.lines().next().unwrap_or_default();
     let bytes = B64.decode(b64.trim()).with_context(|| format!("{} is damaged (bad base64)", path.display()))?;
     PublicKey::from_sec1(&bytes).with_context(|| format!("{} does not hold a valid P-256 public key", path.display()))
+}
+
+/// Reads a reader certificate and checks it chains to `org`, grants the reader role and is valid at `t`.
+pub fn read_reader_certificate(path: &Path, org: &PublicKey, t: i64) -> Result<Certificate> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let cert =
+        Certificate::from_json(&text).with_context(|| format!("{} is not an Obscura certificate", path.display()))?;
+    cert.verify(org, obscura_seal::Role::Reader, t)
+        .with_context(|| format!("{} is not a valid reader certificate of this organisation", path.display()))?;
+    Ok(cert)
 }
 
 pub fn write_certificate(path: &Path, cert: &Certificate) -> Result<()> {

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod keyfile;
+mod lifecycle;
 mod sealcmd;
 mod serve;
 mod store;
@@ -48,11 +49,105 @@ enum Command {
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
     },
+    /// Reader keys: certify a reader's enrolment request with the organisation key.
+    Reader {
+        #[command(subcommand)]
+        command: ReaderCommand,
+    },
+    /// Give certified readers access to existing studies (through the escrow key; no pixel data is rewritten).
+    #[command(
+        after_help = "Examples:\n  obscura rewrap --keys ./keys --store ./store --reader dr-example.cert.json --all\n  obscura rewrap --keys ./keys --store ./store --reader dr-example.cert.json --study 2.25.1234"
+    )]
+    Rewrap {
+        /// The organisation keys folder (escrow.key, gateway.key, gateway.cert.json, org.pub).
+        #[arg(long)]
+        keys: PathBuf,
+        /// The static store holding the sealed studies.
+        #[arg(long)]
+        store: PathBuf,
+        /// A reader certificate (from `obscura reader certify`); repeat for several.
+        #[arg(long = "reader", required = true)]
+        readers: Vec<PathBuf>,
+        /// A pseudonymous Study Instance UID; repeat for several.
+        #[arg(long = "study")]
+        studies: Vec<String>,
+        /// Every study in the store.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Start a new study key epoch: later manifest versions and objects use a fresh key.
+    #[command(
+        after_help = "Existing share links stop working (their secrets are not known to the gateway).\n\nExample:\n  obscura rotate --keys ./keys --store ./store --study 2.25.1234"
+    )]
+    Rotate {
+        /// The organisation keys folder (escrow.key, gateway.key, gateway.cert.json, org.pub).
+        #[arg(long)]
+        keys: PathBuf,
+        /// The static store holding the sealed studies.
+        #[arg(long)]
+        store: PathBuf,
+        /// A pseudonymous Study Instance UID; repeat for several.
+        #[arg(long = "study")]
+        studies: Vec<String>,
+        /// Every study in the store.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Remove a reader from studies and rotate the study key (a new manifest version is published).
+    #[command(
+        after_help = "The reader keeps what it already downloaded and could decrypt; it cannot open later versions.\n\nExamples:\n  obscura revoke --keys ./keys --store ./store --reader 0123456789abcdef0123456789abcdef --all\n  obscura revoke --keys ./keys --store ./store --reader keys/readers/0123….cert.json --study 2.25.1234"
+    )]
+    Revoke {
+        /// The organisation keys folder (escrow.key, gateway.key, gateway.cert.json, org.pub).
+        #[arg(long)]
+        keys: PathBuf,
+        /// The static store holding the sealed studies.
+        #[arg(long)]
+        store: PathBuf,
+        /// The reader's key id (as `obscura inspect` shows) or certificate file.
+        #[arg(long)]
+        reader: String,
+        /// A pseudonymous Study Instance UID; repeat for several.
+        #[arg(long = "study")]
+        studies: Vec<String>,
+        /// Every study in the store.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Create (or revoke) a share link to one study: the key sits in the link's #fragment only.
+    #[command(
+        after_help = "Examples:\n  obscura share --keys ./keys --store ./store --study 2.25.1234 --expires 7d --viewer-url https://viewer.example.org/\n  obscura share --keys ./keys --store ./store --study 2.25.1234 --expires 2d --passcode-file code.txt --viewer-url https://viewer.example.org/\n  obscura share --keys ./keys --store ./store --study 2.25.1234 --revoke 00112233445566778899aabbccddeeff"
+    )]
+    Share {
+        /// The organisation keys folder (escrow.key, gateway.key, gateway.cert.json, org.pub).
+        #[arg(long)]
+        keys: PathBuf,
+        /// The static store holding the sealed studies.
+        #[arg(long)]
+        store: PathBuf,
+        /// The pseudonymous Study Instance UID.
+        #[arg(long)]
+        study: String,
+        /// How long the link works: e.g. 90m, 12h, 7d (at most 90d).
+        #[arg(long, default_value = "7d", conflicts_with = "revoke")]
+        expires: String,
+        /// Also require a passcode, read from the first line of this file ("-" for stdin); never on the command line.
+        #[arg(long, conflicts_with = "revoke")]
+        passcode_file: Option<PathBuf>,
+        /// The viewer's address; the link is this URL plus the #fragment.
+        #[arg(long, required_unless_present = "revoke")]
+        viewer_url: Option<String>,
+        /// Revoke the share link with this id instead.
+        #[arg(long)]
+        revoke: Option<String>,
+    },
     /// Serve the viewer and a static store on 127.0.0.1.
     #[command(after_help = "Example:\n  obscura serve --keys ./keys --store ./store --site target/site --port 8080")]
     Serve {
+        /// The organisation keys folder (escrow.key, gateway.key, gateway.cert.json, org.pub).
         #[arg(long)]
         keys: PathBuf,
+        /// The static store holding the sealed studies.
         #[arg(long)]
         store: PathBuf,
         /// The built viewer (`cargo xtask build-web` puts it in target/site).
@@ -70,6 +165,7 @@ enum Command {
         /// The organisation keys folder (only org.pub is read: the trust anchor).
         #[arg(long)]
         keys: PathBuf,
+        /// The static store holding the sealed studies.
         #[arg(long)]
         store: PathBuf,
         /// Only this pseudonymous Study Instance UID.
@@ -96,6 +192,33 @@ enum OrgCommand {
         name: String,
         #[arg(long)]
         keys: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReaderCommand {
+    /// Certify the public key in a reader's enrolment request (from the viewer) with the organisation key.
+    #[command(
+        after_help = "Compare the fingerprint with the one the reader's screen shows before certifying.\n\nExample:\n  obscura reader certify --keys ./keys request.json --fingerprint \"12345 67890 …\" --out dr-example.cert.json"
+    )]
+    Certify {
+        /// The organisation keys folder (org.key); the certificate is also kept in KEYS/readers/.
+        #[arg(long)]
+        keys: PathBuf,
+        /// The enrolment request (JSON) the viewer produced.
+        request: PathBuf,
+        /// The fingerprint the reader read out from their screen; certification is refused if it differs.
+        #[arg(long)]
+        fingerprint: Option<String>,
+        /// The certificate's subject (default: the one in the request).
+        #[arg(long)]
+        subject: Option<String>,
+        /// Validity in days.
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+        /// Also write the certificate here (it is always kept in KEYS/readers/).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -128,7 +251,7 @@ fn run(cli: Cli) -> Result<()> {
             let dir = KeysDir(keys);
             let org = SigningKey::generate(&mut OsRng);
             keyfile::write_secret(&dir.path("org.key"), "org-signing", &org.to_bytes()[..])?;
-            keyfile::write_public(&dir.path("org.pub"), &org.public_key())?;
+            keyfile::write_public(&dir.path("org.pub"), org.public_key())?;
             let escrow = DhSecretKey::generate(&mut OsRng);
             keyfile::write_secret(&dir.path("escrow.key"), "escrow-ecdh", &escrow.to_bytes()[..])?;
             let now = sealcmd::now();
@@ -136,7 +259,7 @@ fn run(cli: Cli) -> Result<()> {
                 &org,
                 Role::Escrow,
                 &format!("{name} escrow"),
-                &escrow.public_key(),
+                escrow.public_key(),
                 now - 300,
                 now + 10 * 365 * 86400,
             );
@@ -154,7 +277,7 @@ fn run(cli: Cli) -> Result<()> {
             let gw = SigningKey::generate(&mut OsRng);
             keyfile::write_secret(&dir.path("gateway.key"), "gateway-signing", &gw.to_bytes()[..])?;
             let now = sealcmd::now();
-            let cert = Certificate::issue(&org, Role::Gateway, &name, &gw.public_key(), now - 300, now + days * 86400);
+            let cert = Certificate::issue(&org, Role::Gateway, &name, gw.public_key(), now - 300, now + days * 86400);
             keyfile::write_certificate(&dir.path("gateway.cert.json"), &cert)?;
             println!("gateway \"{name}\" certified until {days} days from now");
             println!("gateway key fingerprint: {}", gw.public_key().fingerprint());
@@ -167,6 +290,47 @@ fn run(cli: Cli) -> Result<()> {
             }
             println!("{} studies sealed into {}", sealed.len(), store.display());
             Ok(())
+        }
+        Command::Reader { command: ReaderCommand::Certify { keys, request, fingerprint, subject, days, out } } => {
+            lifecycle::certify(
+                &KeysDir(keys),
+                &request,
+                fingerprint.as_deref(),
+                subject.as_deref(),
+                days,
+                out.as_deref(),
+            )?;
+            Ok(())
+        }
+        Command::Rewrap { keys, store, readers, studies, all } => {
+            let studies = lifecycle::Studies::from_args(studies, all)?;
+            let changed = lifecycle::rewrap(&KeysDir(keys), &store, &readers, &studies)?;
+            lifecycle::report("rewrap", &changed);
+            Ok(())
+        }
+        Command::Rotate { keys, store, studies, all } => {
+            let studies = lifecycle::Studies::from_args(studies, all)?;
+            lifecycle::report("rotate", &lifecycle::rotate(&KeysDir(keys), &store, &studies)?);
+            Ok(())
+        }
+        Command::Revoke { keys, store, reader, studies, all } => {
+            let studies = lifecycle::Studies::from_args(studies, all)?;
+            let id = lifecycle::reader_key_id(&reader)?;
+            lifecycle::report("revoke", &lifecycle::revoke(&KeysDir(keys), &store, id, &studies)?);
+            Ok(())
+        }
+        Command::Share { keys, store, study, expires, passcode_file, viewer_url, revoke } => {
+            let keys = KeysDir(keys);
+            if let Some(link) = revoke {
+                let id = obscura_seal::LinkId::from_hex(&link).map_err(|_| {
+                    anyhow::anyhow!("--revoke {link}: a link id is 32 hex digits, as `obscura inspect` shows")
+                })?;
+                lifecycle::report("share --revoke", &lifecycle::unshare(&keys, &store, &study, id)?);
+                return Ok(());
+            }
+            let expires_in = lifecycle::parse_duration(&expires)?;
+            let passcode = passcode_file.as_deref().map(lifecycle::read_passcode).transpose()?;
+            lifecycle::share(&keys, &store, &study, expires_in, passcode, viewer_url.as_deref().unwrap_or_default())
         }
         Command::Serve { keys, store, site, port, demo } => {
             serve::serve(serve::ServeOptions { keys, store, site, port, demo })
@@ -219,9 +383,16 @@ fn inspect(keys: &KeysDir, store_root: &std::path::Path, only: Option<&str>) -> 
             b.gateway.not_before,
             b.gateway.not_after
         );
+        println!("  study key epoch: {}", b.key_epoch);
         println!("  recipients: {}", b.stanzas.len());
         for s in &b.stanzas {
-            println!("    key {}", s.key_id);
+            println!("    key {}{}", s.key_id(), keys.label_of(&s.key_id()));
+        }
+        println!("  share links: {}", b.shares.len());
+        for s in &b.shares {
+            let state = if s.expires < sealcmd::now() { "expired" } else { "active" };
+            let code = if s.passcode.is_some() { ", passcode" } else { "" };
+            println!("    link {}: expires {} (unix), {state}{code}", s.link_id, s.expires);
         }
         let total: u64 = b.objects.iter().map(|o| o.sealed_len).sum();
         println!(

@@ -69,12 +69,7 @@ pub fn seal(
     // The escrow recipient is always on every study: it is what makes re-wrapping and recovery possible.
     let mut recipients: Vec<PublicKey> = vec![escrow_cert.public_key.clone()];
     for path in reader_certs {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let cert: Certificate =
-            serde_json::from_str(&text).with_context(|| format!("{} is not an Obscura certificate", path.display()))?;
-        cert.verify(&org, Role::Reader, t)
-            .with_context(|| format!("{} is not a valid reader certificate of this organisation", path.display()))?;
-        recipients.push(cert.public_key.clone());
+        recipients.push(crate::keyfile::read_reader_certificate(path, &org, t)?.public_key);
     }
 
     let mut files = Vec::new();
@@ -165,7 +160,8 @@ fn seal_study(
             instance_number: index.series[series_pos].instances.len() as i32 + 1,
         };
         store::write_carrier(store_root, &carrier, &sealed)?;
-        objects.push(ObjectEntry::for_sealed(object_id, &carrier.series_uid, &carrier.sop_instance_uid, &sealed));
+        // A new study: its objects are sealed under key epoch 0.
+        objects.push(ObjectEntry::for_sealed(object_id, &carrier.series_uid, &carrier.sop_instance_uid, 0, &sealed));
         index.series[series_pos].instances.push(InstanceIndex {
             object_id,
             instance_number: a.instance_number,

@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
-use obscura_seal::{Certificate, PublicKey, Role};
-use serde::Deserialize;
+use obscura_seal::{update_manifest, Certificate, EnrolmentRequest, ManifestUpdate, PublicKey, Role};
+use rand_core::OsRng;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tower_http::services::ServeDir;
@@ -82,31 +82,23 @@ async fn config(State(s): State<Arc<AppState>>) -> Response {
     ([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EnrolRequest {
-    public_key: String,
-    subject: String,
-}
-
 fn reject(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, Json(serde_json::json!({ "error": msg.into() }))).into_response()
 }
 
-async fn enrol(State(s): State<Arc<AppState>>, Json(req): Json<EnrolRequest>) -> Response {
+async fn enrol(State(s): State<Arc<AppState>>, body: String) -> Response {
     if !s.demo {
         return reject(
             StatusCode::FORBIDDEN,
             "enrolment is certified by an admin with `obscura reader certify`; this server is not in demo mode",
         );
     }
-    let key = match B64.decode(req.public_key.trim()).ok().and_then(|b| PublicKey::from_sec1(&b).ok()) {
-        Some(k) => k,
-        None => return reject(StatusCode::BAD_REQUEST, "public_key must be a base64 SEC1 uncompressed P-256 point"),
+    let req = match EnrolmentRequest::from_json(&body) {
+        Ok(r) => r,
+        Err(e) => return reject(StatusCode::BAD_REQUEST, format!("not an enrolment request: {e}")),
     };
-    let subject: String = req.subject.chars().filter(|c| !c.is_control()).take(128).collect();
     let _guard = s.lock.lock().await;
-    match certify_and_rewrap(&s, key, &subject).await {
+    match certify_and_rewrap(&s, req.public_key, &req.subject).await {
         Ok(cert) => {
             ([(header::CACHE_CONTROL, "no-store")], Json(serde_json::json!({ "certificate": cert }))).into_response()
         }
@@ -128,19 +120,11 @@ async fn certify_and_rewrap(s: &AppState, key: PublicKey, subject: &str) -> Resu
         if manifest.has_recipient(&key.key_id()) {
             continue;
         }
-        let rewrapped = obscura_seal::rewrap(
-            &manifest,
-            &escrow,
-            std::slice::from_ref(&key),
-            &[],
-            &gateway_key,
-            &gateway_cert,
-            now,
-            &mut rand_core::OsRng,
-        )
-        .await
-        .with_context(|| format!("re-wrapping study {study_uid} through escrow failed"))?;
-        store::write_carrier(&s.store, &carrier, &rewrapped)?;
+        let update = ManifestUpdate { add: vec![key.clone()], ..Default::default() };
+        let rewrapped = update_manifest(&manifest, &escrow, update, &gateway_key, &gateway_cert, now, &mut OsRng)
+            .await
+            .with_context(|| format!("re-wrapping study {study_uid} through escrow failed"))?;
+        store::write_carrier(&s.store, &carrier, &rewrapped.manifest)?;
     }
     Ok(cert)
 }

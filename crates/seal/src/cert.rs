@@ -9,16 +9,20 @@ use crate::SealError;
 
 /// Signature context of certificates.
 pub const CERTIFICATE_CONTEXT: &[u8] = b"obscura/v1/certificate";
+/// The certificate and enrolment request format this crate writes and reads.
+pub const CERTIFICATE_FORMAT: u32 = 1;
+/// Longest subject accepted, in bytes.
+pub const MAX_SUBJECT_LEN: usize = 256;
 
-/// What a certified key may do.
+/// What a certified key may do: its key usage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// Seals studies and signs manifests (ECDSA key).
+    /// Signs manifests (an ECDSA key); never unwraps.
     Gateway,
-    /// Opens studies (ECDH key, in the browser).
+    /// Unwraps study keys addressed to it (an ECDH key, non-extractable in the browser).
     Reader,
-    /// Recovery recipient present on every study (ECDH key).
+    /// Unwraps every study for recovery, re-wrapping and rotation (an ECDH key, kept offline).
     Escrow,
 }
 
@@ -43,7 +47,9 @@ impl fmt::Display for Role {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Certificate {
-    /// The role granted.
+    /// Format, 1.
+    pub format: u32,
+    /// The role granted (it is the key usage: see [`Role`]).
     pub role: Role,
     /// Human-readable subject (device or person label).
     pub subject: String,
@@ -67,11 +73,12 @@ fn field(out: &mut Vec<u8>, b: &[u8]) {
 }
 
 impl Certificate {
-    /// The signed encoding: each of role (ASCII name), subject (UTF-8), public key (65 bytes SEC1),
+    /// The signed encoding: each of format (u32 BE), role (ASCII name), subject (UTF-8), public key (65 bytes SEC1),
     /// not_before (i64 BE), not_after (i64 BE), issuer (16 bytes), in that order, each preceded by
     /// its length as u32 BE.
     pub fn signed_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(160 + self.subject.len());
+        let mut out = Vec::with_capacity(168 + self.subject.len());
+        field(&mut out, &self.format.to_be_bytes());
         field(&mut out, self.role.as_str().as_bytes());
         field(&mut out, self.subject.as_bytes());
         field(&mut out, self.public_key.as_sec1());
@@ -91,6 +98,7 @@ impl Certificate {
         not_after: i64,
     ) -> Self {
         let mut c = Certificate {
+            format: CERTIFICATE_FORMAT,
             role,
             subject: subject.to_owned(),
             public_key: public_key.clone(),
@@ -106,6 +114,9 @@ impl Certificate {
     /// Checks that the certificate was issued by `anchor` (the organisation key), grants `role`,
     /// and is valid at `now` (unix seconds, bounds inclusive).
     pub fn verify(&self, anchor: &PublicKey, role: Role, now: i64) -> Result<(), SealError> {
+        if self.format != CERTIFICATE_FORMAT {
+            return Err(SealError::UnsupportedVersion { what: "certificate", version: self.format });
+        }
         if self.issuer != anchor.key_id() {
             return Err(SealError::UntrustedCertificate {
                 reason: "it was issued by another key than the organisation key",
@@ -131,8 +142,76 @@ impl Certificate {
         serde_json::to_string_pretty(self).expect("certificate serializes")
     }
 
-    /// Parses JSON strictly (unknown fields refused).
+    /// Parses JSON strictly (unknown fields refused; an unknown format is
+    /// [`SealError::UnsupportedVersion`]).
     pub fn from_json(s: &str) -> Result<Self, SealError> {
+        probe_format(s, "certificate")?;
         serde_json::from_str(s).map_err(|e| SealError::Malformed(format!("certificate JSON: {e}")))
+    }
+}
+
+/// Refuses an unknown `format` before strict parsing, so the error says to update rather than
+/// "unknown field".
+fn probe_format(json: &str, what: &'static str) -> Result<(), SealError> {
+    #[derive(Deserialize)]
+    struct Probe {
+        format: u32,
+    }
+    let probe: Probe = serde_json::from_str(json).map_err(|e| SealError::Malformed(format!("{what} JSON: {e}")))?;
+    if probe.format != CERTIFICATE_FORMAT {
+        return Err(SealError::UnsupportedVersion { what, version: probe.format });
+    }
+    Ok(())
+}
+
+/// What a viewer hands to an administrator to be certified as a reader: its public key (the
+/// private key never leaves the browser) and a label. It carries no proof of possession (an ECDH
+/// key cannot sign), so the administrator compares the key's fingerprint with the one the reader's
+/// screen shows before certifying.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolmentRequest {
+    /// Format, 1.
+    pub format: u32,
+    /// The reader's ECDH P-256 public key (base64 SEC1).
+    pub public_key: PublicKey,
+    /// Who asks (e.g. "Dr. A. Example, radiology"), at most 256 bytes, no control characters.
+    pub subject: String,
+    /// When the request was made, unix seconds.
+    pub created: i64,
+}
+
+impl EnrolmentRequest {
+    /// A request for `public_key` (format 1).
+    pub fn new(public_key: PublicKey, subject: &str, created: i64) -> Result<Self, SealError> {
+        let r = EnrolmentRequest { format: CERTIFICATE_FORMAT, public_key, subject: subject.to_owned(), created };
+        r.check()?;
+        Ok(r)
+    }
+
+    fn check(&self) -> Result<(), SealError> {
+        if self.subject.trim().is_empty()
+            || self.subject.len() > MAX_SUBJECT_LEN
+            || self.subject.chars().any(char::is_control)
+        {
+            return Err(SealError::Malformed(format!(
+                "enrolment request: the subject must be 1 to {MAX_SUBJECT_LEN} bytes without control characters"
+            )));
+        }
+        Ok(())
+    }
+
+    /// JSON text of the request.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("request serializes")
+    }
+
+    /// Parses JSON strictly.
+    pub fn from_json(s: &str) -> Result<Self, SealError> {
+        probe_format(s, "enrolment request")?;
+        let r: EnrolmentRequest =
+            serde_json::from_str(s).map_err(|e| SealError::Malformed(format!("enrolment request JSON: {e}")))?;
+        r.check()?;
+        Ok(r)
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::cert::Role;
 use crate::keys::KeyId;
+use crate::share::LinkId;
 use crate::stream::ObjectId;
 
 /// Everything that can go wrong when sealing or opening Obscura data.
@@ -99,6 +100,28 @@ pub enum SealError {
         /// The version found.
         version: u32,
     },
+    /// No share stanza matches the link: it was revoked (or rotated away), or it is for another study.
+    #[error(
+        "share link {link_id} does not open this study: it was revoked or replaced; ask the sender for a new link"
+    )]
+    NoSuchShare {
+        /// The link's id.
+        link_id: LinkId,
+    },
+    /// The share link's expiry has passed.
+    #[error("share link expired at {expires} (now {now}); ask the sender for a new link")]
+    ShareExpired {
+        /// End of validity (unix seconds).
+        expires: i64,
+        /// The time checked against.
+        now: i64,
+    },
+    /// The share link needs a passcode and none was given.
+    #[error("this share link also needs its passcode; ask the sender for it (it is sent separately from the link)")]
+    PasscodeRequired,
+    /// The passcode did not open the share stanza.
+    #[error("wrong passcode for this share link (or the link was altered); check the passcode and try again")]
+    WrongPasscode,
     /// A public or private key is not a valid P-256 key in the expected encoding.
     #[error("invalid key: {0}")]
     InvalidKey(&'static str),

@@ -17,7 +17,9 @@
 //! // The viewer unwraps the key and opens the object.
 //! pollster::block_on(async {
 //!     let key = unwrap_study_key(&reader, "2.25.1234", &[stanza]).await.unwrap();
-//!     let plain = open_object(&RustCryptoAead, &key, &id, &sealed).await.unwrap();
+//!     // Hand it to a backend (in the browser: a non-extractable WebCrypto key; the copy is zeroised).
+//!     let key = RustCryptoAead.import_study_key(key).await.unwrap();
+//!     let plain = open_object(&key, &id, &sealed).await.unwrap();
 //!     assert_eq!(&plain[..], b"pixels");
 //! });
 //! ```
@@ -30,20 +32,23 @@ mod error;
 pub mod hpke;
 pub mod keys;
 pub mod manifest;
+pub mod share;
 pub mod stream;
 pub mod study;
 
-pub use cert::{Certificate, Role, CERTIFICATE_CONTEXT};
+pub use cert::{Certificate, EnrolmentRequest, Role, CERTIFICATE_CONTEXT, CERTIFICATE_FORMAT};
 pub use error::SealError;
 pub use keys::{verify, DhSecretKey, Identity, KeyId, PublicKey, Signature, SigningKey};
 pub use manifest::{
-    open_manifest, rewrap, seal_manifest, InstanceIndex, ManifestBody, ManifestInput, ObjectEntry, SealedBlob,
-    SeriesIndex, StudyIndex, VerifiedManifest, MANIFEST_CONTEXT,
+    open_manifest, seal_manifest, update_manifest, InstanceIndex, ManifestBody, ManifestInput, ManifestUpdate,
+    NewShare, ObjectEntry, SealedBlob, SeriesIndex, StudyIndex, StudyKeys, UpdatedManifest, VerifiedManifest,
+    MANIFEST_CONTEXT,
 };
 pub use rand_core;
+pub use share::{LinkId, PasscodeCost, ShareLink, ShareStanza};
 pub use stream::{
-    open_object, seal_object, ChunkCipher, CipherFactory, ObjectHeader, ObjectId, ObjectLayout, ObjectOpener,
-    RustCryptoAead, RustCryptoCipher, DEFAULT_CHUNK_SIZE, HEADER_LEN, MAX_CHUNK_SIZE, TAG_LEN,
+    open_object, seal_object, AeadBackend, ChunkCipher, ObjectHeader, ObjectId, ObjectLayout, ObjectOpener,
+    RustCryptoAead, RustCryptoCipher, StudyKeyHandle, DEFAULT_CHUNK_SIZE, HEADER_LEN, MAX_CHUNK_SIZE, TAG_LEN,
 };
 pub use study::{unwrap_study_key, wrap_study_key, wrap_study_key_deterministic, Stanza, StudyKey};
 pub use zeroize;

@@ -194,20 +194,32 @@ pub trait ChunkCipher {
     async fn open_chunk(&self, nonce: &[u8; 12], aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, SealError>;
 }
 
-/// Makes [`ChunkCipher`]s from raw 32-byte keys (the browser: `importKey` as non-extractable).
+/// A study key in the custody of a crypto backend: it derives each object's AES-256-GCM cipher
+/// (HKDF-SHA256, salt = object id, info = "obscura/v1/object-key"). Natively it is the
+/// [`StudyKey`] itself; in the browser a non-extractable WebCrypto HKDF key.
 #[allow(async_fn_in_trait)]
-pub trait CipherFactory {
+pub trait StudyKeyHandle {
     /// The cipher type.
     type Cipher: ChunkCipher;
-    /// Imports an AES-256-GCM key.
-    async fn cipher(&self, key: Zeroizing<[u8; 32]>) -> Result<Self::Cipher, SealError>;
+    /// The cipher of object `id`.
+    async fn object_cipher(&self, id: &ObjectId) -> Result<Self::Cipher, SealError>;
 }
 
-/// The native [`CipherFactory`] (the `aes-gcm` crate).
+/// A crypto backend that takes custody of unwrapped study keys (the joint where native and
+/// browser AEAD differ).
+#[allow(async_fn_in_trait)]
+pub trait AeadBackend {
+    /// The handle the study key becomes.
+    type Key: StudyKeyHandle;
+    /// Takes the key; the caller's copy is consumed (and so zeroised).
+    async fn import_study_key(&self, key: StudyKey) -> Result<Self::Key, SealError>;
+}
+
+/// The native backend (the `aes-gcm` crate): the handle is the [`StudyKey`] itself.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RustCryptoAead;
 
-/// The native [`ChunkCipher`] made by [`RustCryptoAead`]; the key schedule is zeroized on drop.
+/// The native [`ChunkCipher`]; the key schedule is zeroized on drop.
 pub struct RustCryptoCipher(Aes256Gcm);
 
 impl ChunkCipher for RustCryptoCipher {
@@ -218,10 +230,17 @@ impl ChunkCipher for RustCryptoCipher {
     }
 }
 
-impl CipherFactory for RustCryptoAead {
+impl StudyKeyHandle for StudyKey {
     type Cipher = RustCryptoCipher;
-    async fn cipher(&self, key: Zeroizing<[u8; 32]>) -> Result<RustCryptoCipher, SealError> {
-        Ok(RustCryptoCipher(Aes256Gcm::new((&*key).into())))
+    async fn object_cipher(&self, id: &ObjectId) -> Result<RustCryptoCipher, SealError> {
+        Ok(RustCryptoCipher(Aes256Gcm::new((&*self.object_key(id)).into())))
+    }
+}
+
+impl AeadBackend for RustCryptoAead {
+    type Key = StudyKey;
+    async fn import_study_key(&self, key: StudyKey) -> Result<StudyKey, SealError> {
+        Ok(key)
     }
 }
 
@@ -263,9 +282,8 @@ pub struct ObjectOpener<C: ChunkCipher> {
 impl<C: ChunkCipher> ObjectOpener<C> {
     /// Parses the header (the first 40 bytes of `header`), checks its object id against
     /// `expected_id` ([`SealError::ObjectSwapped`]) and imports the object key.
-    pub async fn new<F: CipherFactory<Cipher = C>>(
-        factory: &F,
-        key: &StudyKey,
+    pub async fn new<K: StudyKeyHandle<Cipher = C>>(
+        key: &K,
         expected_id: &ObjectId,
         header: &[u8],
     ) -> Result<Self, SealError> {
@@ -274,7 +292,7 @@ impl<C: ChunkCipher> ObjectOpener<C> {
             return Err(SealError::ObjectSwapped { expected: *expected_id, found: h.object_id });
         }
         let layout = h.layout()?;
-        let cipher = factory.cipher(key.object_key(expected_id)).await?;
+        let cipher = key.object_cipher(expected_id).await?;
         Ok(ObjectOpener { header: h, header_bytes: h.to_bytes(), layout, cipher })
     }
 
@@ -323,13 +341,12 @@ impl<C: ChunkCipher> ObjectOpener<C> {
 
 /// Opens a whole sealed object: id must equal `expected_id`, the length must match the header,
 /// and every chunk must authenticate. On any failure nothing is returned.
-pub async fn open_object<F: CipherFactory>(
-    factory: &F,
-    key: &StudyKey,
+pub async fn open_object<K: StudyKeyHandle>(
+    key: &K,
     expected_id: &ObjectId,
     sealed: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, SealError> {
-    let opener = ObjectOpener::new(factory, key, expected_id, sealed).await?;
+    let opener = ObjectOpener::new(key, expected_id, sealed).await?;
     let layout = *opener.layout();
     let have = sealed.len() as u64;
     if have != layout.sealed_len() {

@@ -68,8 +68,9 @@ impl fmt::Debug for StudyKey {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Stanza {
-    /// [`PublicKey::key_id`] of the recipient (hex in JSON).
-    pub key_id: KeyId,
+    /// The recipient's public key (base64 SEC1 in JSON): kept so that a rotation can wrap the next
+    /// study key to the same recipients without asking for their certificates again.
+    pub recipient: PublicKey,
     /// HPKE `enc`: the ephemeral public key, SEC1 uncompressed (base64 in JSON).
     #[serde(with = "crate::b64::array")]
     pub enc: [u8; 65],
@@ -103,7 +104,14 @@ pub fn wrap_study_key_deterministic(
     let (enc, wrapped) =
         hpke::seal_base_deterministic(recipient, ephemeral, &stanza_info(study_uid), &key_id.0, key.as_bytes())
             .expect("AES-GCM seal of 32 bytes cannot fail");
-    Stanza { key_id, enc, wrapped }
+    Stanza { recipient: recipient.clone(), enc, wrapped }
+}
+
+impl Stanza {
+    /// The recipient's key id (the HPKE `aad` of the stanza).
+    pub fn key_id(&self) -> KeyId {
+        self.recipient.key_id()
+    }
 }
 
 /// Finds the stanza addressed to `identity` and unwraps the study key.
@@ -119,7 +127,7 @@ pub async fn unwrap_study_key(
     let key_id = identity.public_key().key_id();
     let info = stanza_info(study_uid);
     let mut last = SealError::NoStanzaForKey { key_id };
-    for s in stanzas.iter().filter(|s| s.key_id == key_id) {
+    for s in stanzas.iter().filter(|s| s.recipient == *identity.public_key()) {
         match hpke::open_base(identity, &s.enc, &info, &key_id.0, &s.wrapped).await {
             Ok(pt) if pt.len() == 32 => {
                 let mut k = StudyKey([0u8; 32]);

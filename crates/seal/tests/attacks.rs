@@ -8,7 +8,7 @@ use obscura_seal::*;
 const CS: u32 = 64;
 
 fn open(key: &StudyKey, id: &ObjectId, sealed: &[u8]) -> Result<Vec<u8>, SealError> {
-    block(open_object(&RustCryptoAead, key, id, sealed)).map(|z| z.to_vec())
+    block(open_object(key, id, sealed)).map(|z| z.to_vec())
 }
 
 fn fixture(len: usize) -> (StudyKey, ObjectId, Vec<u8>, Vec<u8>) {
@@ -90,7 +90,7 @@ fn layout_ranges_and_streaming_opener() {
     assert_eq!(l.sealed_range_for_chunks(1..3), 120..280);
     assert_eq!(l.sealed_range_for_chunks(0..4), 40..sealed.len() as u64);
     // Random access: open only chunk 2 from the header and its byte range.
-    let opener = block(ObjectOpener::new(&RustCryptoAead, &key, &id, &sealed[..40])).unwrap();
+    let opener = block(ObjectOpener::new(&key, &id, &sealed[..40])).unwrap();
     let c2 = block(opener.open_chunk(2, &chunk(&sealed, 2))).unwrap();
     assert_eq!(&c2[..], &pt[128..192]);
     // A short or long range fetch is refused.
@@ -304,7 +304,7 @@ fn stanza_retargeted_to_another_key_id() {
     let (a, b) = (DhSecretKey::generate(&mut rng), DhSecretKey::generate(&mut rng));
     let key = StudyKey::generate(&mut rng);
     let mut s = wrap_study_key(a.public_key(), "2.25.1", &key, &mut rng);
-    s.key_id = b.public_key().key_id();
+    s.recipient = b.public_key().clone();
     assert_eq!(
         block(unwrap_study_key(&b, "2.25.1", &[s])).unwrap_err(),
         SealError::Tampered { what: "recipient stanza" }

@@ -3,6 +3,7 @@
 mod common;
 
 use common::{block, TestRng};
+use obscura_seal::zeroize::Zeroizing;
 use obscura_seal::*;
 
 const NOW: i64 = 1_800_000_000;
@@ -35,7 +36,7 @@ fn world(seed: &str) -> World {
         let id = ObjectId::generate(&mut rng);
         let pt: Vec<u8> = (0..300u32).map(|i| (i * (n + 3)) as u8).collect();
         let sealed = seal_object(&study_key, &id, &pt, 64).unwrap();
-        entries.push(ObjectEntry::for_sealed(id, "2.25.100", &format!("2.25.10{n}"), &sealed));
+        entries.push(ObjectEntry::for_sealed(id, "2.25.100", &format!("2.25.10{n}"), 0, &sealed));
         instances.push(InstanceIndex {
             object_id: id,
             instance_number: Some(n as i32 + 1),
@@ -100,11 +101,12 @@ fn manifest_round_trip() {
     let key = block(m.study_key(&w.reader)).unwrap();
     assert_eq!(key, w.study_key);
     assert_eq!(block(m.study_key(&w.escrow)).unwrap(), w.study_key);
-    assert_eq!(block(m.index(&RustCryptoAead, &key)).unwrap(), w.index);
+    let keys = block(m.unlock_with_key(key.clone(), &RustCryptoAead)).unwrap();
+    assert_eq!(block(m.index(&keys)).unwrap(), w.index);
     for (id, pt, sealed) in &w.objects {
         m.verify_object_digest(id, sealed).unwrap();
         assert_eq!(m.object(id).unwrap().sealed_len, sealed.len() as u64);
-        assert_eq!(&block(open_object(&RustCryptoAead, &key, id, sealed)).unwrap()[..], &pt[..]);
+        assert_eq!(&block(open_object(&key, id, sealed)).unwrap()[..], &pt[..]);
     }
     // The PHI is not in the manifest in clear.
     let text = String::from_utf8_lossy(&w.manifest);
@@ -285,7 +287,7 @@ fn manifest_stanza_retargeted_to_another_key_id() {
     let other = DhSecretKey::generate(&mut rng);
     let m = open_manifest(&w.manifest, w.org.public_key(), NOW, None).unwrap();
     let mut body = m.body().clone();
-    body.stanzas[0].key_id = other.public_key().key_id();
+    body.stanzas[0].recipient = other.public_key().clone();
     let json = serde_json::to_vec(&body).unwrap();
     let mut unsigned = w.manifest[..12].to_vec();
     unsigned[8..12].copy_from_slice(&(json.len() as u32).to_be_bytes());
@@ -317,6 +319,57 @@ fn unknown_format_version() {
         open_manifest(&env, w.org.public_key(), NOW, None).unwrap_err(),
         SealError::UnsupportedVersion { what: "manifest envelope", version: 2 }
     );
+    // Certificates: by itself, and inside a (re-signed) manifest.
+    let mut cert = w.gateway_cert.clone();
+    cert.format = 2;
+    assert_eq!(
+        Certificate::from_json(&cert.to_json()).unwrap_err(),
+        SealError::UnsupportedVersion { what: "certificate", version: 2 }
+    );
+    assert_eq!(
+        cert.verify(w.org.public_key(), Role::Gateway, NOW).unwrap_err(),
+        SealError::UnsupportedVersion { what: "certificate", version: 2 }
+    );
+    let mut body = m.body().clone();
+    body.gateway = cert;
+    let forged = resign(&serde_json::to_vec(&body).unwrap(), &w.gateway);
+    assert_eq!(
+        open_manifest(&forged, w.org.public_key(), NOW, None).unwrap_err(),
+        SealError::UnsupportedVersion { what: "certificate", version: 2 }
+    );
+    // Enrolment requests.
+    let req = EnrolmentRequest::new(w.reader.public_key().clone(), "dr who", NOW).unwrap();
+    let v2 = req.to_json().replace("\"format\": 1", "\"format\": 2");
+    assert_eq!(
+        EnrolmentRequest::from_json(&v2).unwrap_err(),
+        SealError::UnsupportedVersion { what: "enrolment request", version: 2 }
+    );
+}
+
+#[test]
+fn reader_certificate_not_chained_to_organisation() {
+    // What `obscura reader certify` and the viewer check before trusting a reader key.
+    let w = world("reader-chain");
+    let mut rng = TestRng::new("reader-chain-keys");
+    let rogue_org = SigningKey::generate(&mut rng);
+    let req = EnrolmentRequest::from_json(
+        &EnrolmentRequest::new(w.reader.public_key().clone(), "Dr. Example", NOW).unwrap().to_json(),
+    )
+    .unwrap();
+    let rogue = Certificate::issue(&rogue_org, Role::Reader, &req.subject, &req.public_key, NOW - DAY, NOW + DAY);
+    assert_eq!(
+        rogue.verify(w.org.public_key(), Role::Reader, NOW).unwrap_err(),
+        SealError::UntrustedCertificate { reason: "it was issued by another key than the organisation key" }
+    );
+    // Claiming the organisation as issuer does not help: the signature does not verify.
+    let mut claimed = rogue.clone();
+    claimed.issuer = w.org.public_key().key_id();
+    assert_eq!(
+        claimed.verify(w.org.public_key(), Role::Reader, NOW).unwrap_err(),
+        SealError::UntrustedCertificate { reason: "its signature does not verify under the organisation key" }
+    );
+    // Control characters in the subject are refused in requests.
+    assert!(EnrolmentRequest::new(w.reader.public_key().clone(), "evil\u{1b}[2J", NOW).is_err());
 }
 
 #[test]
@@ -341,16 +394,27 @@ fn object_spliced_from_another_study() {
     let (_, _, sealed2) = &w2.objects[0];
     assert_eq!(m1.verify_object_digest(id1, sealed2).unwrap_err(), SealError::DigestMismatch { object: *id1 });
     let key1 = block(m1.study_key(&w1.reader)).unwrap();
-    assert!(block(open_object(&RustCryptoAead, &key1, id1, sealed2)).is_err());
+    assert!(block(open_object(&key1, id1, sealed2)).is_err());
     // Swapped within the study: digest of the other object.
     let (id_b, _, sealed_b) = &w1.objects[1];
     assert!(m1.verify_object_digest(id1, sealed_b).is_err());
     assert_eq!(
-        block(open_object(&RustCryptoAead, &key1, id1, sealed_b)).unwrap_err(),
+        block(open_object(&key1, id1, sealed_b)).unwrap_err(),
         SealError::ObjectSwapped { expected: *id1, found: *id_b }
     );
     let unknown = ObjectId([9; 16]);
     assert_eq!(m1.verify_object_digest(&unknown, sealed_b).unwrap_err(), SealError::UnknownObject(unknown));
+}
+
+fn update(
+    w: &World,
+    m: &VerifiedManifest,
+    escrow: &DhSecretKey,
+    u: ManifestUpdate,
+    now: i64,
+    rng: &mut TestRng,
+) -> Result<UpdatedManifest, SealError> {
+    block(update_manifest(m, escrow, u, &w.gateway, &w.gateway_cert, now, rng))
 }
 
 #[test]
@@ -360,22 +424,18 @@ fn rewrap_adds_and_removes_recipients() {
     let new_reader = DhSecretKey::generate(&mut rng);
     let m = open_manifest(&w.manifest, w.org.public_key(), NOW, None).unwrap();
     let later = NOW + 100;
-    let bytes = block(rewrap(
-        &m,
-        &w.escrow,
-        &[new_reader.public_key().clone()],
-        &[w.reader.public_key().key_id()],
-        &w.gateway,
-        &w.gateway_cert,
-        later,
-        &mut rng,
-    ))
-    .unwrap();
+    let u = ManifestUpdate {
+        add: vec![new_reader.public_key().clone()],
+        remove: vec![w.reader.public_key().key_id()],
+        ..Default::default()
+    };
+    let bytes = update(&w, &m, &w.escrow, u, later, &mut rng).unwrap().manifest;
     let m2 = open_manifest(&bytes, w.org.public_key(), later, Some(m.version())).unwrap();
     assert_eq!(m2.version(), 4);
     assert_eq!(m2.body().created, later);
     assert_eq!(m2.body().objects, m.body().objects);
     assert_eq!(m2.body().index, m.body().index);
+    assert_eq!(m2.body().key_epoch, 0);
     assert_eq!(block(m2.study_key(&new_reader)).unwrap(), w.study_key);
     assert_eq!(block(m2.study_key(&w.escrow)).unwrap(), w.study_key);
     assert_eq!(
@@ -389,5 +449,92 @@ fn rewrap_adds_and_removes_recipients() {
     );
     // The escrow is needed: a non-recipient cannot re-wrap.
     let stranger = DhSecretKey::generate(&mut rng);
-    assert!(block(rewrap(&m, &stranger, &[], &[], &w.gateway, &w.gateway_cert, later, &mut rng)).is_err());
+    assert!(update(&w, &m, &stranger, ManifestUpdate::default(), later, &mut rng).is_err());
+    // Removing a key that is not a recipient is an error, not a silent no-op.
+    let u = ManifestUpdate { remove: vec![stranger.public_key().key_id()], ..Default::default() };
+    assert!(matches!(update(&w, &m, &w.escrow, u, later, &mut rng), Err(SealError::Malformed(_))));
+    // Removing everyone is refused.
+    let everyone = m.body().stanzas.iter().map(Stanza::key_id).collect();
+    let u = ManifestUpdate { remove: everyone, ..Default::default() };
+    assert!(update(&w, &m, &w.escrow, u, later, &mut rng).is_err());
+}
+
+#[test]
+fn revoke_rotates_the_key_for_future_versions() {
+    let w = world("revoke");
+    let mut rng = TestRng::new("revoke-keys");
+    let m = open_manifest(&w.manifest, w.org.public_key(), NOW, None).unwrap();
+    let u = ManifestUpdate { remove: vec![w.reader.public_key().key_id()], rotate: true, ..Default::default() };
+    let out = update(&w, &m, &w.escrow, u, NOW + 1, &mut rng).unwrap();
+    let m2 = open_manifest(&out.manifest, w.org.public_key(), NOW + 1, Some(3)).unwrap();
+    assert_eq!((m2.version(), m2.body().key_epoch), (4, 1));
+    // The objects (and their ciphertext digests) are untouched; the index is re-sealed.
+    assert_eq!(m2.body().objects, m.body().objects);
+    assert_ne!(m2.body().index, m.body().index);
+    // The revoked reader has no stanza; its old study key does not open the new index.
+    assert!(block(m2.study_key(&w.reader)).is_err());
+    let old = block(m2.unlock_with_key(w.study_key.clone(), &RustCryptoAead));
+    assert_eq!(old.err(), Some(SealError::Tampered { what: "object chunk" }));
+    // The escrow opens every epoch: the new key differs and old objects still open.
+    let keys = block(m2.unlock(&w.escrow, &RustCryptoAead)).unwrap();
+    assert_ne!(keys.current(), &w.study_key);
+    assert_eq!(keys.epoch(0), Some(&w.study_key));
+    assert_eq!(block(m2.index(&keys)).unwrap(), w.index);
+    for (id, pt, sealed) in &w.objects {
+        assert_eq!(&block(m2.open_object(&keys, id, sealed)).unwrap()[..], &pt[..]);
+    }
+    // A second rotation keeps the whole chain.
+    let out3 =
+        update(&w, &m2, &w.escrow, ManifestUpdate { rotate: true, ..Default::default() }, NOW + 2, &mut rng).unwrap();
+    let m3 = open_manifest(&out3.manifest, w.org.public_key(), NOW + 2, Some(4)).unwrap();
+    let keys3 = block(m3.unlock(&w.escrow, &RustCryptoAead)).unwrap();
+    assert_eq!((keys3.epoch(0), keys3.epoch(1)), (Some(&w.study_key), Some(keys.current())));
+    assert_eq!(m3.body().key_epoch, 2);
+}
+
+#[test]
+fn share_links_are_created_revoked_and_dropped_by_rotation() {
+    let w = world("shares");
+    let mut rng = TestRng::new("share-keys");
+    let m = open_manifest(&w.manifest, w.org.public_key(), NOW, None).unwrap();
+    let share = |passcode: Option<&str>| NewShare {
+        expires: NOW + 3600,
+        passcode: passcode.map(|p| Zeroizing::new(p.to_owned())),
+        cost: PasscodeCost::TEST,
+    };
+    let u = ManifestUpdate { add_shares: vec![share(None), share(Some("correct horse"))], ..Default::default() };
+    let out = update(&w, &m, &w.escrow, u, NOW, &mut rng).unwrap();
+    assert_eq!(out.links.len(), 2);
+    let m2 = open_manifest(&out.manifest, w.org.public_key(), NOW, Some(3)).unwrap();
+    // Neither the link secret nor the study key is in the manifest.
+    let plain = ShareLink::from_fragment(&out.links[0].to_fragment()).unwrap();
+    let keys = block(m2.unlock_share(&plain, None, NOW + 10, &RustCryptoAead)).unwrap();
+    assert_eq!(keys.current(), &w.study_key);
+    let coded = ShareLink::from_fragment(&out.links[1].to_fragment()).unwrap();
+    assert!(block(m2.unlock_share(&coded, Some("correct horse"), NOW, &RustCryptoAead)).is_ok());
+    // Revoking one link leaves the other.
+    let u = ManifestUpdate { remove_shares: vec![plain.link_id], ..Default::default() };
+    let m3 = open_manifest(
+        &update(&w, &m2, &w.escrow, u, NOW, &mut rng).unwrap().manifest,
+        w.org.public_key(),
+        NOW,
+        Some(4),
+    )
+    .unwrap();
+    assert_eq!(
+        block(m3.unlock_share(&plain, None, NOW, &RustCryptoAead)).err(),
+        Some(SealError::NoSuchShare { link_id: plain.link_id })
+    );
+    assert!(block(m3.unlock_share(&coded, Some("correct horse"), NOW, &RustCryptoAead)).is_ok());
+    // A rotation drops the remaining link and says so.
+    let out4 =
+        update(&w, &m3, &w.escrow, ManifestUpdate { rotate: true, ..Default::default() }, NOW, &mut rng).unwrap();
+    assert_eq!(out4.dropped_shares, vec![coded.link_id]);
+    let m4 = open_manifest(&out4.manifest, w.org.public_key(), NOW, Some(5)).unwrap();
+    assert!(m4.body().shares.is_empty());
+    // A link must expire in the future.
+    let mut past = share(None);
+    past.expires = NOW - 1;
+    assert!(update(&w, &m4, &w.escrow, ManifestUpdate { add_shares: vec![past], ..Default::default() }, NOW, &mut rng)
+        .is_err());
 }

@@ -1,4 +1,4 @@
-//! The platform joints (`Identity`, `CipherFactory`) work with non-`Send` implementations, as in
+//! The platform joints (`Identity`, `AeadBackend`/`StudyKeyHandle`) work with non-`Send` implementations, as in
 //! the browser (WebCrypto promises are not `Send`), and backend errors propagate unchanged.
 
 mod common;
@@ -32,8 +32,9 @@ impl Identity for RcIdentity {
     }
 }
 
-/// A cipher factory that is not `Send` either and counts the chunks it opens.
-struct RcFactory(Rc<Cell<u32>>);
+/// A backend whose key handles are not `Send` either and count the chunks they open.
+struct RcBackend(Rc<Cell<u32>>);
+struct RcKey(StudyKey, Rc<Cell<u32>>);
 struct RcCipher(RustCryptoCipher, Rc<Cell<u32>>);
 
 impl ChunkCipher for RcCipher {
@@ -43,10 +44,17 @@ impl ChunkCipher for RcCipher {
     }
 }
 
-impl CipherFactory for RcFactory {
+impl StudyKeyHandle for RcKey {
     type Cipher = RcCipher;
-    async fn cipher(&self, key: Zeroizing<[u8; 32]>) -> Result<RcCipher, SealError> {
-        Ok(RcCipher(RustCryptoAead.cipher(key).await?, Rc::clone(&self.0)))
+    async fn object_cipher(&self, id: &ObjectId) -> Result<RcCipher, SealError> {
+        Ok(RcCipher(self.0.object_cipher(id).await?, Rc::clone(&self.1)))
+    }
+}
+
+impl AeadBackend for RcBackend {
+    type Key = RcKey;
+    async fn import_study_key(&self, key: StudyKey) -> Result<RcKey, SealError> {
+        Ok(RcKey(key, Rc::clone(&self.0)))
     }
 }
 
@@ -65,7 +73,8 @@ fn non_send_identity_and_cipher_factory() {
     let oid = ObjectId::generate(&mut rng);
     let sealed = seal_object(&study_key, &oid, &[7u8; 200], 64).unwrap();
     let opened = Rc::new(Cell::new(0));
-    let pt = block(open_object(&RcFactory(Rc::clone(&opened)), &got, &oid, &sealed)).unwrap();
+    let handle = block(RcBackend(Rc::clone(&opened)).import_study_key(got)).unwrap();
+    let pt = block(open_object(&handle, &oid, &sealed)).unwrap();
     assert_eq!(&pt[..], &[7u8; 200][..]);
     assert_eq!(opened.get(), 4);
 

@@ -168,7 +168,7 @@ fn build_vectors() -> Value {
             created: 1_800_000_000,
             recipients: &[recipient.public_key().clone(), escrow.public_key().clone()],
             index: &index,
-            objects: vec![ObjectEntry::for_sealed(object_id, "2.25.43", "2.25.44", &sealed_obj)],
+            objects: vec![ObjectEntry::for_sealed(object_id, "2.25.43", "2.25.44", 0, &sealed_obj)],
         },
         &gateway,
         &cert,
@@ -176,6 +176,31 @@ fn build_vectors() -> Value {
         &mut rng,
     )
     .unwrap();
+
+    // Version 2: rotated to key epoch 1 (the escrow recovers the key), with a passcode share link.
+    let escrow_cert =
+        Certificate::issue(&org, Role::Escrow, "escrow-1", escrow.public_key(), 1_700_000_000, 1_900_000_000);
+    let reader_cert =
+        Certificate::issue(&org, Role::Reader, "Dr. A. Example", recipient.public_key(), 1_700_000_000, 1_900_000_000);
+    let v1 = open_manifest(&manifest, org.public_key(), 1_800_000_000, None).unwrap();
+    let update = ManifestUpdate {
+        rotate: true,
+        add_shares: vec![NewShare {
+            expires: 1_800_086_400,
+            passcode: Some(zeroize::Zeroizing::new("4711".into())),
+            cost: PasscodeCost::TEST,
+        }],
+        ..Default::default()
+    };
+    let v2 = block(update_manifest(&v1, &escrow, update, &gateway, &cert, 1_800_000_100, &mut rng)).unwrap();
+    let v2_opened = open_manifest(&v2.manifest, org.public_key(), 1_800_000_100, Some(1)).unwrap();
+    let rotated_key = block(v2_opened.study_key(&recipient)).unwrap();
+
+    // A share link without passcode, on its own.
+    let (share_stanza, share_link) =
+        obscura_seal::share::create_share("2.25.42", &study_key, 1_800_086_400, None, PasscodeCost::TEST, &mut rng)
+            .unwrap();
+    let request = EnrolmentRequest::new(recipient.public_key().clone(), "Dr. A. Example", 1_700_000_000).unwrap();
 
     json!({
         "description": "Obscura seal format v1 known-answer vectors; see docs/FORMAT.md. Byte strings are lowercase hex, except inside the certificate, which is in its JSON form (base64).",
@@ -194,7 +219,8 @@ fn build_vectors() -> Value {
             "ephemeral_secret": hex::encode([0x22; 32]),
             "study_uid": "2.25.42",
             "study_key": hex::encode(study_key.as_bytes()),
-            "key_id": stanza.key_id.to_string(),
+            "recipient": hex::encode(stanza.recipient.to_sec1()),
+            "key_id": stanza.key_id().to_string(),
             "enc": hex::encode(stanza.enc),
             "wrapped": hex::encode(&stanza.wrapped),
         },
@@ -205,11 +231,34 @@ fn build_vectors() -> Value {
             "signature": hex::encode(sig.0),
         },
         "certificate": serde_json::to_value(&cert).unwrap(),
+        "certificates": {
+            "gateway": serde_json::to_value(&cert).unwrap(),
+            "escrow": serde_json::to_value(&escrow_cert).unwrap(),
+            "reader": serde_json::to_value(&reader_cert).unwrap(),
+            "reader_signed_bytes": hex::encode(reader_cert.signed_bytes()),
+        },
+        "enrolment_request": serde_json::to_value(&request).unwrap(),
+        "share_link": {
+            "study_uid": "2.25.42",
+            "study_key": hex::encode(study_key.as_bytes()),
+            "fragment": share_link.to_fragment(),
+            "stanza": serde_json::to_value(&share_stanza).unwrap(),
+            "aad": hex::encode(share_stanza.aad()),
+            "now": 1_800_000_000,
+        },
         "manifest": {
             "anchor": hex::encode(org.public_key().to_sec1()),
             "now": 1_800_000_000,
             "sealed_object": { "object_id": object_id.to_string(), "sealed": hex::encode(&sealed_obj), "plaintext": hex::encode(b"pixels") },
             "bytes": hex::encode(&manifest),
+        },
+        "rotated_manifest": {
+            "description": "version 2 of the manifest above: key epoch 1 (rotated through the escrow key) and a share link with passcode \"4711\" (Argon2id m=64 KiB, t=1, p=1)",
+            "now": 1_800_000_100,
+            "study_key_epoch_1": hex::encode(rotated_key.as_bytes()),
+            "share_fragment": v2.links[0].to_fragment(),
+            "passcode": "4711",
+            "bytes": hex::encode(&v2.manifest),
         },
     })
 }
@@ -231,13 +280,13 @@ fn own_format_vectors() {
     let study_key = StudyKey::from_bytes(secret32(&stored["object_key"]["study_key"]));
     let object_id = ObjectId::from_hex(stored["object_key"]["object_id"].as_str().unwrap()).unwrap();
     for o in stored["objects"].as_array().unwrap() {
-        let pt = block(open_object(&RustCryptoAead, &study_key, &object_id, &h(&o["sealed"]))).unwrap();
+        let pt = block(open_object(&study_key, &object_id, &h(&o["sealed"]))).unwrap();
         assert_eq!(pt.to_vec(), h(&o["plaintext"]));
     }
     let recipient = DhSecretKey::from_bytes(&secret32(&stored["stanza"]["recipient_secret"])).unwrap();
     let st = &stored["stanza"];
     let stanza = Stanza {
-        key_id: KeyId::from_hex(st["key_id"].as_str().unwrap()).unwrap(),
+        recipient: PublicKey::from_sec1(&h(&st["recipient"])).unwrap(),
         enc: h(&st["enc"]).try_into().unwrap(),
         wrapped: h(&st["wrapped"]),
     };
@@ -247,10 +296,43 @@ fn own_format_vectors() {
     let m = open_manifest(&h(&mf["bytes"]), &anchor, mf["now"].as_i64().unwrap(), None).unwrap();
     let key = block(m.study_key(&recipient)).unwrap();
     assert_eq!(key, study_key);
-    let idx = block(m.index(&RustCryptoAead, &key)).unwrap();
+    let keys = block(m.unlock_with_key(key, &RustCryptoAead)).unwrap();
+    let idx = block(m.index(&keys)).unwrap();
     assert_eq!(idx.patient_name, "DOE^JANE");
     let so = &mf["sealed_object"];
-    m.verify_object_digest(&object_id, &h(&so["sealed"])).unwrap();
+    assert_eq!(&block(m.open_object(&keys, &object_id, &h(&so["sealed"]))).unwrap()[..], b"pixels");
+
+    // The rotated version opens for the same reader, through the share link too, and the object
+    // sealed under epoch 0 still opens through the epoch-0 key it carries.
+    let rm = &stored["rotated_manifest"];
+    let now = rm["now"].as_i64().unwrap();
+    let m2 = open_manifest(&h(&rm["bytes"]), &anchor, now, Some(1)).unwrap();
+    assert_eq!(m2.body().key_epoch, 1);
+    let keys2 = block(m2.unlock(&recipient, &RustCryptoAead)).unwrap();
+    assert_eq!(keys2.current().as_bytes(), &secret32(&rm["study_key_epoch_1"]));
+    assert_eq!(keys2.epoch(0), Some(&study_key));
+    assert_eq!(&block(m2.open_object(&keys2, &object_id, &h(&so["sealed"]))).unwrap()[..], b"pixels");
+    let link = ShareLink::from_fragment(rm["share_fragment"].as_str().unwrap()).unwrap();
+    let via_link = block(m2.unlock_share(&link, rm["passcode"].as_str(), now, &RustCryptoAead)).unwrap();
+    assert_eq!(block(m2.index(&via_link)).unwrap().patient_name, "DOE^JANE");
+
+    // The lone share stanza.
+    let sl = &stored["share_link"];
+    let share: ShareStanza = serde_json::from_value(sl["stanza"].clone()).unwrap();
+    assert_eq!(hex::encode(share.aad()), sl["aad"].as_str().unwrap());
+    let link = ShareLink::from_fragment(sl["fragment"].as_str().unwrap()).unwrap();
+    let k = obscura_seal::share::open_share("2.25.42", &[share], &link, None, sl["now"].as_i64().unwrap()).unwrap();
+    assert_eq!(k, study_key);
+
+    // Certificates and the enrolment request parse and verify.
+    for (name, role) in [("gateway", Role::Gateway), ("escrow", Role::Escrow), ("reader", Role::Reader)] {
+        let c = Certificate::from_json(&stored["certificates"][name].to_string()).unwrap();
+        c.verify(&anchor, role, 1_800_000_000).unwrap();
+    }
+    let c = Certificate::from_json(&stored["certificates"]["reader"].to_string()).unwrap();
+    assert_eq!(hex::encode(c.signed_bytes()), stored["certificates"]["reader_signed_bytes"].as_str().unwrap());
+    let r = EnrolmentRequest::from_json(&stored["enrolment_request"].to_string()).unwrap();
+    assert_eq!(r.public_key, recipient.public_key().clone());
     let sig = &stored["signature"];
     let org = SigningKey::from_bytes(&secret32(&sig["secret"])).unwrap();
     verify(org.public_key(), b"obscura/v1/test", b"message", &Signature(h(&sig["signature"]).try_into().unwrap()))

@@ -7,13 +7,13 @@
 use crate::gpu::{Backend, Gpu};
 use crate::keystore::{self, KeyStore};
 use crate::net::FetchClient;
-use crate::webcrypto::{self, WebCryptoAead, WebCryptoIdentity};
+use crate::webcrypto::{self, WebCryptoAead, WebCryptoIdentity, WebCryptoStudyKey};
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use js_sys::Uint8Array;
 use obscura_dicomweb::client::{self, ListedStudy};
 use obscura_dicomweb::layout::Store;
 use obscura_render::{GrayImage, View, Window};
-use obscura_seal::{Certificate, ObjectId, PublicKey, Role, StudyIndex, StudyKey, VerifiedManifest};
+use obscura_seal::{Certificate, EnrolmentRequest, ObjectId, PublicKey, Role, StudyIndex, StudyKeys, VerifiedManifest};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -73,7 +73,7 @@ struct Slice {
 
 struct OpenStudy {
     generation: u32,
-    key: Rc<StudyKey>,
+    keys: Rc<StudyKeys<WebCryptoStudyKey>>,
     manifest: Rc<VerifiedManifest>,
     slices: Vec<Slice>,
     current: usize,
@@ -176,7 +176,7 @@ async fn ensure_certificate(keys: &KeyStore, config: &Config, me: &PublicKey) ->
         None if config.demo => {
             status("Enrolling this reader key with the demo organisation…");
             let body =
-                serde_json::json!({ "public_key": B64.encode(me.to_sec1()), "subject": "Demo reader" }).to_string();
+                EnrolmentRequest::new(me.clone(), "Demo reader", now_secs()).map_err(|e| e.to_string())?.to_json();
             let answer = FetchClient
                 .request("api/enrol", "POST", Some(&body))
                 .await
@@ -189,10 +189,13 @@ async fn ensure_certificate(keys: &KeyStore, config: &Config, me: &PublicKey) ->
             c
         }
         None => {
+            let request = EnrolmentRequest::new(me.clone(), "Reader", now_secs()).map_err(|e| e.to_string())?;
+            el("enrolment-request").unchecked_into::<web_sys::HtmlTextAreaElement>().set_value(&request.to_json());
+            set_hidden("enrol", false);
             return Err(format!(
-                "This browser's reader key is not enrolled yet. Give your administrator this fingerprint: {}",
+                "This browser's reader key is not enrolled yet. Give your administrator the request below and this fingerprint: {}",
                 me.fingerprint()
-            ))
+            ));
         }
     };
     cert.verify(&config.org, Role::Reader, now_secs())
@@ -282,21 +285,21 @@ async fn list_studies(keys: &KeyStore) -> Result<(), String> {
         if !manifest.has_recipient(&obscura_seal::Identity::public_key(identity.as_ref()).key_id()) {
             continue; // not sealed for this reader
         }
-        let key = match manifest.study_key(identity.as_ref()).await {
+        let keys = match manifest.unlock(identity.as_ref(), &WebCryptoAead).await {
             Ok(k) => k,
             Err(e) => {
                 problems.push(format!("study {}: cannot unwrap the study key: {e}", study.study_uid));
                 continue;
             }
         };
-        let index = match manifest.index(&WebCryptoAead, &key).await {
+        let index = match manifest.index(&keys).await {
             Ok(i) => i,
             Err(e) => {
                 problems.push(format!("study {}: the study index does not decrypt: {e}", study.study_uid));
                 continue;
             }
         };
-        drop(key);
+        drop(keys);
         let _ = js_sys::Reflect::set(
             &versions,
             &JsValue::from_str(&study.study_uid),
@@ -379,7 +382,7 @@ async fn open_study(i: usize) {
         return;
     };
     status("Opening the study…");
-    let key = match manifest.study_key(identity.as_ref()).await {
+    let keys = match manifest.unlock(identity.as_ref(), &WebCryptoAead).await {
         Ok(k) => Rc::new(k),
         Err(e) => {
             status(&format!("Cannot open the study: {e}"));
@@ -422,7 +425,7 @@ async fn open_study(i: usize) {
         );
         a.open = Some(OpenStudy {
             generation: a.generation,
-            key,
+            keys,
             manifest: manifest.clone(),
             slices,
             current: 0,
@@ -476,17 +479,17 @@ async fn loader(generation: u32) {
                 next,
                 open.slices[next].url.clone(),
                 open.slices[next].object_id,
-                open.key.clone(),
+                open.keys.clone(),
                 open.manifest.clone(),
             ))
         })
         .flatten();
-        let Some((index, url, object_id, key, manifest)) = job else { return };
-        let state = match load_slice(&url, &object_id, &key, &manifest).await {
+        let Some((index, url, object_id, keys, manifest)) = job else { return };
+        let state = match load_slice(&url, &object_id, &keys, &manifest).await {
             Ok(d) => SliceState::Ready(d),
             Err(e) => SliceState::Failed(e),
         };
-        drop(key);
+        drop(keys);
         let is_current = with_app(|a| {
             let open = a.open.as_mut().filter(|o| o.generation == generation)?;
             open.slices[index].state = state;
@@ -504,15 +507,13 @@ async fn loader(generation: u32) {
 async fn load_slice(
     url: &str,
     object_id: &ObjectId,
-    key: &StudyKey,
+    keys: &StudyKeys<WebCryptoStudyKey>,
     manifest: &VerifiedManifest,
 ) -> Result<Decoded, String> {
     use obscura_dicomweb::client::HttpClient;
     let sealed = FetchClient.get(url).await.map_err(|e| format!("could not fetch: {e}"))?;
-    manifest
-        .verify_object_digest(object_id, &sealed)
-        .map_err(|e| format!("integrity check failed ({e}); nothing of this image is shown"))?;
-    let plain = obscura_seal::open_object(&WebCryptoAead, key, object_id, &sealed)
+    let plain = manifest
+        .open_object(keys, object_id, &sealed)
         .await
         .map_err(|e| format!("integrity check failed ({e}); nothing of this image is shown"))?;
     let image = obscura_imaging::decode(&plain).map_err(|e| format!("cannot decode the image: {e}"))?;

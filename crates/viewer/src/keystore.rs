@@ -34,7 +34,7 @@ async fn request(req: &IdbRequest) -> Result<JsValue, String> {
         req2.set_onsuccess(Some(on_ok.unchecked_ref()));
         req2.set_onerror(Some(on_err.unchecked_ref()));
     });
-    JsFuture::from(promise).await.map_err(|e| crate::webcrypto::js_error(e))
+    JsFuture::from(promise).await.map_err(crate::webcrypto::js_error)
 }
 
 /// The open key store.

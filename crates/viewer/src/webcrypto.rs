@@ -2,7 +2,8 @@
 //! and bulk AES-256-GCM, both inside WebCrypto.
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use obscura_seal::{ChunkCipher, CipherFactory, Identity, PublicKey, SealError};
+use obscura_seal::study::OBJECT_KEY_INFO;
+use obscura_seal::{AeadBackend, ChunkCipher, Identity, ObjectId, PublicKey, SealError, StudyKey, StudyKeyHandle};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, SubtleCrypto};
@@ -98,24 +99,68 @@ impl Identity for WebCryptoIdentity {
     }
 }
 
-/// Bulk AES-256-GCM in WebCrypto: each object key is imported as a non-extractable CryptoKey.
+/// The browser AEAD backend: a study key becomes a **non-extractable** WebCrypto HKDF key the
+/// moment it is unwrapped (the Rust copy is consumed and zeroised), object keys are derived from it
+/// inside WebCrypto (`deriveKey`, non-extractable AES-GCM keys), and bulk decryption runs there.
 pub struct WebCryptoAead;
 
-/// One object's AES-256-GCM key inside WebCrypto.
+/// A study key held by WebCrypto (HKDF, usage `deriveKey` only, not extractable).
+pub struct WebCryptoStudyKey(CryptoKey);
+
+/// One object's AES-256-GCM key inside WebCrypto (usage `decrypt` only, not extractable).
 pub struct WebCryptoCipher(CryptoKey);
 
-impl CipherFactory for WebCryptoAead {
+fn backend_error(what: &str, e: JsValue) -> SealError {
+    SealError::Backend(format!("WebCrypto {what} failed: {}", js_error(e)))
+}
+
+impl AeadBackend for WebCryptoAead {
+    type Key = WebCryptoStudyKey;
+
+    async fn import_study_key(&self, key: StudyKey) -> Result<WebCryptoStudyKey, SealError> {
+        let subtle = subtle().map_err(SealError::Backend)?;
+        let raw = Uint8Array::from(&key.as_bytes()[..]);
+        drop(key);
+        let p = subtle.import_key_with_str("raw", &raw, "HKDF", false, &usages(&["deriveKey"]));
+        // importKey has copied the bytes: overwrite the JS-side copy now.
+        raw.fill(0, 0, 32);
+        let k = JsFuture::from(p.map_err(|e| backend_error("importKey", e))?)
+            .await
+            .map_err(|e| backend_error("importKey", e))?;
+        Ok(WebCryptoStudyKey(k.unchecked_into()))
+    }
+}
+
+impl WebCryptoStudyKey {
+    /// The CryptoKey (to check its properties; it cannot be exported).
+    pub fn crypto_key(&self) -> &CryptoKey {
+        &self.0
+    }
+}
+
+impl WebCryptoCipher {
+    /// The CryptoKey (to check its properties; it cannot be exported).
+    pub fn crypto_key(&self) -> &CryptoKey {
+        &self.0
+    }
+}
+
+impl StudyKeyHandle for WebCryptoStudyKey {
     type Cipher = WebCryptoCipher;
 
-    async fn cipher(&self, key: Zeroizing<[u8; 32]>) -> Result<WebCryptoCipher, SealError> {
-        let subtle = subtle().map_err(SealError::Malformed)?;
-        let raw = Uint8Array::from(&key[..]);
-        let p = subtle.import_key_with_str("raw", &raw, "AES-GCM", false, &usages(&["decrypt"]));
-        raw.fill(0, 0, 32);
-        let p = p.map_err(|e| SealError::Malformed(format!("WebCrypto importKey failed: {}", js_error(e))))?;
-        let k = JsFuture::from(p)
-            .await
-            .map_err(|e| SealError::Malformed(format!("WebCrypto importKey failed: {}", js_error(e))))?;
+    async fn object_cipher(&self, id: &ObjectId) -> Result<WebCryptoCipher, SealError> {
+        let subtle = subtle().map_err(SealError::Backend)?;
+        let hkdf = js_object(&[
+            ("name", "HKDF".into()),
+            ("hash", "SHA-256".into()),
+            ("salt", Uint8Array::from(&id.0[..]).into()),
+            ("info", Uint8Array::from(OBJECT_KEY_INFO).into()),
+        ]);
+        let aes = js_object(&[("name", "AES-GCM".into()), ("length", 256.into())]);
+        let p = subtle
+            .derive_key_with_object_and_object(&hkdf, &self.0, &aes, false, &usages(&["decrypt"]))
+            .map_err(|e| backend_error("deriveKey", e))?;
+        let k = JsFuture::from(p).await.map_err(|e| backend_error("deriveKey", e))?;
         Ok(WebCryptoCipher(k.unchecked_into()))
     }
 }

@@ -1,0 +1,166 @@
+//! The key-lifecycle commands as an administrator runs them, checked by opening the store's
+//! manifests natively as a reader (the same code the viewer runs over WebCrypto).
+
+use base64::{engine::general_purpose::STANDARD as B64, Engine};
+use obscura_dicomweb::carrier::CarrierKind;
+use obscura_dicomweb::{layout, qido};
+use obscura_seal::{open_manifest, DhSecretKey, EnrolmentRequest, PublicKey, RustCryptoAead, SealError, ShareLink};
+use rand_core::OsRng;
+use std::path::Path;
+use std::process::Command;
+
+fn obscura(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_obscura")).args(args).current_dir(dir).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "obscura {args:?} failed: {}{}", stdout, String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
+fn obscura_fails(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_obscura")).args(args).current_dir(dir).output().unwrap();
+    assert!(!out.status.success(), "obscura {args:?} should have failed");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// The study UID and the current manifest bytes.
+fn manifest(store: &Path) -> (String, Vec<u8>) {
+    let uids = qido::parse_study_uids(&std::fs::read(store.join(layout::studies_index_path())).unwrap()).unwrap();
+    let uid = uids[0].clone();
+    let carriers =
+        qido::parse_instances(&std::fs::read(store.join(layout::study_instances_index_path(&uid))).unwrap()).unwrap();
+    let m = carriers.iter().find(|c| c.kind == CarrierKind::Manifest).unwrap();
+    let bytes =
+        std::fs::read(store.join(layout::sealed_path(&m.study_uid, &m.series_uid, &m.sop_instance_uid))).unwrap();
+    (uid, bytes)
+}
+
+fn org_pub(keys: &Path) -> PublicKey {
+    let text = std::fs::read_to_string(keys.join("org.pub")).unwrap();
+    PublicKey::from_sec1(&B64.decode(text.lines().next().unwrap()).unwrap()).unwrap()
+}
+
+#[test]
+fn admin_walk_through() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    obscura(d, &["org", "init", "--name", "St. Example", "--keys", "keys"]);
+    obscura(d, &["gateway", "init", "--name", "Radiology gateway", "--keys", "keys"]);
+    obscura(d, &["synthetic-ct", "--out", "ct", "--slices", "2", "--patient-name", "LIFECYCLE^TEST"]);
+    obscura(d, &["seal", "--keys", "keys", "--store", "store", "ct"]);
+    let org = org_pub(&d.join("keys"));
+    let (uid, v1) = manifest(&d.join("store"));
+    let m1 = open_manifest(&v1, &org, now(), None).unwrap();
+    let reader = DhSecretKey::generate(&mut OsRng);
+    assert!(!m1.has_recipient(&reader.public_key().key_id()));
+
+    // The reader's browser produced an enrolment request; the admin certifies it after comparing
+    // fingerprints (a wrong one is refused).
+    let request = EnrolmentRequest::new(reader.public_key().clone(), "Dr. A. Example", now()).unwrap();
+    std::fs::write(d.join("request.json"), request.to_json()).unwrap();
+    let err = obscura_fails(d, &["reader", "certify", "--keys", "keys", "request.json", "--fingerprint", "12345"]);
+    assert!(err.contains("do not certify it"), "{err}");
+    let fp = reader.public_key().fingerprint();
+    obscura(d, &["reader", "certify", "--keys", "keys", "request.json", "--fingerprint", &fp, "--out", "dr.cert.json"]);
+
+    // Re-wrap: the reader now opens the study; no object changed.
+    let objects_before: Vec<_> = m1.body().objects.clone();
+    let out = obscura(d, &["rewrap", "--keys", "keys", "--store", "store", "--reader", "dr.cert.json", "--all"]);
+    assert!(out.contains("manifest version 1 -> 2"), "{out}");
+    let (_, v2) = manifest(&d.join("store"));
+    let m2 = open_manifest(&v2, &org, now(), Some(1)).unwrap();
+    assert_eq!(m2.body().objects, objects_before);
+    let keys = pollster::block_on(m2.unlock(&reader, &RustCryptoAead)).unwrap();
+    assert_eq!(pollster::block_on(m2.index(&keys)).unwrap().patient_name, "LIFECYCLE^TEST");
+    let inspect = obscura(d, &["inspect", "--keys", "keys", "--store", "store"]);
+    assert!(inspect.contains("(reader \"Dr. A. Example\")") && inspect.contains("(escrow)"), "{inspect}");
+    assert!(!inspect.contains("LIFECYCLE"), "inspect must not show PHI");
+
+    // A share link with a passcode (read from a file, never the command line).
+    std::fs::write(d.join("code.txt"), "river stone 42\n").unwrap();
+    let out = obscura(
+        d,
+        &[
+            "share",
+            "--keys",
+            "keys",
+            "--store",
+            "store",
+            "--study",
+            &uid,
+            "--expires",
+            "1d",
+            "--passcode-file",
+            "code.txt",
+            "--viewer-url",
+            "https://viewer.example.org/",
+        ],
+    );
+    let url = out.lines().find(|l| l.starts_with("https://viewer.example.org/#share=1~")).expect("a link");
+    let link = ShareLink::from_fragment(url.split_once('#').unwrap().1).unwrap();
+    let (_, v3) = manifest(&d.join("store"));
+    let m3 = open_manifest(&v3, &org, now(), Some(2)).unwrap();
+    assert!(!String::from_utf8_lossy(&v3).contains(url.split('~').nth(2).unwrap()), "the link secret is not stored");
+    let via = pollster::block_on(m3.unlock_share(&link, Some("river stone 42"), now(), &RustCryptoAead)).unwrap();
+    assert_eq!(pollster::block_on(m3.index(&via)).unwrap().patient_name, "LIFECYCLE^TEST");
+    assert_eq!(
+        pollster::block_on(m3.unlock_share(&link, Some("river stone 43"), now(), &RustCryptoAead)).err(),
+        Some(SealError::WrongPasscode)
+    );
+    assert_eq!(
+        pollster::block_on(m3.unlock_share(&link, Some("river stone 42"), now() + 2 * 86400, &RustCryptoAead)).err(),
+        Some(SealError::ShareExpired { expires: m3.body().shares[0].expires, now: now() + 2 * 86400 })
+    );
+
+    // Revoke: the reader is gone from the next version, the key rotated, the link dropped;
+    // the escrow still opens every object; replaying version 3 is a rollback.
+    let out = obscura(d, &["revoke", "--keys", "keys", "--store", "store", "--reader", "dr.cert.json", "--all"]);
+    assert!(out.contains("1 share links no longer open it"), "{out}");
+    let (_, v4) = manifest(&d.join("store"));
+    let m4 = open_manifest(&v4, &org, now(), Some(3)).unwrap();
+    assert_eq!((m4.version(), m4.body().key_epoch), (4, 1));
+    assert!(pollster::block_on(m4.unlock(&reader, &RustCryptoAead)).is_err());
+    assert!(matches!(
+        pollster::block_on(m4.unlock_share(&link, Some("river stone 42"), now(), &RustCryptoAead)),
+        Err(SealError::NoSuchShare { .. })
+    ));
+    assert!(matches!(open_manifest(&v3, &org, now(), Some(4)), Err(SealError::Rollback { .. })));
+    let escrow = {
+        let text = std::fs::read_to_string(d.join("keys/escrow.key")).unwrap();
+        let bytes: [u8; 32] = B64.decode(text.lines().nth(2).unwrap()).unwrap().try_into().unwrap();
+        DhSecretKey::from_bytes(&bytes).unwrap()
+    };
+    let keys = pollster::block_on(m4.unlock(&escrow, &RustCryptoAead)).unwrap();
+    let carriers =
+        qido::parse_instances(&std::fs::read(d.join("store").join(layout::study_instances_index_path(&uid))).unwrap())
+            .unwrap();
+    let mut opened = 0;
+    for o in &m4.body().objects {
+        let c = carriers.iter().find(|c| c.sop_instance_uid == o.sop_instance_uid).unwrap();
+        let sealed =
+            std::fs::read(d.join("store").join(layout::sealed_path(&c.study_uid, &c.series_uid, &c.sop_instance_uid)))
+                .unwrap();
+        assert!(!pollster::block_on(m4.open_object(&keys, &o.object_id, &sealed)).unwrap().is_empty());
+        opened += 1;
+    }
+    assert_eq!(opened, 2);
+
+    // The escrow key cannot be revoked; revoking again says the reader is not a recipient.
+    let escrow_id = escrow.public_key().key_id().to_string();
+    let err = obscura_fails(d, &["revoke", "--keys", "keys", "--store", "store", "--reader", &escrow_id, "--all"]);
+    assert!(err.contains("escrow key is a recipient of every study"), "{err}");
+    let err = obscura_fails(
+        d,
+        &["revoke", "--keys", "keys", "--store", "store", "--reader", "dr.cert.json", "--study", &uid],
+    );
+    assert!(err.contains("is not a recipient"), "{err}");
+
+    // Rotate once more: epoch 2, still one version further.
+    obscura(d, &["rotate", "--keys", "keys", "--store", "store", "--study", &uid]);
+    let (_, v5) = manifest(&d.join("store"));
+    let m5 = open_manifest(&v5, &org, now(), Some(4)).unwrap();
+    assert_eq!((m5.version(), m5.body().key_epoch), (5, 2));
+}
