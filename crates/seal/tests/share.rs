@@ -21,7 +21,7 @@ fn fixture(passcode: Option<&str>) -> (StudyKey, ShareStanza, ShareLink) {
 fn share_link_round_trip() {
     let (key, stanza, link) = fixture(None);
     let parsed = ShareLink::from_fragment(&format!("#{}", link.to_fragment())).unwrap();
-    assert_eq!(open_share(UID, &[stanza.clone()], &parsed, None, NOW).unwrap(), key);
+    assert_eq!(open_share(UID, std::slice::from_ref(&stanza), &parsed, None, NOW).unwrap(), key);
     // Expiry is inclusive; a passcode given to a link without one is ignored.
     assert_eq!(open_share(UID, &[stanza], &parsed, Some("x"), EXPIRES).unwrap(), key);
     // The fragment holds the secret; the stanza does not.
@@ -57,8 +57,8 @@ fn share_link_expiry_extended_in_the_stanza() {
 #[test]
 fn share_link_wrong_passcode() {
     let (key, stanza, link) = fixture(Some("4711"));
-    assert_eq!(open_share(UID, &[stanza.clone()], &link, Some("4712"), NOW).unwrap_err(), SealError::WrongPasscode);
-    assert_eq!(open_share(UID, &[stanza.clone()], &link, None, NOW).unwrap_err(), SealError::PasscodeRequired);
+    assert_eq!(open_share(UID, std::slice::from_ref(&stanza), &link, Some("4712"), NOW).unwrap_err(), SealError::WrongPasscode);
+    assert_eq!(open_share(UID, std::slice::from_ref(&stanza), &link, None, NOW).unwrap_err(), SealError::PasscodeRequired);
     assert_eq!(open_share(UID, &[stanza], &link, Some("4711"), NOW).unwrap(), key);
 }
 
@@ -95,7 +95,7 @@ fn share_link_for_another_study() {
     let (_, stanza, link) = fixture(None);
     // The link names its study; used against another study's stanzas it opens nothing.
     assert_eq!(
-        open_share("2.25.78", &[stanza.clone()], &link, None, NOW).unwrap_err(),
+        open_share("2.25.78", std::slice::from_ref(&stanza), &link, None, NOW).unwrap_err(),
         SealError::NoSuchShare { link_id: link.link_id }
     );
     // A stanza copied into another study (same link id) does not open there: the UID is in the KDF.
