@@ -169,6 +169,11 @@ fn seal_study(
             rows: a.rows.unwrap_or(0),
             columns: a.columns.unwrap_or(0),
             frames: a.number_of_frames.unwrap_or(1),
+            frame_ranges: obscura_imaging::frame_ranges(&src.bytes)
+                .with_context(|| format!("{} has a broken pixel data layout", src.path.display()))?
+                .into_iter()
+                .map(|r| [r.start, r.end])
+                .collect(),
         });
         carriers.push(carrier);
     }

@@ -76,7 +76,7 @@ fn text(obj: &DefaultDicomObject, tag: Tag) -> String {
         .unwrap_or_default()
 }
 
-fn int<T: std::str::FromStr + num_like::Int>(obj: &DefaultDicomObject, tag: Tag) -> Option<T> {
+pub(crate) fn int<T: std::str::FromStr + num_like::Int>(obj: &DefaultDicomObject, tag: Tag) -> Option<T> {
     let s = text(obj, tag);
     let first = s.split('\\').next()?.trim();
     if first.is_empty() {

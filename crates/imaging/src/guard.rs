@@ -49,9 +49,25 @@ fn long_vr(vr: &[u8]) -> bool {
     )
 }
 
+/// Where the top-level Pixel Data value sits in the file's bytes (offsets from byte 0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PixelDataLocation {
+    /// Native pixel data: one value.
+    Native { offset: u64, len: u64 },
+    /// Encapsulated pixel data: the fragments' values (item headers excluded), the basic offset
+    /// table (the first item) excluded.
+    Encapsulated { fragments: Vec<(u64, u64)> },
+}
+
 /// Check the declared element lengths of `bytes` (a Part 10 file with or without
 /// preamble). With `header_only`, stop at Pixel Data.
 pub(crate) fn check(bytes: &[u8], header_only: bool) -> Result<(), ImagingError> {
+    walk(bytes, header_only).map(drop)
+}
+
+/// [`check`], also returning where the top-level Pixel Data is (the last one in the data set:
+/// nested ones, as in an Icon Image Sequence, come earlier), when the walk could tell.
+pub(crate) fn walk(bytes: &[u8], header_only: bool) -> Result<Option<PixelDataLocation>, ImagingError> {
     let start = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" { 132 } else { 4 };
     let b = bytes;
     // file meta group: always Explicit VR Little Endian
@@ -83,11 +99,14 @@ pub(crate) fn check(bytes: &[u8], header_only: bool) -> Result<(), ImagingError>
     let explicit = match ts.as_str() {
         "1.2.840.10008.1.2" => false,
         // deflated or big endian: cannot walk the raw bytes
-        "1.2.840.10008.1.2.1.99" | "1.2.840.10008.1.2.2" => return Ok(()),
+        "1.2.840.10008.1.2.1.99" | "1.2.840.10008.1.2.2" => return Ok(None),
         _ => true,
     };
 
     let mut in_fragments = false;
+    let mut found: Option<PixelDataLocation> = None;
+    // Fragments of the current encapsulated Pixel Data, the basic offset table first.
+    let mut items: Vec<(u64, u64)> = Vec::new();
     while pos < b.len() {
         if pos + 8 > b.len() {
             return Err(ImagingError::Truncated {
@@ -107,9 +126,16 @@ pub(crate) fn check(bytes: &[u8], header_only: bool) -> Result<(), ImagingError>
                             detail: format!("pixel data fragment declares {len} bytes but {remaining} remain"),
                         });
                     }
+                    items.push((pos as u64, u64::from(len)));
                     pos += len as usize;
                 }
-                0xE0DD => in_fragments = false,
+                0xE0DD if in_fragments => {
+                    in_fragments = false;
+                    let fragments = items.split_off(items.len().min(1));
+                    found = Some(PixelDataLocation::Encapsulated { fragments });
+                    items.clear();
+                }
+                0xE0DD => {}
                 _ => {} // item start (descend) or item delimiter
             }
             continue;
@@ -132,18 +158,19 @@ pub(crate) fn check(bytes: &[u8], header_only: bool) -> Result<(), ImagingError>
             (len, 8, len == UNDEFINED && !is_pixel_data)
         };
         if is_pixel_data && header_only {
-            return Ok(());
+            return Ok(None);
         }
         pos += hdr;
         if len == UNDEFINED {
             if is_pixel_data {
                 in_fragments = true;
+                items.clear();
                 continue;
             }
             if is_sq {
                 continue;
             }
-            return Ok(()); // undefined-length UN: give up, the parser decides
+            return Ok(None); // undefined-length UN: give up, the parser decides
         }
         if is_sq {
             continue; // defined-length sequence: walk into its items
@@ -154,7 +181,10 @@ pub(crate) fn check(bytes: &[u8], header_only: bool) -> Result<(), ImagingError>
                 detail: format!("element ({group:04X},{elem:04X}) declares {len} bytes but {remaining} remain"),
             });
         }
+        if is_pixel_data {
+            found = Some(PixelDataLocation::Native { offset: pos as u64, len: u64::from(len) });
+        }
         pos += len as usize;
     }
-    Ok(())
+    Ok(found)
 }

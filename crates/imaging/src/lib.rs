@@ -44,12 +44,14 @@
 mod attributes;
 mod decode;
 mod error;
+mod frames;
 mod guard;
 pub mod synthetic;
 
 pub use attributes::{attributes_of, read_attributes, Attributes};
 pub use decode::{decode, decode_object, DecodedImage, Frame, Photometric, Window, MAX_DECODED_BYTES};
 pub use error::ImagingError;
+pub use frames::frame_ranges;
 
 /// Re-export of the dicom-object type accepted by [`decode_object`] and [`attributes_of`].
 pub use dicom_object::DefaultDicomObject;

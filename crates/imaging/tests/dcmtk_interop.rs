@@ -157,3 +157,26 @@ fn corrupt_jpeg_lossless_never_panics() {
 fn corrupt_rle_never_panics() {
     corrupt_everywhere(&compressed("dcmcrle", &[], "rlecorrupt"));
 }
+
+#[test]
+fn frame_ranges_locate_native_and_encapsulated_pixel_data() {
+    // Native: the range holds exactly the stored values, little endian.
+    let params = synthetic::SeriesParams { slices: 1, ..Default::default() };
+    let file = synthetic::ct_series(&params).remove(0);
+    let ranges = obscura_imaging::frame_ranges(&file).unwrap();
+    assert_eq!(ranges.len(), 1);
+    let r = ranges[0].clone();
+    assert_eq!(r.end - r.start, 512 * 512 * 2);
+    let image = obscura_imaging::decode(&file).unwrap();
+    let obscura_imaging::Frame::Gray16(values) = &image.frames[0] else { panic!("gray") };
+    let stored: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    assert_eq!(&file[r.start as usize..r.end as usize], &stored[..]);
+    // RLE (one fragment per frame): the range starts with the RLE header (2 segments for 16 bits)
+    // and ends where the sequence delimiter starts.
+    let rle = compressed("dcmcrle", &[], "rleranges");
+    let ranges = obscura_imaging::frame_ranges(&rle).unwrap();
+    assert_eq!(ranges.len(), 1);
+    let r = ranges[0].clone();
+    assert_eq!(&rle[r.start as usize..r.start as usize + 4], &2u32.to_le_bytes());
+    assert_eq!(&rle[r.end as usize..r.end as usize + 4], &[0xFE, 0xFF, 0xDD, 0xE0]);
+}

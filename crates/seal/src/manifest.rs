@@ -127,6 +127,10 @@ pub struct InstanceIndex {
     pub columns: u32,
     /// Number of frames.
     pub frames: u32,
+    /// For each frame, the `[start, end)` byte range of its pixel data within the instance's
+    /// plaintext (the Part 10 file), so that a viewer can fetch just the chunks covering one frame;
+    /// empty when unknown (then the whole object is fetched).
+    pub frame_ranges: Vec<[u64; 2]>,
 }
 
 /// The signed JSON body of a manifest.

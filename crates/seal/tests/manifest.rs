@@ -44,6 +44,7 @@ fn world(seed: &str) -> World {
             rows: 10,
             columns: 10,
             frames: 3,
+            frame_ranges: vec![[0, 100], [100, 200], [200, 300]],
         });
         objects.push((id, pt, sealed));
     }

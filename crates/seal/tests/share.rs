@@ -57,8 +57,14 @@ fn share_link_expiry_extended_in_the_stanza() {
 #[test]
 fn share_link_wrong_passcode() {
     let (key, stanza, link) = fixture(Some("4711"));
-    assert_eq!(open_share(UID, std::slice::from_ref(&stanza), &link, Some("4712"), NOW).unwrap_err(), SealError::WrongPasscode);
-    assert_eq!(open_share(UID, std::slice::from_ref(&stanza), &link, None, NOW).unwrap_err(), SealError::PasscodeRequired);
+    assert_eq!(
+        open_share(UID, std::slice::from_ref(&stanza), &link, Some("4712"), NOW).unwrap_err(),
+        SealError::WrongPasscode
+    );
+    assert_eq!(
+        open_share(UID, std::slice::from_ref(&stanza), &link, None, NOW).unwrap_err(),
+        SealError::PasscodeRequired
+    );
     assert_eq!(open_share(UID, &[stanza], &link, Some("4711"), NOW).unwrap(), key);
 }
 

@@ -134,6 +134,16 @@ fn build_vectors() -> Value {
         })
         .collect();
 
+    // Fetching one frame by byte range: the chunks covering plaintext bytes [70, 140) of the
+    // 150-byte object at chunk size 64, and their sealed byte range (the header is fetched too).
+    let layout = ObjectLayout::new(64, 150).unwrap();
+    let chunks = layout.chunks_for_plaintext(70..140);
+    let sealed_range = layout.sealed_range_for_chunks(chunks.clone());
+    let frame_fetch = json!({
+        "object": 3, "chunk_size": 64, "plaintext_len": 150, "frame_range": [70, 140],
+        "chunks": [chunks.start, chunks.end], "sealed_range": [sealed_range.start, sealed_range.end],
+    });
+
     // Stanza.
     let stanza = wrap_study_key_deterministic(recipient.public_key(), "2.25.42", &study_key, &ephemeral);
 
@@ -158,6 +168,7 @@ fn build_vectors() -> Value {
             rows: 1,
             columns: 6,
             frames: 1,
+            frame_ranges: vec![[0, 6]],
         }],
     }];
     let mut rng = TestRng::new("seal-v1 manifest");
@@ -214,6 +225,7 @@ fn build_vectors() -> Value {
             "object_key": hex::encode(*study_key.object_key(&object_id)),
         },
         "objects": objects,
+        "frame_fetch": frame_fetch,
         "stanza": {
             "recipient_secret": hex::encode([0x11; 32]),
             "ephemeral_secret": hex::encode([0x22; 32]),
@@ -283,6 +295,23 @@ fn own_format_vectors() {
         let pt = block(open_object(&study_key, &object_id, &h(&o["sealed"]))).unwrap();
         assert_eq!(pt.to_vec(), h(&o["plaintext"]));
     }
+    // One frame's chunks, opened alone from the sealed byte range.
+    let ff = &stored["frame_fetch"];
+    let sealed = h(&stored["objects"][ff["object"].as_u64().unwrap() as usize]["sealed"]);
+    let opener = block(ObjectOpener::new(&study_key, &object_id, &sealed[..HEADER_LEN])).unwrap();
+    let (c0, c1) = (ff["chunks"][0].as_u64().unwrap(), ff["chunks"][1].as_u64().unwrap());
+    let base = ff["sealed_range"][0].as_u64().unwrap();
+    assert_eq!(opener.layout().sealed_range_for_chunks(c0..c1).end, ff["sealed_range"][1].as_u64().unwrap());
+    let mut plain = Vec::new();
+    for i in c0..c1 {
+        let r = opener.layout().chunk_range(i);
+        assert!(r.start >= base);
+        plain.extend_from_slice(&block(opener.open_chunk(i, &sealed[r.start as usize..r.end as usize])).unwrap());
+    }
+    let first = opener.layout().chunk_plaintext_range(c0).start as usize;
+    let all: Vec<u8> = (0..150).map(|i| i as u8).collect();
+    assert_eq!(&plain[70 - first..140 - first], &all[70..140]);
+
     let recipient = DhSecretKey::from_bytes(&secret32(&stored["stanza"]["recipient_secret"])).unwrap();
     let st = &stored["stanza"];
     let stanza = Stanza {
