@@ -282,8 +282,9 @@ pub fn share(
     let link = &c.updated.links[0];
     println!("study {}: manifest version {} -> {}", c.study_uid, c.from, c.from + 1);
     println!(
-        "share link {} expires at {expires} (unix){}",
+        "share link {} expires {}{}",
         link.link_id,
+        crate::sealcmd::utc(expires),
         if has_passcode { ", passcode required" } else { "" }
     );
     println!("{}#{}", viewer_url.trim_end_matches('#'), link.to_fragment());

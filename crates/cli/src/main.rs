@@ -371,17 +371,17 @@ fn inspect(keys: &KeysDir, store_root: &std::path::Path, only: Option<&str>) -> 
         };
         let b = m.body();
         println!(
-            "  manifest: version {}, created {} (unix), {} bytes, signature verified",
+            "  manifest: version {}, created {}, {} bytes, signature verified",
             b.version,
-            b.created,
+            sealcmd::utc(b.created),
             sealed.len()
         );
         println!(
-            "  gateway: \"{}\", key {}, valid {}..{} (unix), certified by the organisation",
+            "  gateway: \"{}\", key {}, valid {} to {}, certified by the organisation",
             b.gateway.subject,
             b.gateway.public_key.key_id(),
-            b.gateway.not_before,
-            b.gateway.not_after
+            sealcmd::utc(b.gateway.not_before),
+            sealcmd::utc(b.gateway.not_after)
         );
         println!("  study key epoch: {}", b.key_epoch);
         println!("  recipients: {}", b.stanzas.len());
@@ -392,7 +392,7 @@ fn inspect(keys: &KeysDir, store_root: &std::path::Path, only: Option<&str>) -> 
         for s in &b.shares {
             let state = if s.expires < sealcmd::now() { "expired" } else { "active" };
             let code = if s.passcode.is_some() { ", passcode" } else { "" };
-            println!("    link {}: expires {} (unix), {state}{code}", s.link_id, s.expires);
+            println!("    link {}: expires {}, {state}{code}", s.link_id, sealcmd::utc(s.expires));
         }
         let total: u64 = b.objects.iter().map(|o| o.sealed_len).sum();
         println!(

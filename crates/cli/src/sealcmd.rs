@@ -19,6 +19,21 @@ pub fn new_uid() -> String {
     format!("2.25.{}", u128::from_be_bytes(b) >> 6)
 }
 
+/// Unix seconds as "YYYY-MM-DD HH:MM UTC" (civil-from-days, proleptic Gregorian calendar).
+pub fn utc(t: i64) -> String {
+    let (days, secs) = (t.div_euclid(86400), t.rem_euclid(86400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", secs / 3600, secs % 3600 / 60)
+}
+
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
@@ -203,4 +218,15 @@ fn seal_study(
     carriers.insert(0, manifest);
     store::publish_study(store_root, &study_uid, &carriers)?;
     Ok(SealedStudy { study_uid, instances: sources.len(), recipients: recipients.len() })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_dates() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(super::utc(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(super::utc(1_800_000_000), "2027-01-15 08:00 UTC");
+        assert_eq!(super::utc(-86_400), "1969-12-31 00:00 UTC");
+    }
 }
