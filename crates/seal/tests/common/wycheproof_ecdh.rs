@@ -3,8 +3,8 @@
 //! must agree and which must be refused.
 //!
 //! Shared, through `#[path]`, by `crates/seal/tests/vectors.rs` (RustCrypto) and
-//! `wasm-tests/tests/vectors.rs` (WebCrypto in headless Chromium), so both backends are held to
-//! the same rules. It uses only `obscura-seal`, `serde_json`, `hex` and `base64`.
+//! `wasm-tests/tests/browser/vectors.rs` (WebCrypto in headless Chromium), so both backends are
+//! held to the same rules. It uses only `obscura-seal`, `serde_json`, `hex` and `base64`.
 //!
 //! Obscura itself never reads SPKI or JWK public keys: its keys are SEC1 uncompressed points
 //! (FORMAT.md §1.1). So a public key goes through a deliberately narrow reader here, then through

@@ -1,6 +1,6 @@
-//! Runs in headless Chromium (`cargo xtask test`): third-party known-answer vectors through the
-//! viewer's WebCrypto backend, with every private key imported as a **non-extractable** CryptoKey
-//! and used only through `WebCryptoIdentity` (`deriveBits`).
+//! Third-party known-answer vectors through the viewer's WebCrypto backend, with every private key
+//! imported as a **non-extractable** CryptoKey and used only through `WebCryptoIdentity`
+//! (`deriveBits`).
 //!
 //! - Wycheproof ECDH P-256, SPKI and JWK forms, under the same per-flag policy as the native test
 //!   (`crates/seal/tests/common/wycheproof_ecdh.rs`): valid cases agree, no case ever yields a
@@ -9,7 +9,7 @@
 //!   Decap through WebCrypto, then the key schedule and every encryption opened.
 
 #[allow(dead_code)]
-#[path = "../../crates/seal/tests/common/wycheproof_ecdh.rs"]
+#[path = "../../../crates/seal/tests/common/wycheproof_ecdh.rs"]
 mod wycheproof_ecdh;
 
 use js_sys::{Array, Object, Uint8Array};
@@ -23,9 +23,7 @@ use wasm_bindgen_test::*;
 use web_sys::CryptoKey;
 use wycheproof_ecdh::{Outcome, Refused, Tally};
 
-wasm_bindgen_test_configure!(run_in_browser);
-
-const RFC9180: &str = include_str!("../../crates/seal/tests/data/rfc9180-p256-sha256-aesgcm-base.json");
+const RFC9180: &str = include_str!("../../../crates/seal/tests/data/rfc9180-p256-sha256-aesgcm-base.json");
 
 /// PKCS#8 `PrivateKeyInfo` of a P-256 key (RFC 5208 / RFC 5915) up to the 32-byte scalar; the
 /// optional public key is left out, WebCrypto computes it.
