@@ -11,6 +11,7 @@ const { chromium } = require('playwright-core');
 
 const SITE = process.env.BENCH_SITE;
 if (!SITE) throw new Error('BENCH_SITE must be set (run through `cargo xtask bench crypto`)');
+const ROOT = path.resolve(SITE);
 const opts = {
   mib: Number(process.env.BENCH_MIB || 64),
   chunkSize: Number(process.env.BENCH_CHUNK || 256 * 1024),
@@ -20,8 +21,8 @@ const opts = {
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
 const server = http.createServer((req, res) => {
   const rel = decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(/^\/+/, '') || 'index.html';
-  const file = path.join(SITE, rel);
-  if (!file.startsWith(path.resolve(SITE) + path.sep) || !fs.existsSync(file)) {
+  const file = path.resolve(ROOT, rel);
+  if (!file.startsWith(ROOT + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
     res.writeHead(404).end();
     return;
   }
