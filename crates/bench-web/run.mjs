@@ -75,7 +75,8 @@ for (const [n, what] of rows) {
 const c = out.mainThread;
 console.log(`\nmain-thread costs over the whole object, ms (median): JS fill(0) ${c.jsFill.toFixed(1)}, ` +
   `copy into wasm (to_vec) ${c.toVec.toFixed(1)}, extend_from_slice ${c.extend.toFixed(1)}, ` +
-  `zeroize per-chunk Vecs ${c.zeroizeChunks.toFixed(1)}, zeroize the output ${c.zeroizeOutput.toFixed(1)}`);
+  `zeroize per-chunk Vecs ${c.zeroizeChunks.toFixed(1)}, zeroize the output ${c.zeroizeOutput.toFixed(1)} ` +
+  `(as u64 words: ${c.zeroizeOutputWords.toFixed(1)})`);
 const ratio = (a, b = 'raw') => `${(r[a].mbPerS / r[b].mbPerS).toFixed(2)} (${(r[a].bestMbPerS / r[b].bestMbPerS).toFixed(2)})`;
 console.log(`\nratio ours/raw (target >= 0.9): open_object ${ratio('ours-object')}, ObjectOpener ${ratio('ours-chunks')}`);
 console.log(`of sequential raw: ours pipelined ${ratio('ours-chunks-pipelined')}, raw pipelined ${ratio('raw-pipelined')}, ` +

@@ -267,7 +267,8 @@ fn now() -> f64 {
 /// Main-thread costs our path adds to the WebCrypto work, each over the whole object in chunk-sized
 /// pieces (milliseconds, no WebCrypto involved): zeroing a chunk's JS buffer (`fill(0)`), copying it
 /// into a new wasm `Vec` (`to_vec`), appending it to the output (`extend_from_slice`), zeroizing the
-/// per-chunk `Vec` (`Zeroizing` drop), and zeroizing the whole output.
+/// per-chunk `Vec` (`Zeroizing` drop), and zeroizing the whole output (as `zeroize` does it for bytes,
+/// one volatile byte store at a time, and, for comparison, as volatile `u64` stores).
 #[wasm_bindgen(js_name = mainThreadCosts)]
 pub fn main_thread_costs() -> Result<js_sys::Object, JsValue> {
     let s = state()?;
@@ -304,6 +305,13 @@ pub fn main_thread_costs() -> Result<js_sys::Object, JsValue> {
     }
     let zeroize_chunks = now() - t;
 
+    let t = now();
+    let (head, words, tail) = bytemuck::pod_align_to_mut::<u8, u64>(&mut out);
+    zeroize::Zeroize::zeroize(head);
+    zeroize::Zeroize::zeroize(words);
+    zeroize::Zeroize::zeroize(tail);
+    let zeroize_words = now() - t;
+
     let mut out = Zeroizing::new(out);
     let t = now();
     zeroize::Zeroize::zeroize(&mut *out);
@@ -315,6 +323,7 @@ pub fn main_thread_costs() -> Result<js_sys::Object, JsValue> {
         ("extend", extend.into()),
         ("zeroizeChunks", zeroize_chunks.into()),
         ("zeroizeOutput", zeroize_output.into()),
+        ("zeroizeOutputWords", zeroize_words.into()),
     ]))
 }
 
