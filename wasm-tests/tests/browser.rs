@@ -18,6 +18,11 @@ use web_sys::CryptoKey;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+// Wycheproof ECDH and RFC 9180 vectors through `WebCryptoIdentity`. A module of this test binary,
+// not a binary of its own: each binary costs the runner ~25 s to process its debug wasm.
+#[path = "browser/vectors.rs"]
+mod vectors;
+
 const VECTORS: &str = include_str!("../../docs/test-vectors/seal-v1.json");
 
 fn vectors() -> Value {

@@ -1,9 +1,9 @@
-//! Known-answer tests: RFC 9180, Wycheproof ECDH, and Obscura's own format vectors
+//! Known-answer tests: RFC 9180, Wycheproof ECDH (SEC1 point, DER SPKI and JWK forms), and Obscura's own format vectors
 //! (`docs/test-vectors/seal-v1.json`; regenerate with `OBSCURA_REGEN_VECTORS=1`).
 
 mod common;
 
-use common::{block, TestRng};
+use common::{block, wycheproof_ecdh, TestRng};
 use obscura_seal::hpke::{self, AeadId, Context};
 use obscura_seal::*;
 use serde_json::{json, Value};
@@ -103,6 +103,45 @@ fn wycheproof_ecdh() {
     }
     // 330 valid (all uncompressed) agree; 24 invalid refused; 1 "acceptable" compressed key refused.
     assert_eq!((ok, refused_invalid, compressed), (330, 24, 1));
+}
+
+/// Runs one Wycheproof file's cases through `DhSecretKey` (sync and through `Identity::ecdh`)
+/// under the policy of `common/wycheproof_ecdh.rs`.
+fn wycheproof_ecdh_file(file: &str) -> wycheproof_ecdh::Tally {
+    use wycheproof_ecdh::{Outcome, Tally};
+    let mut tally = Tally::default();
+    for case in wycheproof_ecdh::cases(file) {
+        let sk = DhSecretKey::from_bytes(&case.private).unwrap_or_else(|_| panic!("tc {}: private key", case.id));
+        if let Some(jwk) = &case.private_jwk {
+            let own = wycheproof_ecdh::sec1_from_jwk(jwk).expect("private JWK carries its public key");
+            assert_eq!(sk.public_key().to_sec1(), own, "tc {}: private JWK d does not match x, y", case.id);
+        }
+        let outcome = match &case.peer {
+            Ok(pk) => {
+                let sync = sk.diffie_hellman(pk);
+                let via_identity = block(sk.ecdh(pk)).unwrap();
+                assert_eq!(sync, via_identity, "tc {}", case.id);
+                Outcome::Secret(sync.to_vec())
+            }
+            Err(refused) => Outcome::Refused(*refused),
+        };
+        tally.check(&case, outcome);
+    }
+    tally
+}
+
+/// Wycheproof `ecdh_secp256r1_test.json` (DER SPKI public keys): see the policy in
+/// `common/wycheproof_ecdh.rs`.
+#[test]
+fn wycheproof_ecdh_spki() {
+    assert_eq!(wycheproof_ecdh_file(wycheproof_ecdh::SPKI_FILE), wycheproof_ecdh::SPKI_TALLY);
+}
+
+/// Wycheproof `ecdh_secp256r1_webcrypto_test.json` (JWK keys): see the policy in
+/// `common/wycheproof_ecdh.rs`.
+#[test]
+fn wycheproof_ecdh_jwk() {
+    assert_eq!(wycheproof_ecdh_file(wycheproof_ecdh::JWK_FILE), wycheproof_ecdh::JWK_TALLY);
 }
 
 fn vectors_path() -> std::path::PathBuf {

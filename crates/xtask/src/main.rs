@@ -6,6 +6,8 @@
 //! - `demo [--port N] [--data DIR] [--dicom DIR]`: setup, build, create a demo organisation, seal a
 //!   synthetic CT (or your study), serve viewer + store and print the URL.
 //! - `test`: every test: native, in headless Chromium (wasm-bindgen-test), and end to end.
+//! - `bench crypto`: in headless Chromium, decrypts a 64 MiB sealed object through our stream code
+//!   with the WebCrypto backend and through raw `crypto.subtle.decrypt`; prints MB/s and ratios.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -32,8 +34,9 @@ fn main() -> Result<()> {
         }
         Some("demo") => demo(&root, &args[1..]),
         Some("test") => test(&root, &args[1..]),
+        Some("bench") if args.get(1).map(String::as_str) == Some("crypto") => bench_crypto(&root),
         _ => {
-            eprintln!("usage: cargo xtask <setup|build-web|demo|test>\n\n  demo [--port N] [--data DIR] [--dicom DIR]   build, seal a demo study, serve it\n  test                                         run every test");
+            eprintln!("usage: cargo xtask <setup|build-web|demo|test|bench crypto>\n\n  demo [--port N] [--data DIR] [--dicom DIR]   build, seal a demo study, serve it\n  test                                         run every test\n  bench crypto                                 browser decrypt benchmark (BENCH_MIB, BENCH_REPS)");
             std::process::exit(2)
         }
     }
@@ -282,4 +285,23 @@ fn test(root: &Path, _args: &[String]) -> Result<()> {
     result?;
     step(&format!("all tests passed; screenshots in {}", artifacts.display()));
     Ok(())
+}
+
+/// `cargo xtask bench crypto`: builds `crates/bench-web` (release, wasm32), lays it out in
+/// `target/bench-web` and runs `crates/bench-web/run.mjs` (a loopback server and Debian's headless
+/// Chromium through Playwright). `BENCH_MIB`, `BENCH_CHUNK`, `BENCH_REPS` and `BENCH_JSON` pass through.
+fn bench_crypto(root: &Path) -> Result<()> {
+    setup(root)?;
+    step("building the benchmark module for wasm32 (release)");
+    run(cargo().args(["build", "--release", "-p", "obscura-bench-web", "--target", "wasm32-unknown-unknown"]))?;
+    let site = root.join("target/bench-web");
+    let _ = std::fs::remove_dir_all(&site);
+    std::fs::create_dir_all(site.join("pkg"))?;
+    run(Command::new("wasm-bindgen")
+        .args(["--target", "web", "--no-typescript", "--out-dir"])
+        .arg(site.join("pkg"))
+        .arg(root.join("target/wasm32-unknown-unknown/release/obscura_bench_web.wasm")))?;
+    copy_dir(&root.join("crates/bench-web/www"), &site)?;
+    step("decrypt benchmark in headless Chromium (loopback server, Playwright)");
+    run(Command::new("node").arg(root.join("crates/bench-web/run.mjs")).env("BENCH_SITE", &site))
 }

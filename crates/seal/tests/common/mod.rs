@@ -1,6 +1,8 @@
 #![allow(dead_code)]
 //! Shared test helpers.
 
+pub mod wycheproof_ecdh;
+
 use obscura_seal::rand_core::{CryptoRng, Error, RngCore};
 use sha2::{Digest, Sha256};
 
