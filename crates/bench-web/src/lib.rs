@@ -8,8 +8,8 @@
 //! the copy out of the JS heap and the zeroing of the JS buffer. The `"proto-*"` variants
 //! prototype a stream API that decrypts straight into the output buffer.
 //!
-//! Every call into `obscura-seal`'s stream API is in [`open_with_stream_code`]: when that API
-//! changes (e.g. a study-key handle instead of `CipherFactory` + `StudyKey`), adapt it there.
+//! Every call into `obscura-seal`'s stream API is in [`open_with_stream_code`]: the study key is
+//! handed to the WebCrypto backend (a non-extractable HKDF key), then the object is opened.
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
@@ -19,7 +19,7 @@ use futures_util::stream::{self, StreamExt as _, TryStreamExt as _};
 use js_sys::Uint8Array;
 use obscura_seal::rand_core::OsRng;
 use obscura_seal::stream::chunk_nonce;
-use obscura_seal::{open_object, seal_object, ObjectId, ObjectLayout, ObjectOpener, SealError, StudyKey};
+use obscura_seal::{open_object, seal_object, AeadBackend, ObjectId, ObjectLayout, ObjectOpener, SealError, StudyKey};
 use obscura_viewer::webcrypto::{js_object, subtle, WebCryptoAead};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -84,12 +84,16 @@ enum How {
     Chunks { in_flight: usize },
 }
 
-/// The one joint with `obscura-seal`'s stream API (the two marked lines).
+/// The one joint with `obscura-seal`'s stream API (the marked lines).
 async fn open_with_stream_code(s: &Sealed, how: How) -> Result<Output, SealError> {
     match how {
-        How::Object => Ok(Output::Whole(open_object(&WebCryptoAead, &s.key, &s.id, &s.sealed).await?)), // stream API
+        How::Object => {
+            let key = WebCryptoAead.import_study_key(s.key.clone()).await?; // stream API
+            Ok(Output::Whole(open_object(&key, &s.id, &s.sealed).await?)) // stream API
+        }
         How::Chunks { in_flight } => {
-            let opener = ObjectOpener::new(&WebCryptoAead, &s.key, &s.id, &s.sealed).await?; // stream API
+            let key = WebCryptoAead.import_study_key(s.key.clone()).await?; // stream API
+            let opener = ObjectOpener::new(&key, &s.id, &s.sealed).await?; // stream API
             let layout = *opener.layout();
             let opener = &opener;
             let chunks = stream::iter(0..layout.chunk_count())

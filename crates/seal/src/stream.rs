@@ -1,9 +1,11 @@
 //! Sealed objects: a 40-byte header and a chunked AES-256-GCM stream (STREAM construction).
 
+use core::future::Future;
 use core::ops::Range;
+use core::pin::Pin;
+use core::task::Poll;
 
 use aes_gcm::aead::AeadInPlace as _;
-use aes_gcm::aead::{Aead as _, Payload};
 use aes_gcm::{Aes256Gcm, KeyInit as _, Nonce};
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
@@ -191,7 +193,17 @@ pub fn chunk_nonce(i: u64, last: bool) -> [u8; 12] {
 pub trait ChunkCipher {
     /// AES-256-GCM decryption of `ciphertext || tag`. Fails with [`SealError::Tampered`] when the
     /// tag does not verify.
-    async fn open_chunk(&self, nonce: &[u8; 12], aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, SealError>;
+    ///
+    /// The plaintext is written into `out`, which is exactly `ciphertext.len() - 16` bytes: the
+    /// caller owns (and zeroizes) the only plaintext buffer, so nothing is copied twice. On error
+    /// `out` may hold anything and must not be used.
+    async fn open_chunk_into(
+        &self,
+        nonce: &[u8; 12],
+        aad: &[u8],
+        ciphertext: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), SealError>;
 }
 
 /// A study key in the custody of a crypto backend: it derives each object's AES-256-GCM cipher
@@ -223,9 +235,18 @@ pub struct RustCryptoAead;
 pub struct RustCryptoCipher(Aes256Gcm);
 
 impl ChunkCipher for RustCryptoCipher {
-    async fn open_chunk(&self, nonce: &[u8; 12], aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, SealError> {
+    async fn open_chunk_into(
+        &self,
+        nonce: &[u8; 12],
+        aad: &[u8],
+        ciphertext: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), SealError> {
+        let n = ciphertext.len().checked_sub(TAG_LEN).filter(|n| *n == out.len());
+        let Some(n) = n else { return Err(SealError::Tampered { what: "object chunk" }) };
+        out.copy_from_slice(&ciphertext[..n]);
         self.0
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad })
+            .decrypt_in_place_detached(Nonce::from_slice(nonce), aad, out, ciphertext[n..].into())
             .map_err(|_| SealError::Tampered { what: "object chunk" })
     }
 }
@@ -308,11 +329,28 @@ impl<C: ChunkCipher> ObjectOpener<C> {
 
     /// Opens chunk `index` from exactly the bytes of [`ObjectLayout::chunk_range`].
     pub async fn open_chunk(&self, index: u64, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError> {
+        let p = self.chunk_plaintext_range_checked(index)?;
+        let mut out = Zeroizing::new(vec![0u8; (p.end - p.start) as usize]);
+        self.open_chunk_into(index, ciphertext, &mut out).await?;
+        Ok(out)
+    }
+
+    fn chunk_plaintext_range_checked(&self, index: u64) -> Result<Range<u64>, SealError> {
         if index >= self.layout.chunk_count() {
             return Err(SealError::Malformed(format!(
                 "chunk index {index} out of range (object has {} chunks)",
                 self.layout.chunk_count()
             )));
+        }
+        Ok(self.layout.chunk_plaintext_range(index))
+    }
+
+    /// Opens chunk `index` into `out`, which must be exactly the chunk's plaintext length
+    /// ([`ObjectLayout::chunk_plaintext_range`]). On error `out` holds nothing usable.
+    pub async fn open_chunk_into(&self, index: u64, ciphertext: &[u8], out: &mut [u8]) -> Result<(), SealError> {
+        let p = self.chunk_plaintext_range_checked(index)?;
+        if out.len() as u64 != p.end - p.start {
+            return Err(SealError::Malformed("output buffer does not match the chunk's plaintext length".into()));
         }
         let r = self.layout.chunk_range(index);
         let want = r.end - r.start;
@@ -324,18 +362,10 @@ impl<C: ChunkCipher> ObjectOpener<C> {
             return Err(SealError::Extended);
         }
         let nonce = chunk_nonce(index, self.layout.is_last(index));
-        let pt =
-            Zeroizing::new(self.cipher.open_chunk(&nonce, &self.header_bytes, ciphertext).await.map_err(
-                |e| match e {
-                    SealError::Tampered { .. } => SealError::Tampered { what: "object chunk" },
-                    other => other,
-                },
-            )?);
-        let p = self.layout.chunk_plaintext_range(index);
-        if pt.len() as u64 != p.end - p.start {
-            return Err(SealError::Tampered { what: "object chunk" });
-        }
-        Ok(pt)
+        self.cipher.open_chunk_into(&nonce, &self.header_bytes, ciphertext, out).await.map_err(|e| match e {
+            SealError::Tampered { .. } => SealError::Tampered { what: "object chunk" },
+            other => other,
+        })
     }
 }
 
@@ -360,11 +390,48 @@ pub async fn open_object<K: StudyKeyHandle>(
         return Err(if have < layout.sealed_len() { SealError::Truncated } else { SealError::Extended });
     }
     let total = usize::try_from(layout.plaintext_len()).map_err(|_| SealError::Malformed("object too large".into()))?;
-    let mut out = Zeroizing::new(Vec::with_capacity(total));
-    for i in 0..layout.chunk_count() {
-        let r = layout.chunk_range(i);
-        let pt = opener.open_chunk(i, &sealed[r.start as usize..r.end as usize]).await?;
-        out.extend_from_slice(&pt);
+    // One plaintext buffer, decrypted into in place (no per-chunk copies), a few chunks at a time.
+    let mut out = Zeroizing::new(vec![0u8; total]);
+    let mut rest: &mut [u8] = &mut out[..];
+    let n = layout.chunk_count();
+    let mut i = 0;
+    while i < n {
+        let end = (i + CHUNKS_IN_FLIGHT).min(n);
+        let mut batch = Vec::with_capacity((end - i) as usize);
+        for j in i..end {
+            let p = layout.chunk_plaintext_range(j);
+            let (dst, tail) = core::mem::take(&mut rest).split_at_mut((p.end - p.start) as usize);
+            rest = tail;
+            let r = layout.chunk_range(j);
+            batch.push(Box::pin(opener.open_chunk_into(j, &sealed[r.start as usize..r.end as usize], dst)));
+        }
+        all_ok(batch).await?;
+        i = end;
     }
     Ok(out)
+}
+
+/// Chunks `open_object` keeps outstanding: WebCrypto decrypts off the main thread, so while one
+/// chunk is copied into WASM memory the next ones are being decrypted.
+const CHUNKS_IN_FLIGHT: u64 = 4;
+
+/// Drives the futures together; the first error wins (the others are dropped).
+async fn all_ok<F: Future<Output = Result<(), SealError>>>(mut futures: Vec<Pin<Box<F>>>) -> Result<(), SealError> {
+    let mut done = vec![false; futures.len()];
+    core::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, d) in futures.iter_mut().zip(done.iter_mut()).filter(|(_, d)| !**d) {
+            match f.as_mut().poll(cx) {
+                Poll::Ready(Ok(())) => *d = true,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => pending = true,
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(Ok(()))
+        }
+    })
+    .await
 }

@@ -38,9 +38,15 @@ struct RcKey(StudyKey, Rc<Cell<u32>>);
 struct RcCipher(RustCryptoCipher, Rc<Cell<u32>>);
 
 impl ChunkCipher for RcCipher {
-    async fn open_chunk(&self, nonce: &[u8; 12], aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, SealError> {
+    async fn open_chunk_into(
+        &self,
+        nonce: &[u8; 12],
+        aad: &[u8],
+        ciphertext: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), SealError> {
         self.1.set(self.1.get() + 1);
-        self.0.open_chunk(nonce, aad, ciphertext).await
+        self.0.open_chunk_into(nonce, aad, ciphertext, out).await
     }
 }
 

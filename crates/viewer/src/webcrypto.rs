@@ -166,8 +166,14 @@ impl StudyKeyHandle for WebCryptoStudyKey {
 }
 
 impl ChunkCipher for WebCryptoCipher {
-    async fn open_chunk(&self, nonce: &[u8; 12], aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, SealError> {
-        let subtle = subtle().map_err(SealError::Malformed)?;
+    async fn open_chunk_into(
+        &self,
+        nonce: &[u8; 12],
+        aad: &[u8],
+        ciphertext: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), SealError> {
+        let subtle = subtle().map_err(SealError::Backend)?;
         let algo = js_object(&[
             ("name", "AES-GCM".into()),
             ("iv", Uint8Array::from(&nonce[..]).into()),
@@ -179,9 +185,13 @@ impl ChunkCipher for WebCryptoCipher {
             .map_err(|_| SealError::Tampered { what: "chunk" })?;
         let buf = JsFuture::from(p).await.map_err(|_| SealError::Tampered { what: "chunk" })?;
         let view = Uint8Array::new(&buf);
-        let out = view.to_vec();
+        if view.length() as usize != out.len() {
+            view.fill(0, 0, view.length());
+            return Err(SealError::Tampered { what: "chunk" });
+        }
+        view.copy_to(out);
         // Cleartext must not linger in the JS heap either.
         view.fill(0, 0, view.length());
-        Ok(out)
+        Ok(())
     }
 }
