@@ -55,7 +55,7 @@ console.log(`\nChromium ${browser.version()} headless, ${out.cores} logical core
   `${out.chunkSize / 1024} KiB chunks (${out.chunks}), ${out.reps} alternating repetitions; MB = 10^6 bytes of plaintext; ` +
   `median (best); "drop" = freeing the output afterwards (zeroizing when it is Zeroizing), not in the time\n`);
 const rows = [
-  ['ours-object', 'open_object: study key in WebCrypto, whole object into one buffer, 4 chunks in flight (the viewer's path)'],
+  ['ours-object', 'open_object: study key in WebCrypto, whole object into one buffer, 4 chunks in flight (as the viewer)'],
   ['ours-chunks', 'ObjectOpener::open_chunk, one chunk at a time'],
   ['raw', 'crypto.subtle.decrypt from JS, one chunk at a time (importKey raw object key)'],
   ['raw-hkdf', 'the same, object key by HKDF deriveKey from a study-key CryptoKey'],
