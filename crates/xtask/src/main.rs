@@ -12,6 +12,8 @@
 //!   `target/fuzz-artifacts/<target>/`.
 //! - `bench crypto`: in headless Chromium, decrypts a 64 MiB sealed object through our stream code
 //!   with the WebCrypto backend and through raw `crypto.subtle.decrypt`; prints MB/s and ratios.
+//! - `bench seal`: natively, seals and opens 1 MiB and 64 MiB objects and runs raw `aes-gcm` on the
+//!   same bytes (criterion, `crates/seal/benches/stream.rs`); prints GB/s and ratios.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -45,6 +47,7 @@ fn main() -> Result<()> {
         Some("demo") => demo(&root, &args[1..]),
         Some("test") => test(&root, &args[1..]),
         Some("bench") if args.get(1).map(String::as_str) == Some("crypto") => bench_crypto(&root),
+        Some("bench") if args.get(1).map(String::as_str) == Some("seal") => bench_seal(),
         Some("fuzz") => fuzz(&root, &args[1..]),
         _ => usage(),
     }
@@ -52,11 +55,12 @@ fn main() -> Result<()> {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo xtask <setup|build-web|demo|test|fuzz|bench crypto>\n\n  \
+        "usage: cargo xtask <setup|build-web|demo|test|fuzz|bench crypto|bench seal>\n\n  \
          demo [--port N] [--data DIR] [--dicom DIR]   build, seal a demo study, serve it\n  \
          test                                         run every test\n  \
          fuzz [--seconds N] [TARGET...]               run the fuzz targets N seconds each (default 20; targets: {})\n  \
-         bench crypto                                 browser decrypt benchmark (BENCH_MIB, BENCH_REPS)",
+         bench crypto                                 browser decrypt benchmark (BENCH_MIB, BENCH_REPS)\n  \
+         bench seal                                   native sealed-object throughput (criterion)",
         FUZZ_TARGETS.join(" ")
     );
     std::process::exit(2)
@@ -436,4 +440,21 @@ fn fuzz_targets(root: &Path, targets: &[&str], seconds: u64) -> Result<()> {
     })();
     let _ = std::fs::remove_dir_all(&scratch);
     result
+}
+
+/// `cargo xtask bench seal`: criterion with a modest sampling time (never a timed assertion).
+fn bench_seal() -> Result<()> {
+    step("benchmarking native sealed-object throughput (crates/seal/benches/stream.rs)");
+    run(cargo().args([
+        "bench",
+        "-p",
+        "obscura-seal",
+        "--bench",
+        "stream",
+        "--",
+        "--warm-up-time",
+        "1",
+        "--measurement-time",
+        "3",
+    ]))
 }
