@@ -330,9 +330,24 @@ impl<C: ChunkCipher> ObjectOpener<C> {
     /// Opens chunk `index` from exactly the bytes of [`ObjectLayout::chunk_range`].
     pub async fn open_chunk(&self, index: u64, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError> {
         let p = self.chunk_plaintext_range_checked(index)?;
+        // The header is not authenticated yet: refuse a slice of the wrong length before
+        // allocating (and zeroising) the up to 16 MiB it claims for this chunk.
+        self.check_ciphertext_len(index, ciphertext)?;
         let mut out = Zeroizing::new(vec![0u8; (p.end - p.start) as usize]);
         self.open_chunk_into(index, ciphertext, &mut out).await?;
         Ok(out)
+    }
+
+    /// [`SealError::Truncated`] / [`SealError::Extended`] unless `ciphertext` is exactly chunk
+    /// `index`'s byte range (`index` is in range).
+    fn check_ciphertext_len(&self, index: u64, ciphertext: &[u8]) -> Result<(), SealError> {
+        let r = self.layout.chunk_range(index);
+        let (want, got) = (r.end - r.start, ciphertext.len() as u64);
+        match got.cmp(&want) {
+            core::cmp::Ordering::Less => Err(SealError::Truncated),
+            core::cmp::Ordering::Greater => Err(SealError::Extended),
+            core::cmp::Ordering::Equal => Ok(()),
+        }
     }
 
     fn chunk_plaintext_range_checked(&self, index: u64) -> Result<Range<u64>, SealError> {
@@ -352,15 +367,7 @@ impl<C: ChunkCipher> ObjectOpener<C> {
         if out.len() as u64 != p.end - p.start {
             return Err(SealError::Malformed("output buffer does not match the chunk's plaintext length".into()));
         }
-        let r = self.layout.chunk_range(index);
-        let want = r.end - r.start;
-        let got = ciphertext.len() as u64;
-        if got < want {
-            return Err(SealError::Truncated);
-        }
-        if got > want {
-            return Err(SealError::Extended);
-        }
+        self.check_ciphertext_len(index, ciphertext)?;
         let nonce = chunk_nonce(index, self.layout.is_last(index));
         self.cipher.open_chunk_into(&nonce, &self.header_bytes, ciphertext, out).await.map_err(|e| match e {
             SealError::Tampered { .. } => SealError::Tampered { what: "object chunk" },

@@ -5,9 +5,15 @@
 //! - `build-web`: builds the viewer to WebAssembly and lays out the site in `target/site`.
 //! - `demo [--port N] [--data DIR] [--dicom DIR]`: setup, build, create a demo organisation, seal a
 //!   synthetic CT (or your study), serve viewer + store and print the URL.
-//! - `test`: every test: native, in headless Chromium (wasm-bindgen-test), and end to end.
+//! - `test`: every test: native, a short fuzzing run, in headless Chromium (wasm-bindgen-test),
+//!   and end to end.
+//! - `fuzz [--seconds N] [TARGET...]`: runs the cargo-fuzz targets of `fuzz/` (default: all, 20 s
+//!   each) on stable Rust; new inputs go to a temporary directory, crashes to
+//!   `target/fuzz-artifacts/<target>/`.
 //! - `bench crypto`: in headless Chromium, decrypts a 64 MiB sealed object through our stream code
 //!   with the WebCrypto backend and through raw `crypto.subtle.decrypt`; prints MB/s and ratios.
+//! - `bench seal`: natively, seals and opens 1 MiB and 64 MiB objects and runs raw `aes-gcm` on the
+//!   same bytes (criterion, `crates/seal/benches/stream.rs`); prints GB/s and ratios.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -15,6 +21,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const WASM_BINDGEN_VERSION: &str = "0.2.130";
+/// The newest cargo-fuzz that builds on (and fuzzes with) stable rustc 1.95.
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+/// The targets of `fuzz/Cargo.toml`.
+const FUZZ_TARGETS: &[&str] = &["stanza", "object_header", "manifest", "certificate"];
+/// Seconds per fuzz target in `cargo xtask test`.
+const TEST_FUZZ_SECONDS: u64 = 10;
 const APT_PACKAGES: &[(&str, &str)] = &[
     ("/usr/bin/chromium", "chromium"),
     ("/usr/bin/chromedriver", "chromium-driver"),
@@ -35,11 +47,23 @@ fn main() -> Result<()> {
         Some("demo") => demo(&root, &args[1..]),
         Some("test") => test(&root, &args[1..]),
         Some("bench") if args.get(1).map(String::as_str) == Some("crypto") => bench_crypto(&root),
-        _ => {
-            eprintln!("usage: cargo xtask <setup|build-web|demo|test|bench crypto>\n\n  demo [--port N] [--data DIR] [--dicom DIR]   build, seal a demo study, serve it\n  test                                         run every test\n  bench crypto                                 browser decrypt benchmark (BENCH_MIB, BENCH_REPS)");
-            std::process::exit(2)
-        }
+        Some("bench") if args.get(1).map(String::as_str) == Some("seal") => bench_seal(),
+        Some("fuzz") => fuzz(&root, &args[1..]),
+        _ => usage(),
     }
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: cargo xtask <setup|build-web|demo|test|fuzz|bench crypto|bench seal>\n\n  \
+         demo [--port N] [--data DIR] [--dicom DIR]   build, seal a demo study, serve it\n  \
+         test                                         run every test\n  \
+         fuzz [--seconds N] [TARGET...]               run the fuzz targets N seconds each (default 20; targets: {})\n  \
+         bench crypto                                 browser decrypt benchmark (BENCH_MIB, BENCH_REPS)\n  \
+         bench seal                                   native sealed-object throughput (criterion)",
+        FUZZ_TARGETS.join(" ")
+    );
+    std::process::exit(2)
 }
 
 fn workspace_root() -> PathBuf {
@@ -81,6 +105,7 @@ fn setup(root: &Path) -> Result<()> {
         step(&format!("installing wasm-bindgen-cli {WASM_BINDGEN_VERSION} (about 3 minutes, once)"));
         run(cargo().args(["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN_VERSION]))?;
     }
+    setup_cargo_fuzz()?;
     let missing: Vec<&str> = APT_PACKAGES.iter().filter(|(f, _)| !Path::new(f).exists()).map(|(_, p)| *p).collect();
     if !missing.is_empty() {
         step(&format!("installing Debian packages: {}", missing.join(" ")));
@@ -106,6 +131,16 @@ fn setup(root: &Path) -> Result<()> {
     if !e2e.join("node_modules/playwright-core").exists() {
         step("installing the end-to-end test's npm packages (playwright-core; no browser download)");
         run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&e2e))?;
+    }
+    Ok(())
+}
+
+/// Installs the pinned cargo-fuzz when missing.
+fn setup_cargo_fuzz() -> Result<()> {
+    let have = output(cargo().args(["fuzz", "--version"])).unwrap_or_default();
+    if !have.split_whitespace().any(|w| w == CARGO_FUZZ_VERSION) {
+        step(&format!("installing cargo-fuzz {CARGO_FUZZ_VERSION} (about 2 minutes, once)"));
+        run(cargo().args(["install", "cargo-fuzz", "--locked", "--version", CARGO_FUZZ_VERSION]))?;
     }
     Ok(())
 }
@@ -244,6 +279,8 @@ fn test(root: &Path, _args: &[String]) -> Result<()> {
     step("native tests (cargo test --workspace)");
     run(cargo().args(["test", "--workspace", "--exclude", "obscura-viewer", "--exclude", "obscura-wasm-tests"]))?;
 
+    fuzz_targets(root, FUZZ_TARGETS, TEST_FUZZ_SECONDS)?;
+
     step("browser tests (wasm-bindgen-test in headless Chromium)");
     run(cargo()
         .args(["test", "-p", "obscura-wasm-tests", "--target", "wasm32-unknown-unknown"])
@@ -304,4 +341,120 @@ fn bench_crypto(root: &Path) -> Result<()> {
     copy_dir(&root.join("crates/bench-web/www"), &site)?;
     step("decrypt benchmark in headless Chromium (loopback server, Playwright)");
     run(Command::new("node").arg(root.join("crates/bench-web/run.mjs")).env("BENCH_SITE", &site))
+}
+
+/// `cargo xtask fuzz [--seconds N] [TARGET...]`.
+fn fuzz(root: &Path, args: &[String]) -> Result<()> {
+    let mut seconds = 20;
+    let mut targets = Vec::new();
+    let mut args = args.iter();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--seconds" => {
+                seconds = args.next().and_then(|n| n.parse().ok()).context("--seconds needs a whole number")?;
+            }
+            t => match FUZZ_TARGETS.iter().find(|&&k| k == t) {
+                Some(&k) => targets.push(k),
+                None => bail!("unknown fuzz target {t:?} (targets: {})", FUZZ_TARGETS.join(" ")),
+            },
+        }
+    }
+    if targets.is_empty() {
+        targets = FUZZ_TARGETS.to_vec();
+    }
+    fuzz_targets(root, &targets, seconds)
+}
+
+fn cargo_fuzz(root: &Path, subcommand: &str) -> Command {
+    let mut c = cargo();
+    // `--sanitizer none` needs no `-Z` flag, so stable rustc builds and runs the targets (see
+    // fuzz/README.md). The build lives in the workspace's target directory.
+    // 16 codegen units instead of cargo-fuzz's 1: a shorter cold build on two cores.
+    c.args(["fuzz", subcommand, "--sanitizer", "none", "--codegen-units", "16", "--target-dir"])
+        .arg(root.join("target/fuzz"));
+    c
+}
+
+/// Builds the fuzz targets, then runs each for `seconds` on a temporary corpus (written) plus the
+/// committed seeds in `fuzz/corpus/<target>` (only read). Fails if any target finds a crash, after
+/// running all of them; crash inputs and logs are in `target/fuzz-artifacts/<target>/`.
+fn fuzz_targets(root: &Path, targets: &[&str], seconds: u64) -> Result<()> {
+    setup_cargo_fuzz()?;
+    step("building the fuzz targets (cargo fuzz build --sanitizer none)");
+    let start = Instant::now();
+    run(&mut cargo_fuzz(root, "build"))?;
+    eprintln!("built in {:.0?}", start.elapsed());
+    let scratch = std::env::temp_dir().join(format!("obscura-fuzz-{}", std::process::id()));
+    let result = (|| {
+        let mut failed = Vec::new();
+        for &target in targets {
+            step(&format!("fuzzing {target} for {seconds} s"));
+            let corpus = scratch.join(target);
+            let artifacts = root.join("target/fuzz-artifacts").join(target);
+            let _ = std::fs::remove_dir_all(&artifacts);
+            std::fs::create_dir_all(&corpus)?;
+            std::fs::create_dir_all(&artifacts)?;
+            let log_path = artifacts.join("fuzz.log");
+            let log = std::fs::File::create(&log_path)?;
+            let status = cargo_fuzz(root, "run")
+                .arg(target)
+                .arg(&corpus)
+                .arg(root.join("fuzz/corpus").join(target))
+                .arg("--")
+                .arg(format!("-max_total_time={seconds}"))
+                .arg(format!("-artifact_prefix={}/", artifacts.display()))
+                .arg("-timeout=20")
+                .stdout(log.try_clone()?)
+                .stderr(log)
+                .status()
+                .context("could not start cargo fuzz")?;
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            if status.success() {
+                let done = lines.iter().rev().find(|l| l.starts_with("Done ")).copied().unwrap_or("");
+                let stats = lines.iter().rev().find(|l| l.contains(" cov: ")).map(|l| l.trim()).unwrap_or("");
+                eprintln!("{target}: {done}; {stats}");
+                continue;
+            }
+            // The panic message and libFuzzer's verdict, not the whole backtrace.
+            for (i, l) in lines.iter().enumerate() {
+                let key = ["ERROR: libFuzzer", "SUMMARY:", "Test unit written"];
+                if l.contains("panicked at") {
+                    eprintln!("{}", lines[i..(i + 3).min(lines.len())].join("\n"));
+                } else if key.iter().any(|k| l.contains(k)) {
+                    eprintln!("{l}");
+                }
+            }
+            eprintln!(
+                "{target} FAILED ({status}); full log {}\nreproduce: cargo fuzz run --sanitizer none --codegen-units 16 \
+                 --target-dir target/fuzz {target} <the crash-* file in {}>",
+                log_path.display(),
+                artifacts.display()
+            );
+            failed.push(target);
+        }
+        if !failed.is_empty() {
+            bail!("fuzz targets found crashes: {}", failed.join(", "));
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+/// `cargo xtask bench seal`: criterion with a modest sampling time (never a timed assertion).
+fn bench_seal() -> Result<()> {
+    step("benchmarking native sealed-object throughput (crates/seal/benches/stream.rs)");
+    run(cargo().args([
+        "bench",
+        "-p",
+        "obscura-seal",
+        "--bench",
+        "stream",
+        "--",
+        "--warm-up-time",
+        "1",
+        "--measurement-time",
+        "3",
+    ]))
 }
