@@ -30,3 +30,6 @@ pub fn study_key() -> &'static StudyKey {
     static K: OnceLock<StudyKey> = OnceLock::new();
     K.get_or_init(|| StudyKey::from_bytes([0x66; 32]))
 }
+
+/// The passcode of the vectors' passcode share link (`rotated_manifest.passcode`).
+pub const SHARE_PASSCODE: &str = "4711";

@@ -217,6 +217,49 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
             m.insert("extra".into(), Value::from(1));
         }),
     ));
+    // share_link: a fragment, a newline, then a JSON array of share stanzas: the lone vector link,
+    // the passcode link of the rotated manifest (with its stanza), and variants.
+    let sl = &vectors["share_link"];
+    let lone = format!("{}\n{}", sl["fragment"].as_str().unwrap(), Value::Array(vec![sl["stanza"].clone()]));
+    out.push(("share_link", "vector.txt", lone.clone().into_bytes()));
+    let rm = &vectors["rotated_manifest"];
+    let rotated_bytes = h(&rm["bytes"]);
+    let rotated_body: Value = serde_json::from_slice(&rotated_bytes[12..rotated_bytes.len() - 64]).unwrap();
+    let coded = format!("{}\n{}", rm["share_fragment"].as_str().unwrap(), rotated_body["shares"]);
+    out.push(("share_link", "vector-passcode.txt", coded.into_bytes()));
+    out.push(("share_link", "version-2.txt", lone.replacen("share=1~", "share=2~", 1).into_bytes()));
+    let expired = json_edit(&sl["stanza"], |m| {
+        m.insert("expires".into(), Value::from(NOW - 1));
+    });
+    let expired = format!("{}\n[{}]", sl["fragment"].as_str().unwrap(), String::from_utf8(expired).unwrap());
+    out.push(("share_link", "expired.txt", expired.into_bytes()));
+    out.push(("share_link", "no-stanzas.txt", format!("{}\n[]", sl["fragment"].as_str().unwrap()).into_bytes()));
+    out.push(("share_link", "fragment-only.txt", sl["fragment"].as_str().unwrap().as_bytes().to_vec()));
+
+    // enrolment_request: the vector request and variants.
+    let er = &vectors["enrolment_request"];
+    out.push(("enrolment_request", "vector.json", serde_json::to_vec_pretty(er).unwrap()));
+    out.push((
+        "enrolment_request",
+        "format-2.json",
+        json_edit(er, |m| {
+            m.insert("format".into(), Value::from(2));
+        }),
+    ));
+    out.push((
+        "enrolment_request",
+        "control-characters.json",
+        json_edit(er, |m| {
+            m.insert("subject".into(), Value::from("a\u{1b}[2Jb"));
+        }),
+    ));
+    out.push((
+        "enrolment_request",
+        "unknown-field.json",
+        json_edit(er, |m| {
+            m.insert("extra".into(), Value::from(1));
+        }),
+    ));
     out
 }
 
@@ -291,4 +334,11 @@ fn fuzz_seeds_reach_the_crypto() {
     cert.verify(&anchor, Role::Gateway, NOW).unwrap();
     let reader = std::str::from_utf8(seed(&all, "certificate", "vector-reader.json")).unwrap();
     Certificate::from_json(reader).unwrap().verify(&anchor, Role::Reader, NOW).unwrap();
+
+    let coded = std::str::from_utf8(seed(&all, "share_link", "vector-passcode.txt")).unwrap();
+    let (fragment, stanzas) = coded.split_once('\n').unwrap();
+    let link = ShareLink::from_fragment(fragment).unwrap();
+    let stanzas: Vec<ShareStanza> = serde_json::from_str(stanzas).unwrap();
+    share::open_share(STUDY_UID, &stanzas, &link, Some("4711"), NOW).unwrap();
+    EnrolmentRequest::from_json(std::str::from_utf8(seed(&all, "enrolment_request", "vector.json")).unwrap()).unwrap();
 }
