@@ -108,7 +108,28 @@ pub struct WebCryptoAead;
 pub struct WebCryptoStudyKey(CryptoKey);
 
 /// One object's AES-256-GCM key inside WebCrypto (usage `decrypt` only, not extractable).
-pub struct WebCryptoCipher(CryptoKey);
+pub struct WebCryptoCipher {
+    key: CryptoKey,
+    /// The AES-GCM parameters, made once per object: `decrypt` copies them when called, so only
+    /// the nonce bytes change between calls (fewer JS objects per chunk).
+    params: Object,
+    iv: Uint8Array,
+    /// The associated data the params hold (the object header; the same for every chunk).
+    aad: std::cell::RefCell<Vec<u8>>,
+}
+
+impl WebCryptoCipher {
+    fn new(key: CryptoKey) -> Self {
+        let iv = Uint8Array::new_with_length(12);
+        let params = js_object(&[
+            ("name", "AES-GCM".into()),
+            ("iv", iv.clone().into()),
+            ("additionalData", Uint8Array::new_with_length(0).into()),
+            ("tagLength", 128.into()),
+        ]);
+        WebCryptoCipher { key, params, iv, aad: std::cell::RefCell::new(Vec::new()) }
+    }
+}
 
 fn backend_error(what: &str, e: JsValue) -> SealError {
     SealError::Backend(format!("WebCrypto {what} failed: {}", js_error(e)))
@@ -141,7 +162,7 @@ impl WebCryptoStudyKey {
 impl WebCryptoCipher {
     /// The CryptoKey (to check its properties; it cannot be exported).
     pub fn crypto_key(&self) -> &CryptoKey {
-        &self.0
+        &self.key
     }
 }
 
@@ -161,7 +182,7 @@ impl StudyKeyHandle for WebCryptoStudyKey {
             .derive_key_with_object_and_object(&hkdf, &self.0, &aes, false, &usages(&["decrypt"]))
             .map_err(|e| backend_error("deriveKey", e))?;
         let k = JsFuture::from(p).await.map_err(|e| backend_error("deriveKey", e))?;
-        Ok(WebCryptoCipher(k.unchecked_into()))
+        Ok(WebCryptoCipher::new(k.unchecked_into()))
     }
 }
 
@@ -174,14 +195,13 @@ impl ChunkCipher for WebCryptoCipher {
         out: &mut [u8],
     ) -> Result<(), SealError> {
         let subtle = subtle().map_err(SealError::Backend)?;
-        let algo = js_object(&[
-            ("name", "AES-GCM".into()),
-            ("iv", Uint8Array::from(&nonce[..]).into()),
-            ("additionalData", Uint8Array::from(aad).into()),
-            ("tagLength", 128.into()),
-        ]);
+        if *self.aad.borrow() != aad {
+            let _ = Reflect::set(&self.params, &"additionalData".into(), &Uint8Array::from(aad));
+            *self.aad.borrow_mut() = aad.to_vec();
+        }
+        self.iv.copy_from(&nonce[..]);
         let p = subtle
-            .decrypt_with_object_and_u8_array(&algo, &self.0, ciphertext)
+            .decrypt_with_object_and_u8_array(&self.params, &self.key, ciphertext)
             .map_err(|_| SealError::Tampered { what: "chunk" })?;
         let buf = JsFuture::from(p).await.map_err(|_| SealError::Tampered { what: "chunk" })?;
         let view = Uint8Array::new(&buf);
