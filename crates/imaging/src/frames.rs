@@ -25,16 +25,18 @@ pub fn frame_ranges(bytes: &[u8]) -> Result<Vec<Range<u64>>, ImagingError> {
         PixelDataLocation::Native { offset, len } => {
             let samples = u64::from(int::<u32>(&obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1));
             let bits = u64::from(int::<u32>(&obj, tags::BITS_ALLOCATED).unwrap_or(0));
-            let frame_len = (bits % 8 == 0)
-                .then(|| u64::from(a.rows.unwrap_or(0)) * u64::from(a.columns.unwrap_or(0)) * samples * (bits / 8))
-                .unwrap_or(0);
+            let frame_len = if bits % 8 == 0 {
+                u64::from(a.rows.unwrap_or(0)) * u64::from(a.columns.unwrap_or(0)) * samples * (bits / 8)
+            } else {
+                0 // BitsAllocated 1: frames are packed bits, not byte-aligned
+            };
             if frame_len == 0 || frames.checked_mul(frame_len).is_none_or(|total| total > len) {
                 return Ok(Vec::new());
             }
             (0..frames).map(|i| offset + i * frame_len..offset + (i + 1) * frame_len).collect()
         }
         PixelDataLocation::Encapsulated { fragments } => match (fragments.first(), fragments.last()) {
-            (Some(first), Some(last)) if frames == 1 => vec![first.0..last.0 + last.1],
+            (Some(first), Some(last)) if frames == 1 => std::iter::once(first.0..last.0 + last.1).collect(),
             _ if fragments.len() as u64 == frames => fragments.iter().map(|&(o, l)| o..o + l).collect(),
             _ => Vec::new(),
         },
