@@ -1,6 +1,7 @@
 //! The `obscura` command: organisation and gateway keys, sealing studies, serving the viewer.
 #![forbid(unsafe_code)]
 
+mod decodecmd;
 mod keyfile;
 mod lifecycle;
 mod sealcmd;
@@ -171,6 +172,18 @@ enum Command {
         /// Only this pseudonymous Study Instance UID.
         study: Option<String>,
     },
+    /// Decode DICOM files to their stored pixel values, one raw file per frame.
+    #[command(after_help = "Each <name>.dcm gives <name>.frame<N>.raw (N from 0): the stored values, little endian, \
+at their native width (8 or 16 bits, signed if Pixel Representation is 1), rows x columns, samples interleaved, \
+before rescale, VOI, palette and MONOCHROME1 inversion; YBR is written as RGB.\n\nExample:\n  obscura decode ./study/ --out ./decoded")]
+    Decode {
+        /// Where to write the frames (folders of the input are mirrored below it).
+        #[arg(long)]
+        out: PathBuf,
+        /// DICOM Part 10 files or folders.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+    },
     /// Write a deterministic synthetic CT series (a phantom) as DICOM files.
     SyntheticCt {
         #[arg(long)]
@@ -336,6 +349,7 @@ fn run(cli: Cli) -> Result<()> {
             serve::serve(serve::ServeOptions { keys, store, site, port, demo })
         }
         Command::Inspect { keys, store, study } => inspect(&KeysDir(keys), &store, study.as_deref()),
+        Command::Decode { out, inputs } => decodecmd::decode(&inputs, &out),
         Command::SyntheticCt { out, slices, patient_name } => {
             if slices == 0 {
                 bail!("--slices must be at least 1");

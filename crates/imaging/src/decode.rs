@@ -90,6 +90,8 @@ pub struct DecodedImage {
     pub samples_per_pixel: u16,
     /// Photometric interpretation of the frames.
     pub photometric: Photometric,
+    /// Bits Allocated (0028,0100) of the source: the width of one stored value (8 for RGB frames).
+    pub bits_allocated: u16,
     /// Bits Stored (0028,0101) of the source (8 for RGB frames).
     pub bits_stored: u16,
     /// Whether gray stored values are signed (Pixel Representation 1).
@@ -123,6 +125,17 @@ impl DecodedImage {
             }
             Frame::Rgb8(v) => v.get(index).map(|&b| i32::from(b)),
         }
+    }
+
+    /// Frame `frame`'s stored values as bytes at their native width, little endian:
+    /// BitsAllocated 8 → one byte per sample, 16 → two (the signed ones as `i16`), sign-extended
+    /// from BitsStored; RGB as interleaved bytes. `None` if `frame` is out of range.
+    pub fn stored_bytes(&self, frame: usize) -> Option<Vec<u8>> {
+        Some(match self.frames.get(frame)? {
+            Frame::Gray16(v) if self.bits_allocated <= 8 => v.iter().map(|&x| x as u8).collect(),
+            Frame::Gray16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Frame::Rgb8(v) => v.clone(),
+        })
     }
 
     /// Stored value at `index` of `frame` (see [`get_stored_value`](Self::get_stored_value)).
@@ -411,6 +424,7 @@ pub fn decode_object(obj: &DefaultDicomObject) -> Result<DecodedImage, ImagingEr
             columns: header.columns,
             samples_per_pixel: 1,
             photometric,
+            bits_allocated: header.bits_allocated,
             bits_stored: header.bits_stored,
             signed: header.signed,
             rescale_slope,
@@ -436,6 +450,7 @@ pub fn decode_object(obj: &DefaultDicomObject) -> Result<DecodedImage, ImagingEr
             columns: header.columns,
             samples_per_pixel: 3,
             photometric: Photometric::Rgb,
+            bits_allocated: 8,
             bits_stored: 8,
             signed: false,
             rescale_slope: 1.0,
@@ -721,6 +736,7 @@ mod tests {
             columns: 2,
             samples_per_pixel: 1,
             photometric: Photometric::Monochrome2,
+            bits_allocated: 16,
             bits_stored: 16,
             signed: true,
             rescale_slope: 1.0,
