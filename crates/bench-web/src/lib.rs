@@ -120,16 +120,22 @@ enum Keep {
     CopyAndZero,
 }
 
-/// The WebCrypto calls of `WebCryptoCipher` made directly, bypassing the stream code: an object
-/// key imported raw (non-extractable), one sequential `decrypt` per chunk on a view of wasm memory.
-async fn webcrypto_from_wasm(s: &Sealed, keep: Keep) -> Result<Output, JsValue> {
-    let subtle = subtle()?;
+/// The object key imported raw into WebCrypto (non-extractable, decrypt only), as the decomposition
+/// and prototype variants use it.
+async fn import_object_key(subtle: &web_sys::SubtleCrypto, s: &Sealed) -> Result<CryptoKey, JsValue> {
     let okey = s.key.object_key(&s.id);
     let raw = Uint8Array::from(&okey[..]);
     let usages: js_sys::Array = [JsValue::from_str("decrypt")].into_iter().collect();
     let p = subtle.import_key_with_str("raw", &raw, "AES-GCM", false, &usages)?;
     raw.fill(0, 0, 32);
-    let key: CryptoKey = JsFuture::from(p).await?.unchecked_into();
+    Ok(JsFuture::from(p).await?.unchecked_into())
+}
+
+/// The WebCrypto calls of `WebCryptoCipher` made directly, bypassing the stream code: an object
+/// key imported raw (non-extractable), one sequential `decrypt` per chunk on a view of wasm memory.
+async fn webcrypto_from_wasm(s: &Sealed, keep: Keep) -> Result<Output, JsValue> {
+    let subtle = subtle()?;
+    let key = import_object_key(&subtle, s).await?;
     let header = &s.sealed[..obscura_seal::HEADER_LEN];
     let (mut js, mut plain) = (Vec::new(), Vec::new());
     for i in 0..s.layout.chunk_count() {
@@ -163,12 +169,7 @@ async fn webcrypto_from_wasm(s: &Sealed, keep: Keep) -> Result<Output, JsValue> 
 /// bypasses the stream code; the JS buffer is still zeroed after the copy.
 async fn webcrypto_into_output(s: &Sealed, in_flight: usize) -> Result<Output, JsValue> {
     let subtle = subtle()?;
-    let okey = s.key.object_key(&s.id);
-    let raw = Uint8Array::from(&okey[..]);
-    let usages: js_sys::Array = [JsValue::from_str("decrypt")].into_iter().collect();
-    let p = subtle.import_key_with_str("raw", &raw, "AES-GCM", false, &usages)?;
-    raw.fill(0, 0, 32);
-    let key: CryptoKey = JsFuture::from(p).await?.unchecked_into();
+    let key = import_object_key(&subtle, s).await?;
     let header = Uint8Array::from(&s.sealed[..obscura_seal::HEADER_LEN]);
     let mut out = Zeroizing::new(vec![0u8; s.layout.plaintext_len() as usize]);
     let mut chunks = stream::iter(0..s.layout.chunk_count())
