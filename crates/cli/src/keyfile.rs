@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 const SECRET_HEADER: &str = "OBSCURA SECRET KEY v1";
 
 /// The files of an organisation's keys folder.
+#[derive(Clone)]
 pub struct KeysDir(pub PathBuf);
 
 impl KeysDir {
@@ -46,6 +47,20 @@ impl KeysDir {
             Ok(c) => format!(" (reader \"{}\")", c.subject),
             Err(_) => String::new(),
         }
+    }
+    /// gateway.cert.json, checked against the organisation key at time `t`.
+    pub fn gateway_certificate(&self, org: &PublicKey, t: i64) -> Result<Certificate> {
+        let cert = self.certificate("gateway.cert.json")?;
+        cert.verify(org, obscura_seal::Role::Gateway, t)
+            .context("the gateway certificate does not verify against org.pub; run `obscura gateway init` again")?;
+        Ok(cert)
+    }
+    /// escrow.cert.json, checked against the organisation key at time `t`.
+    pub fn escrow_certificate(&self, org: &PublicKey, t: i64) -> Result<Certificate> {
+        let cert = self.certificate("escrow.cert.json")?;
+        cert.verify(org, obscura_seal::Role::Escrow, t)
+            .context("the escrow certificate does not verify against org.pub")?;
+        Ok(cert)
     }
     pub fn certificate(&self, name: &str) -> Result<Certificate> {
         let path = self.path(name);

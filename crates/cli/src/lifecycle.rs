@@ -102,12 +102,8 @@ impl Signer {
     fn load(keys: &KeysDir) -> Result<Self> {
         let org = keys.org_public()?;
         let t = now();
-        let gateway_cert = keys.certificate("gateway.cert.json")?;
-        gateway_cert
-            .verify(&org, Role::Gateway, t)
-            .context("the gateway certificate does not verify against org.pub; run `obscura gateway init` again")?;
-        let escrow_cert = keys.certificate("escrow.cert.json")?;
-        escrow_cert.verify(&org, Role::Escrow, t).context("the escrow certificate does not verify against org.pub")?;
+        let gateway_cert = keys.gateway_certificate(&org, t)?;
+        let escrow_cert = keys.escrow_certificate(&org, t)?;
         let escrow =
             keys.escrow_key().context("this command recovers study keys through the escrow key (escrow.key)")?;
         if *escrow.public_key() != escrow_cert.public_key {
@@ -187,6 +183,17 @@ pub fn rewrap(keys: &KeysDir, store_root: &Path, reader_certs: &[PathBuf], studi
         .iter()
         .map(|p| keyfile::read_reader_certificate(p, &org, now()).map(|c| c.public_key))
         .collect::<Result<_>>()?;
+    add_readers(keys, store_root, &readers, studies)
+}
+
+/// Adds reader keys (already certified) to the chosen studies that lack them; also what demo
+/// enrolment in `obscura serve` does.
+pub fn add_readers(
+    keys: &KeysDir,
+    store_root: &Path,
+    readers: &[PublicKey],
+    studies: &Studies,
+) -> Result<Vec<Changed>> {
     apply(keys, store_root, studies, |_, m| {
         let add: Vec<PublicKey> = readers.iter().filter(|r| !m.has_recipient(&r.key_id())).cloned().collect();
         Ok((!add.is_empty()).then(|| ManifestUpdate { add, ..Default::default() }))

@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use obscura_dicomweb::carrier::{Carrier, CarrierKind};
 use obscura_imaging::Attributes;
 use obscura_seal::{
-    seal_object, Certificate, InstanceIndex, ObjectEntry, ObjectId, PublicKey, Role, SeriesIndex, StudyIndex, StudyKey,
+    seal_object, Certificate, InstanceIndex, ObjectEntry, ObjectId, PublicKey, SeriesIndex, StudyIndex, StudyKey,
 };
 use rand_core::{OsRng, RngCore};
 use std::collections::BTreeMap;
@@ -74,13 +74,9 @@ pub fn seal(
 ) -> Result<Vec<SealedStudy>> {
     let org = keys.org_public()?;
     let gateway_key = keys.gateway_key()?;
-    let gateway_cert = keys.certificate("gateway.cert.json")?;
     let t = now();
-    gateway_cert
-        .verify(&org, Role::Gateway, t)
-        .context("the gateway certificate does not verify against org.pub; run `obscura gateway init` again")?;
-    let escrow_cert = keys.certificate("escrow.cert.json")?;
-    escrow_cert.verify(&org, Role::Escrow, t).context("the escrow certificate does not verify against org.pub")?;
+    let gateway_cert = keys.gateway_certificate(&org, t)?;
+    let escrow_cert = keys.escrow_certificate(&org, t)?;
     // The escrow recipient is always on every study: it is what makes re-wrapping and recovery possible.
     let mut recipients: Vec<PublicKey> = vec![escrow_cert.public_key.clone()];
     for path in reader_certs {

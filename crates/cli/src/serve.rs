@@ -14,8 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
-use obscura_seal::{update_manifest, Certificate, EnrolmentRequest, ManifestUpdate, PublicKey, Role};
-use rand_core::OsRng;
+use obscura_seal::{Certificate, EnrolmentRequest, PublicKey, Role};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tower_http::services::ServeDir;
@@ -110,21 +109,14 @@ async fn certify_and_rewrap(s: &AppState, key: PublicKey, subject: &str) -> Resu
     let now = crate::sealcmd::now();
     let org_key = s.keys.org_key()?;
     let cert = Certificate::issue(&org_key, Role::Reader, subject, &key, now - 300, now + 365 * 86400);
-    let escrow = s.keys.escrow_key()?;
-    let gateway_key = s.keys.gateway_key()?;
-    let gateway_cert = s.keys.certificate("gateway.cert.json")?;
-    for study_uid in store::studies(&s.store)? {
-        let (carrier, sealed) = store::read_manifest(&s.store, &study_uid)?;
-        let manifest = obscura_seal::open_manifest(&sealed, &s.org, now, None)
-            .with_context(|| format!("the stored manifest of study {study_uid} does not verify"))?;
-        if manifest.has_recipient(&key.key_id()) {
-            continue;
-        }
-        let update = ManifestUpdate { add: vec![key.clone()], ..Default::default() };
-        let rewrapped = update_manifest(&manifest, &escrow, update, &gateway_key, &gateway_cert, now, &mut OsRng)
-            .await
-            .with_context(|| format!("re-wrapping study {study_uid} through escrow failed"))?;
-        store::write_carrier(&s.store, &carrier, &rewrapped.manifest)?;
+    if !store::studies(&s.store)?.is_empty() {
+        // The same re-wrap as `obscura rewrap --all`; it reads and writes files, so off the runtime.
+        let (keys, store) = (s.keys.clone(), s.store.clone());
+        tokio::task::spawn_blocking(move || {
+            crate::lifecycle::add_readers(&keys, &store, &[key], &crate::lifecycle::Studies::All)
+        })
+        .await
+        .context("the re-wrapping task failed")??;
     }
     Ok(cert)
 }
