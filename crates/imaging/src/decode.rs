@@ -1,14 +1,17 @@
-//! Pixel decoding to display-ready frames.
+//! Pixel decoding: DICOM Part 10 bytes to each frame's stored values, with everything the
+//! display pipeline needs (rescale, Modality / VOI LUTs, windows, palette).
 
 use std::error::Error as StdError;
 
 use dicom_core::value::Value as DicomValue;
 use dicom_dictionary_std::tags;
-use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+use dicom_object::mem::InMemDicomObject;
 use dicom_object::{DefaultDicomObject, OpenFileOptions};
-use dicom_pixeldata::{PhotometricInterpretation, PixelDecoder, PlanarConfiguration};
-use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
+use crate::codec::{frame_codestreams, Codec};
+use crate::lut::{self, Lut, Palette};
+use crate::pixel_module::{PixelModule, SourcePhotometric};
+use crate::samples;
 use crate::ImagingError;
 
 /// Largest decoded image (all frames) this decoder will allocate, in bytes.
@@ -19,7 +22,7 @@ pub const MAX_DECODED_BYTES: u64 = 1 << 30;
 
 /// Photometric interpretation of a [`DecodedImage`], after decoding.
 ///
-/// Colour images are always delivered as interleaved RGB (YBR is converted).
+/// YBR colour (YBR_FULL, YBR_FULL_422, YBR_RCT, YBR_ICT) is delivered converted to RGB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum Photometric {
@@ -27,8 +30,10 @@ pub enum Photometric {
     Monochrome1,
     /// Grayscale, minimum value displayed black.
     Monochrome2,
-    /// Interleaved 8-bit RGB.
+    /// Interleaved RGB samples.
     Rgb,
+    /// One index per pixel into the image's [`Palette`].
+    PaletteColor,
 }
 
 /// A VOI window (Window Center / Window Width), in modality units (e.g. HU).
@@ -40,26 +45,50 @@ pub struct Window {
     pub width: f64,
 }
 
-/// One decoded frame.
+/// VOI LUT Function (0028,1056): how a window maps modality values to output (PS3.3 C.11.2.1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum VoiFunction {
+    /// `LINEAR` (the default): the DICOM linear function with its half-value offsets.
+    #[default]
+    Linear,
+    /// `LINEAR_EXACT`: a straight line from `center − width/2` to `center + width/2`.
+    LinearExact,
+    /// `SIGMOID`: `1 / (1 + exp(−4 (x − center) / width))`.
+    Sigmoid,
+}
+
+/// Presentation LUT Shape (2050,0020) of the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum PresentationLutShape {
+    /// `IDENTITY`: VOI output is shown as it is (MONOCHROME2 polarity).
+    Identity,
+    /// `INVERSE`: VOI output is inverted.
+    Inverse,
+}
+
+/// One decoded frame: stored values at the width of BitsAllocated (BitsAllocated 1 → one byte
+/// 0/1 per pixel), samples interleaved per pixel, row-major.
+///
+/// Each value holds the BitsStored bits of the stored value (shifted down from HighBit, the
+/// unused high bits masked off) and, when the image is signed, sign-extended to the container
+/// (an `i16` value `v` is stored as `v as u16`).
 #[derive(Clone, PartialEq, Eq)]
 pub enum Frame {
-    /// Grayscale stored pixel values, row-major, one per pixel.
-    ///
-    /// Each value is the stored value as a 16-bit pattern: shifted down so the
-    /// stored bits are the low `bits_stored` bits, masked, and, when the image is
-    /// signed, sign-extended to 16 bits (an `i16` value `v` is stored as
-    /// `v as u16`). 8-bit images are widened the same way.
-    Gray16(Vec<u16>),
-    /// Interleaved RGB, 3 bytes per pixel, row-major.
-    Rgb8(Vec<u8>),
+    /// BitsAllocated 1 or 8.
+    U8(Vec<u8>),
+    /// BitsAllocated 16.
+    U16(Vec<u16>),
+    /// BitsAllocated 32.
+    U32(Vec<u32>),
 }
 
 impl Frame {
-    /// Number of samples (pixels for gray, bytes for RGB) in this frame.
+    /// Number of samples in this frame.
     pub fn len(&self) -> usize {
         match self {
-            Frame::Gray16(v) => v.len(),
-            Frame::Rgb8(v) => v.len(),
+            Frame::U8(v) => v.len(),
+            Frame::U16(v) => v.len(),
+            Frame::U32(v) => v.len(),
         }
     }
 
@@ -67,14 +96,24 @@ impl Frame {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The raw container value of sample `index` (no sign interpretation).
+    fn raw(&self, index: usize) -> Option<u32> {
+        match self {
+            Frame::U8(v) => v.get(index).map(|&x| u32::from(x)),
+            Frame::U16(v) => v.get(index).map(|&x| u32::from(x)),
+            Frame::U32(v) => v.get(index).copied(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Frame {
     // Never print pixel data (it is patient data and large).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Frame::Gray16(v) => write!(f, "Gray16(<{} samples>)", v.len()),
-            Frame::Rgb8(v) => write!(f, "Rgb8(<{} bytes>)", v.len()),
+            Frame::U8(v) => write!(f, "U8(<{} samples>)", v.len()),
+            Frame::U16(v) => write!(f, "U16(<{} samples>)", v.len()),
+            Frame::U32(v) => write!(f, "U32(<{} samples>)", v.len()),
         }
     }
 }
@@ -86,22 +125,32 @@ pub struct DecodedImage {
     pub rows: u32,
     /// Columns (width in pixels).
     pub columns: u32,
-    /// 1 for grayscale, 3 for RGB.
+    /// 1 for grayscale and palette images, 3 for RGB.
     pub samples_per_pixel: u16,
     /// Photometric interpretation of the frames.
     pub photometric: Photometric,
-    /// Bits Allocated (0028,0100) of the source: the width of one stored value (8 for RGB frames).
+    /// Bits Allocated (0028,0100): the width of one stored value (1, 8, 16 or 32).
     pub bits_allocated: u16,
-    /// Bits Stored (0028,0101) of the source (8 for RGB frames).
+    /// Bits Stored (0028,0101).
     pub bits_stored: u16,
-    /// Whether gray stored values are signed (Pixel Representation 1).
+    /// Whether stored values are signed (Pixel Representation 1).
     pub signed: bool,
     /// Rescale Slope (0028,1053), 1 when absent.
     pub rescale_slope: f64,
     /// Rescale Intercept (0028,1052), 0 when absent.
     pub rescale_intercept: f64,
-    /// First Window Center/Width pair of the object, if any.
-    pub window: Option<Window>,
+    /// Modality LUT Sequence (0028,3000): when present it replaces the rescale.
+    pub modality_lut: Option<Lut>,
+    /// Every Window Center / Width pair of the object, in order (the first is the default).
+    pub windows: Vec<Window>,
+    /// VOI LUT Function (0028,1056) of the windows.
+    pub voi_function: VoiFunction,
+    /// VOI LUT Sequence (0028,3010) items: used when the object has no window.
+    pub voi_luts: Vec<Lut>,
+    /// Presentation LUT Shape (2050,0020), when the object has one.
+    pub presentation_lut_shape: Option<PresentationLutShape>,
+    /// The Palette Color LUTs of a [`Photometric::PaletteColor`] image.
+    pub palette: Option<Palette>,
     /// The frames, in order.
     pub frames: Vec<Frame>,
 }
@@ -112,29 +161,37 @@ impl DecodedImage {
         self.rows as usize * self.columns as usize
     }
 
-    /// Stored value at `index` of `frame`, interpreted with the image's signedness,
-    /// or `None` if `frame` or `index` is out of range.
-    ///
-    /// For gray frames `index` is a pixel index (`row * columns + column`); for
-    /// RGB frames it is a sample index into the interleaved bytes.
-    pub fn get_stored_value(&self, frame: usize, index: usize) -> Option<i32> {
-        match self.frames.get(frame)? {
-            Frame::Gray16(v) => {
-                let raw = *v.get(index)?;
-                Some(if self.signed { i32::from(raw as i16) } else { i32::from(raw) })
-            }
-            Frame::Rgb8(v) => v.get(index).map(|&b| i32::from(b)),
-        }
+    /// The first window of the object, if any.
+    pub fn window(&self) -> Option<Window> {
+        self.windows.first().copied()
     }
 
-    /// Frame `frame`'s stored values as bytes at their native width, little endian:
-    /// BitsAllocated 8 → one byte per sample, 16 → two (the signed ones as `i16`), sign-extended
-    /// from BitsStored; RGB as interleaved bytes. `None` if `frame` is out of range.
+    /// Stored value at sample `index` of `frame`, interpreted with the image's signedness, or
+    /// `None` if `frame` or `index` is out of range.
+    ///
+    /// For gray and palette frames `index` is a pixel index (`row * columns + column`); for RGB
+    /// frames it is a sample index into the interleaved samples.
+    pub fn get_stored_value(&self, frame: usize, index: usize) -> Option<i64> {
+        let raw = self.frames.get(frame)?.raw(index)?;
+        Some(if !self.signed {
+            i64::from(raw)
+        } else {
+            match self.bits_allocated {
+                8 => i64::from(raw as u8 as i8),
+                16 => i64::from(raw as u16 as i16),
+                32 => i64::from(raw as i32),
+                _ => i64::from(raw),
+            }
+        })
+    }
+
+    /// Frame `frame`'s stored values as bytes at their native width, little endian (the
+    /// output of `obscura decode`). `None` if `frame` is out of range.
     pub fn stored_bytes(&self, frame: usize) -> Option<Vec<u8>> {
         Some(match self.frames.get(frame)? {
-            Frame::Gray16(v) if self.bits_allocated <= 8 => v.iter().map(|&x| x as u8).collect(),
-            Frame::Gray16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            Frame::Rgb8(v) => v.clone(),
+            Frame::U8(v) => v.clone(),
+            Frame::U16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Frame::U32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
         })
     }
 
@@ -142,7 +199,7 @@ impl DecodedImage {
     ///
     /// # Panics
     /// If `frame` or `index` is out of range, like slice indexing.
-    pub fn stored_value(&self, frame: usize, index: usize) -> i32 {
+    pub fn stored_value(&self, frame: usize, index: usize) -> i64 {
         self.get_stored_value(frame, index).unwrap_or_else(|| {
             panic!(
                 "stored_value({frame}, {index}) out of range ({} frames of {} samples)",
@@ -152,8 +209,8 @@ impl DecodedImage {
         })
     }
 
-    /// Modality value (`stored × slope + intercept`, e.g. Hounsfield units) at
-    /// `index` of `frame`.
+    /// Modality value (Modality LUT, or `stored × slope + intercept`: e.g. Hounsfield units)
+    /// at `index` of `frame`.
     ///
     /// # Panics
     /// If `frame` or `index` is out of range.
@@ -161,32 +218,52 @@ impl DecodedImage {
         self.to_modality(self.stored_value(frame, index))
     }
 
-    /// Apply the modality rescale to a stored value.
-    pub fn to_modality(&self, stored: i32) -> f64 {
-        f64::from(stored) * self.rescale_slope + self.rescale_intercept
+    /// Applies the Modality LUT or the rescale to a stored value.
+    pub fn to_modality(&self, stored: i64) -> f64 {
+        match &self.modality_lut {
+            Some(l) => f64::from(l.lookup(stored)),
+            None => stored as f64 * self.rescale_slope + self.rescale_intercept,
+        }
     }
 
-    /// The object's window, or one spanning the modality value range of `frame`
-    /// when the object has none (for RGB: the full 0..255 range).
+    /// The object's first window, or one spanning the modality value range of `frame` when the
+    /// object has none (for colour: the full range of the samples).
     pub fn window_or_auto(&self, frame: usize) -> Window {
-        if let Some(w) = self.window {
+        if let Some(w) = self.window() {
             return w;
         }
-        let (lo, hi) = match self.frames.get(frame) {
-            Some(Frame::Gray16(v)) if !v.is_empty() => {
-                let mut lo = i32::MAX;
-                let mut hi = i32::MIN;
-                for &raw in v {
-                    let s = if self.signed { i32::from(raw as i16) } else { i32::from(raw) };
-                    lo = lo.min(s);
-                    hi = hi.max(s);
-                }
-                let (a, b) = (self.to_modality(lo), self.to_modality(hi));
-                (a.min(b), a.max(b))
+        if self.photometric == Photometric::Rgb || self.photometric == Photometric::PaletteColor {
+            let top = ((1u64 << self.bits_stored.min(32)) - 1) as f64;
+            return Window { center: top / 2.0, width: top.max(1.0) };
+        }
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for i in 0..self.frames.get(frame).map_or(0, Frame::len) {
+            if let Some(s) = self.get_stored_value(frame, i) {
+                lo = lo.min(s);
+                hi = hi.max(s);
             }
-            _ => (0.0, 255.0),
-        };
+        }
+        if lo > hi {
+            return Window { center: 0.0, width: 1.0 };
+        }
+        let (a, b) = (self.to_modality(lo), self.to_modality(hi));
+        let (lo, hi) = (a.min(b), a.max(b));
         Window { center: (lo + hi) / 2.0, width: (hi - lo).max(1.0) }
+    }
+
+    /// Frame `frame` of a gray image with BitsAllocated ≤ 16 as 16-bit patterns (8-bit values
+    /// widened, sign-extended when signed): what the renderer's 16-bit texture takes. `None` for
+    /// colour, palette and 32-bit images.
+    pub fn gray16(&self, frame: usize) -> Option<Vec<u16>> {
+        if !matches!(self.photometric, Photometric::Monochrome1 | Photometric::Monochrome2) {
+            return None;
+        }
+        match self.frames.get(frame)? {
+            Frame::U8(v) if self.signed => Some(v.iter().map(|&x| x as i8 as i16 as u16).collect()),
+            Frame::U8(v) => Some(v.iter().map(|&x| u16::from(x)).collect()),
+            Frame::U16(v) => Some(v.clone()),
+            Frame::U32(_) => None,
+        }
     }
 }
 
@@ -234,102 +311,86 @@ pub(crate) fn open(bytes: &[u8], header_only: bool) -> Result<DefaultDicomObject
     }
 }
 
-fn get_uint(obj: &DefaultDicomObject, tag: dicom_core::Tag, name: &'static str) -> Result<Option<u32>, ImagingError> {
-    match obj.get(tag) {
-        None => Ok(None),
-        Some(e) if e.value().multiplicity() == 0 => Ok(None),
-        Some(e) => e
-            .to_int::<u32>()
-            .map(Some)
-            .map_err(|err| ImagingError::InvalidAttribute { name, detail: error_chain(&err) }),
+fn floats(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Vec<f64> {
+    obj.get(tag)
+        .and_then(|e| e.to_multi_float64().ok())
+        .map(|v| v.into_iter().filter(|x| x.is_finite()).collect())
+        .unwrap_or_default()
+}
+
+fn code_string(obj: &InMemDicomObject, tag: dicom_core::Tag) -> String {
+    obj.get(tag)
+        .and_then(|e| e.to_str().ok())
+        .map(|s| s.trim_matches(|c: char| c == ' ' || c == '\0').to_ascii_uppercase())
+        .unwrap_or_default()
+}
+
+/// The first item of a sequence.
+fn first_item(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<&InMemDicomObject> {
+    match obj.get(tag)?.value() {
+        DicomValue::Sequence(s) => s.items().first(),
+        _ => None,
     }
 }
 
-fn require_uint(obj: &DefaultDicomObject, tag: dicom_core::Tag, name: &'static str) -> Result<u32, ImagingError> {
-    get_uint(obj, tag, name)?.ok_or(ImagingError::MissingAttribute { name })
+/// Rescale, windows and VOI function: from the top level, else from the Shared Functional Groups
+/// of an enhanced multi-frame object (per-frame values are not applied).
+struct ValueTransforms {
+    slope: f64,
+    intercept: f64,
+    windows: Vec<Window>,
+    voi_function: VoiFunction,
 }
 
-fn invalid(name: &'static str, detail: impl Into<String>) -> ImagingError {
-    ImagingError::InvalidAttribute { name, detail: detail.into() }
-}
-
-/// Image pixel module as read from the header, validated.
-struct Header {
-    rows: u32,
-    columns: u32,
-    samples_per_pixel: u16,
-    bits_allocated: u16,
-    bits_stored: u16,
-    high_bit: u16,
-    signed: bool,
-    frames: u32,
-}
-
-impl Header {
-    fn read(obj: &DefaultDicomObject) -> Result<Self, ImagingError> {
-        let rows = require_uint(obj, tags::ROWS, "Rows")?;
-        let columns = require_uint(obj, tags::COLUMNS, "Columns")?;
-        let spp = get_uint(obj, tags::SAMPLES_PER_PIXEL, "SamplesPerPixel")?.unwrap_or(1);
-        let ba = require_uint(obj, tags::BITS_ALLOCATED, "BitsAllocated")?;
-        let bs = get_uint(obj, tags::BITS_STORED, "BitsStored")?.unwrap_or(ba);
-        let hb = get_uint(obj, tags::HIGH_BIT, "HighBit")?.unwrap_or(bs.saturating_sub(1));
-        let pr = get_uint(obj, tags::PIXEL_REPRESENTATION, "PixelRepresentation")?.unwrap_or(0);
-        let frames = get_uint(obj, tags::NUMBER_OF_FRAMES, "NumberOfFrames")?.unwrap_or(1);
-
-        if rows == 0 || columns == 0 {
-            return Err(invalid("Rows", format!("image is {rows}×{columns} pixels")));
-        }
-        if spp != 1 && spp != 3 {
-            return Err(ImagingError::UnsupportedImage {
-                detail: format!("SamplesPerPixel {spp} (only 1 and 3 are supported)"),
-            });
-        }
-        if ba != 8 && ba != 16 {
-            return Err(ImagingError::UnsupportedImage {
-                detail: format!("BitsAllocated {ba} (only 8 and 16 are supported)"),
-            });
-        }
-        if bs == 0 || bs > ba {
-            return Err(invalid("BitsStored", format!("{bs} with BitsAllocated {ba}")));
-        }
-        if hb >= ba || hb + 1 < bs {
-            return Err(invalid("HighBit", format!("{hb} with BitsStored {bs} and BitsAllocated {ba}")));
-        }
-        if pr > 1 {
-            return Err(invalid("PixelRepresentation", format!("{pr} (must be 0 or 1)")));
-        }
-        if frames == 0 {
-            return Err(invalid("NumberOfFrames", "0"));
-        }
-        Ok(Header {
-            rows,
-            columns,
-            samples_per_pixel: spp as u16,
-            bits_allocated: ba as u16,
-            bits_stored: bs as u16,
-            high_bit: hb as u16,
-            signed: pr == 1,
-            frames,
+fn value_transforms(obj: &InMemDicomObject) -> ValueTransforms {
+    let shared = first_item(obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE);
+    let rescale_src = if obj.get(tags::RESCALE_SLOPE).is_some() || obj.get(tags::RESCALE_INTERCEPT).is_some() {
+        Some(obj)
+    } else {
+        shared.and_then(|s| first_item(s, tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE))
+    };
+    let (slope, intercept) = rescale_src
+        .map(|o| {
+            let s = floats(o, tags::RESCALE_SLOPE).first().copied().unwrap_or(1.0);
+            let i = floats(o, tags::RESCALE_INTERCEPT).first().copied().unwrap_or(0.0);
+            if s == 0.0 {
+                (1.0, 0.0)
+            } else {
+                (s, i)
+            }
         })
-    }
-
-    fn frame_samples(&self) -> u64 {
-        u64::from(self.rows) * u64::from(self.columns) * u64::from(self.samples_per_pixel)
-    }
-
-    fn total_bytes(&self) -> u64 {
-        self.frame_samples() * u64::from(self.frames) * u64::from(self.bits_allocated / 8)
-    }
+        .unwrap_or((1.0, 0.0));
+    let voi_src = if obj.get(tags::WINDOW_CENTER).is_some() {
+        Some(obj)
+    } else {
+        shared.and_then(|s| first_item(s, tags::FRAME_VOILUT_SEQUENCE))
+    };
+    let (windows, voi_function) = voi_src
+        .map(|o| {
+            let centers = floats(o, tags::WINDOW_CENTER);
+            let widths = floats(o, tags::WINDOW_WIDTH);
+            let windows = centers
+                .iter()
+                .zip(&widths)
+                .filter(|(_, &w)| w > 0.0)
+                .map(|(&center, &width)| Window { center, width })
+                .collect();
+            let f = match code_string(o, tags::VOILUT_FUNCTION).as_str() {
+                "LINEAR_EXACT" => VoiFunction::LinearExact,
+                "SIGMOID" => VoiFunction::Sigmoid,
+                _ => VoiFunction::Linear,
+            };
+            (windows, f)
+        })
+        .unwrap_or_default();
+    ValueTransforms { slope, intercept, windows, voi_function }
 }
 
-/// Decode DICOM Part 10 bytes to display-ready frames.
+/// Decode DICOM Part 10 bytes to each frame's stored values.
 ///
-/// Accepts files with or without the 128-byte preamble. Supports the native
-/// (uncompressed) transfer syntaxes, Deflated Explicit VR LE, JPEG Lossless
-/// (`1.2.840.10008.1.2.4.57`, `.70`), JPEG baseline/extended 8-bit and RLE Lossless.
-///
-/// Gray images yield [`Frame::Gray16`] holding exact stored values (see there);
-/// colour images yield [`Frame::Rgb8`].
+/// Accepts files with or without the 128-byte preamble. Transfer syntaxes: Implicit / Explicit VR
+/// Little Endian, Explicit VR Big Endian, Deflated, RLE Lossless and the JPEG family (see the
+/// crate documentation for the list this build decodes).
 ///
 /// # Errors
 /// A typed [`ImagingError`] for anything that is not a decodable image; this
@@ -345,389 +406,111 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedImage, ImagingError> {
 /// As [`decode`].
 pub fn decode_object(obj: &DefaultDicomObject) -> Result<DecodedImage, ImagingError> {
     let pixel_data = obj.get(tags::PIXEL_DATA).ok_or(ImagingError::MissingPixelData)?;
-    let header = Header::read(obj)?;
-    let total = header.total_bytes();
+    let pm = PixelModule::read(obj)?;
+    let total = pm.decoded_frame_bytes() * u64::from(pm.frames);
     if total > MAX_DECODED_BYTES {
         return Err(ImagingError::TooLarge { bytes: total, limit: MAX_DECODED_BYTES });
     }
-
     let ts_uid = obj.meta().transfer_syntax().trim_end_matches(['\0', ' ']).to_string();
-    let ts = TransferSyntaxRegistry
-        .get(&ts_uid)
-        .ok_or_else(|| ImagingError::UnsupportedTransferSyntax { uid: ts_uid.clone() })?;
-    if !ts.can_decode_all() {
-        return Err(ImagingError::UnsupportedTransferSyntax { uid: ts_uid });
-    }
+    let decode_err = |detail: String| ImagingError::Decode { transfer_syntax: ts_uid.clone(), detail };
 
+    let mut frames = Vec::with_capacity(pm.frames as usize);
+    let mut ybr = pm.photometric.is_ybr();
     match pixel_data.value() {
         DicomValue::Primitive(p) => {
-            let actual = p.calculate_byte_len() as u64;
-            if actual < total {
-                return Err(ImagingError::PixelDataLength { expected: total, actual });
+            if matches!(pm.photometric, SourcePhotometric::YbrRct | SourcePhotometric::YbrIct) {
+                return Err(ImagingError::InvalidAttribute {
+                    name: "PhotometricInterpretation",
+                    detail: "YBR_RCT / YBR_ICT are only valid for JPEG 2000 pixel data".into(),
+                });
+            }
+            let bytes = p.to_bytes();
+            for i in 0..pm.frames {
+                frames.push(samples::native_frame(&bytes, &pm, i)?);
             }
         }
         DicomValue::PixelSequence(seq) => {
-            if seq.fragments().is_empty() {
-                return Err(ImagingError::PixelDataLength { expected: total, actual: 0 });
-            }
-            if ts_uid.starts_with("1.2.840.10008.1.2.4.5")
-                || ts_uid.starts_with("1.2.840.10008.1.2.4.6")
-                || ts_uid.starts_with("1.2.840.10008.1.2.4.70")
-            {
-                check_jpeg_headers(seq.fragments(), &header, &ts_uid)?;
-            }
-            if ts_uid == "1.2.840.10008.1.2.5" {
-                check_rle(seq.fragments(), &header, &ts_uid)?;
+            let codec =
+                Codec::of(&ts_uid).ok_or_else(|| ImagingError::UnsupportedTransferSyntax { uid: ts_uid.clone() })?;
+            let extended: Option<Vec<u64>> = obj.get(tags::EXTENDED_OFFSET_TABLE).and_then(|e| match e.value() {
+                DicomValue::Primitive(p) => {
+                    let b = p.to_bytes();
+                    Some(b.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect())
+                }
+                _ => None,
+            });
+            let streams = frame_codestreams(codec, seq.offset_table(), extended.as_deref(), seq.fragments(), pm.frames)
+                .map_err(decode_err)?;
+            for (i, stream) in streams.iter().enumerate() {
+                let (frame, still_ybr) =
+                    codec.decode_frame(stream, &pm).map_err(|d| decode_err(format!("frame {i}: {d}")))?;
+                if frame.len() as u64 != pm.frame_samples() {
+                    return Err(decode_err(format!(
+                        "frame {i} decodes to {} samples, the header says {}",
+                        frame.len(),
+                        pm.frame_samples()
+                    )));
+                }
+                ybr = still_ybr;
+                frames.push(samples::normalise(frame, &pm, false));
             }
         }
-        _ => return Err(invalid("PixelData", "is a sequence of items, not pixel data")),
-    }
-
-    let px = obj
-        .decode_pixel_data()
-        .map_err(|e| ImagingError::Decode { transfer_syntax: ts_uid.clone(), detail: error_chain(&e) })?;
-
-    let data = px.data();
-    if (data.len() as u64) < total {
-        return Err(ImagingError::PixelDataLength { expected: total, actual: data.len() as u64 });
-    }
-
-    let rescale = px.rescale().ok().and_then(|r| r.first().copied());
-    let (rescale_slope, rescale_intercept) = match rescale {
-        Some(r) if r.slope.is_finite() && r.intercept.is_finite() && r.slope != 0.0 => (r.slope, r.intercept),
-        _ => (1.0, 0.0),
-    };
-    let window = px
-        .window()
-        .ok()
-        .flatten()
-        .and_then(|w| w.first().copied())
-        .filter(|w| w.center.is_finite() && w.width.is_finite() && w.width > 0.0)
-        .map(|w| Window { center: w.center, width: w.width });
-
-    let frame_bytes = (header.frame_samples() * u64::from(header.bits_allocated / 8)) as usize;
-    let chunks = data.chunks_exact(frame_bytes).take(header.frames as usize);
-
-    if header.samples_per_pixel == 1 {
-        let photometric = match px.photometric_interpretation() {
-            PhotometricInterpretation::Monochrome1 => Photometric::Monochrome1,
-            PhotometricInterpretation::Monochrome2 => Photometric::Monochrome2,
-            other => {
-                return Err(ImagingError::UnsupportedImage {
-                    detail: format!("single-sample photometric interpretation {other}"),
-                })
-            }
-        };
-        let frames = chunks.map(|c| Frame::Gray16(gray_frame(c, &header))).collect();
-        Ok(DecodedImage {
-            rows: header.rows,
-            columns: header.columns,
-            samples_per_pixel: 1,
-            photometric,
-            bits_allocated: header.bits_allocated,
-            bits_stored: header.bits_stored,
-            signed: header.signed,
-            rescale_slope,
-            rescale_intercept,
-            window,
-            frames,
-        })
-    } else {
-        let pi = px.photometric_interpretation().clone();
-        let ybr = match pi {
-            PhotometricInterpretation::Rgb => false,
-            PhotometricInterpretation::YbrFull => true,
-            other => {
-                return Err(ImagingError::UnsupportedImage {
-                    detail: format!("colour photometric interpretation {other} in this transfer syntax"),
-                })
-            }
-        };
-        let planar = px.planar_configuration() == PlanarConfiguration::PixelFirst;
-        let frames = chunks.map(|c| Frame::Rgb8(rgb_frame(c, &header, planar, ybr))).collect();
-        Ok(DecodedImage {
-            rows: header.rows,
-            columns: header.columns,
-            samples_per_pixel: 3,
-            photometric: Photometric::Rgb,
-            bits_allocated: 8,
-            bits_stored: 8,
-            signed: false,
-            rescale_slope: 1.0,
-            rescale_intercept: 0.0,
-            window,
-            frames,
-        })
-    }
-}
-
-/// Convert one frame of native-order samples to stored values as u16 patterns.
-fn gray_frame(bytes: &[u8], h: &Header) -> Vec<u16> {
-    let shift = u32::from(h.high_bit + 1 - h.bits_stored);
-    let bs = u32::from(h.bits_stored);
-    let mask: u32 = if bs >= 32 { u32::MAX } else { (1u32 << bs) - 1 };
-    let sign_bit: u32 = 1u32 << (bs - 1);
-    let fix = |raw: u32| -> u16 {
-        let v = (raw >> shift) & mask;
-        let v = if h.signed && v & sign_bit != 0 { v | !mask } else { v };
-        v as u16
-    };
-    if h.bits_allocated == 16 {
-        if shift == 0 && bs == 16 {
-            bytes.chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]])).collect()
-        } else {
-            bytes.chunks_exact(2).map(|b| fix(u32::from(u16::from_le_bytes([b[0], b[1]])))).collect()
+        _ => {
+            return Err(ImagingError::InvalidAttribute {
+                name: "PixelData",
+                detail: "is a sequence of items, not pixel data".into(),
+            })
         }
-    } else {
-        bytes.iter().map(|&b| fix(u32::from(b))).collect()
     }
-}
-
-fn ybr_to_rgb(y: u8, cb: u8, cr: u8) -> [u8; 3] {
-    let y = f32::from(y);
-    let cb = f32::from(cb) - 128.0;
-    let cr = f32::from(cr) - 128.0;
-    let c = |v: f32| v.round().clamp(0.0, 255.0) as u8;
-    [c(y + 1.402 * cr), c(y - 0.344_136 * cb - 0.714_136 * cr), c(y + 1.772 * cb)]
-}
-
-/// Convert one frame of colour samples to interleaved 8-bit RGB.
-fn rgb_frame(bytes: &[u8], h: &Header, planar: bool, ybr: bool) -> Vec<u8> {
-    let n = h.rows as usize * h.columns as usize;
-    // first to 8-bit samples, still in source layout
-    let samples: Vec<u8> = if h.bits_allocated == 16 {
-        let shift = u32::from(h.high_bit + 1).saturating_sub(8);
-        bytes.chunks_exact(2).map(|b| (u32::from(u16::from_le_bytes([b[0], b[1]])) >> shift) as u8).collect()
-    } else {
-        bytes.to_vec()
-    };
-    let mut out = if planar {
-        let mut out = vec![0u8; n * 3];
-        for (i, px) in out.chunks_exact_mut(3).enumerate() {
-            px[0] = samples[i];
-            px[1] = samples[n + i];
-            px[2] = samples[2 * n + i];
-        }
-        out
-    } else {
-        samples
-    };
     if ybr {
-        for px in out.chunks_exact_mut(3) {
-            let rgb = ybr_to_rgb(px[0], px[1], px[2]);
-            px.copy_from_slice(&rgb);
+        for f in &mut frames {
+            samples::ybr_frame_to_rgb(f)?;
         }
     }
-    out
-}
 
-/// Validate every JPEG frame header (SOF) against the DICOM header before
-/// handing the stream to the codec, which would otherwise index out of bounds
-/// on a mismatched or hostile stream.
-fn check_jpeg_headers(fragments: &[Vec<u8>], h: &Header, ts_uid: &str) -> Result<(), ImagingError> {
-    let bad = |detail: String| ImagingError::Decode { transfer_syntax: ts_uid.to_string(), detail };
-    let mut sofs = 0usize;
-    for frag in fragments {
-        let mut i = 0usize;
-        while i + 1 < frag.len() {
-            if frag[i] != 0xFF {
-                i += 1;
-                continue;
-            }
-            let m = frag[i + 1];
-            let is_sof = matches!(m, 0xC0..=0xCF) && !matches!(m, 0xC4 | 0xC8 | 0xCC);
-            if !is_sof {
-                i += 1;
-                continue;
-            }
-            let Some(seg) = frag.get(i + 4..i + 10) else {
-                return Err(bad("JPEG frame header is cut off".into()));
-            };
-            let precision = u16::from(seg[0]);
-            let height = u32::from(u16::from_be_bytes([seg[1], seg[2]]));
-            let width = u32::from(u16::from_be_bytes([seg[3], seg[4]]));
-            let comps = u16::from(seg[5]);
-            if height != h.rows || width != h.columns {
-                return Err(bad(format!(
-                    "JPEG frame is {width}×{height} but the DICOM header says {}×{}",
-                    h.columns, h.rows
-                )));
-            }
-            if comps != h.samples_per_pixel {
-                return Err(bad(format!(
-                    "JPEG frame has {comps} components but SamplesPerPixel is {}",
-                    h.samples_per_pixel
-                )));
-            }
-            let ok_precision = match h.bits_allocated {
-                8 => precision == 8,
-                _ => (9..=16).contains(&precision) && comps == 1 || precision > 8 && comps == 3,
-            };
-            if !ok_precision {
-                return Err(bad(format!("JPEG precision {precision} does not fit BitsAllocated {}", h.bits_allocated)));
-            }
-            sofs += 1;
-            i += 10;
-        }
-    }
-    if sofs == 0 {
-        return Err(bad("no JPEG frame header (SOF marker) found".into()));
-    }
-    Ok(())
-}
-
-/// Validate RLE Lossless fragments (header, segment offsets, decoded segment
-/// lengths) before the codec sees them: dicom-rs' RLE adapter indexes out of
-/// bounds on a bad header or a short segment.
-fn check_rle(fragments: &[Vec<u8>], h: &Header, ts_uid: &str) -> Result<(), ImagingError> {
-    let bad = |detail: String| ImagingError::Decode { transfer_syntax: ts_uid.to_string(), detail };
-    if (fragments.len() as u64) < u64::from(h.frames) {
-        return Err(bad(format!("{} RLE fragments for {} frames", fragments.len(), h.frames)));
-    }
-    let needed_segments = usize::from(h.samples_per_pixel) * usize::from(h.bits_allocated / 8);
-    let segment_len = h.rows as usize * h.columns as usize;
-    for (f, frag) in fragments.iter().enumerate() {
-        if frag.len() < 64 {
-            return Err(bad(format!("RLE frame {f} is shorter than its 64-byte header")));
-        }
-        let word =
-            |i: usize| u32::from_le_bytes([frag[4 * i], frag[4 * i + 1], frag[4 * i + 2], frag[4 * i + 3]]) as usize;
-        let n = word(0);
-        if n < needed_segments || n > 15 {
-            return Err(bad(format!("RLE frame {f} has {n} segments, {needed_segments} expected")));
-        }
-        let mut offsets: Vec<usize> = (1..=n).map(word).collect();
-        offsets.push(frag.len());
-        if offsets[0] != 64 || offsets.windows(2).any(|w| w[0] > w[1]) {
-            return Err(bad(format!("RLE frame {f} has invalid segment offsets")));
-        }
-        for s in 0..needed_segments {
-            let seg = &frag[offsets[s]..offsets[s + 1]];
-            if packbits_len(seg, segment_len) < segment_len {
-                return Err(bad(format!("RLE frame {f} segment {s} decodes to fewer than {segment_len} bytes")));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Number of bytes a PackBits segment decodes to (stops once `want` is reached).
-fn packbits_len(seg: &[u8], want: usize) -> usize {
-    let mut i = 0usize;
-    let mut out = 0usize;
-    while i < seg.len() && out < want {
-        let n = seg[i] as i8;
-        i += 1;
-        if n >= 0 {
-            let count = n as usize + 1;
-            if i + count > seg.len() {
-                break;
-            }
-            i += count;
-            out += count;
-        } else if n != -128 {
-            if i >= seg.len() {
-                break;
-            }
-            i += 1;
-            out += 1 + n.unsigned_abs() as usize;
-        }
-    }
-    out
+    let vt = value_transforms(obj);
+    let gray = matches!(pm.photometric, SourcePhotometric::Monochrome1 | SourcePhotometric::Monochrome2);
+    let modality_lut = if gray { lut::modality_lut(obj, pm.signed)? } else { None };
+    // a VOI LUT's input is the modality value: signed when stored values or the rescale can go negative
+    let voi_signed = pm.signed || vt.intercept < 0.0 || vt.slope < 0.0;
+    let voi_luts = if gray { lut::voi_luts(obj, voi_signed)? } else { Vec::new() };
+    let palette =
+        if pm.photometric == SourcePhotometric::PaletteColor { Some(lut::palette(obj, pm.signed)?) } else { None };
+    let presentation_lut_shape = match code_string(obj, tags::PRESENTATION_LUT_SHAPE).as_str() {
+        "IDENTITY" => Some(PresentationLutShape::Identity),
+        "INVERSE" => Some(PresentationLutShape::Inverse),
+        _ => None,
+    };
+    let photometric = match pm.photometric {
+        SourcePhotometric::Monochrome1 => Photometric::Monochrome1,
+        SourcePhotometric::Monochrome2 => Photometric::Monochrome2,
+        SourcePhotometric::PaletteColor => Photometric::PaletteColor,
+        _ => Photometric::Rgb,
+    };
+    let (rescale_slope, rescale_intercept) = if gray { (vt.slope, vt.intercept) } else { (1.0, 0.0) };
+    Ok(DecodedImage {
+        rows: pm.rows,
+        columns: pm.columns,
+        samples_per_pixel: pm.samples_per_pixel,
+        photometric,
+        bits_allocated: pm.bits_allocated,
+        bits_stored: pm.bits_stored,
+        signed: pm.signed,
+        rescale_slope,
+        rescale_intercept,
+        modality_lut,
+        windows: if gray { vt.windows } else { Vec::new() },
+        voi_function: vt.voi_function,
+        voi_luts,
+        presentation_lut_shape,
+        palette,
+        frames,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn header(ba: u16, bs: u16, hb: u16, signed: bool) -> Header {
-        Header {
-            rows: 1,
-            columns: 4,
-            samples_per_pixel: 1,
-            bits_allocated: ba,
-            bits_stored: bs,
-            high_bit: hb,
-            signed,
-            frames: 1,
-        }
-    }
-
-    fn le(v: &[u16]) -> Vec<u8> {
-        v.iter().flat_map(|x| x.to_le_bytes()).collect()
-    }
-
-    #[test]
-    fn twelve_bit_signed_is_masked_and_sign_extended() {
-        // garbage in the top 4 bits must be ignored; 0x800 is -2048 in 12 bits
-        let raw = le(&[0xF7FF, 0x0800, 0xAFFF, 0x0001]);
-        let out = gray_frame(&raw, &header(16, 12, 11, true));
-        let as_i16: Vec<i16> = out.iter().map(|&v| v as i16).collect();
-        assert_eq!(as_i16, vec![2047, -2048, -1, 1]);
-    }
-
-    #[test]
-    fn twelve_bit_unsigned_is_masked() {
-        let raw = le(&[0xF7FF, 0x0800, 0xAFFF, 0x0001]);
-        let out = gray_frame(&raw, &header(16, 12, 11, false));
-        assert_eq!(out, vec![0x7FF, 0x800, 0xFFF, 1]);
-    }
-
-    #[test]
-    fn high_bit_not_at_top_of_stored_bits_shifts_down() {
-        // 12 bits stored in bits 4..15 (HighBit 15)
-        let raw = le(&[0x7FF0, 0x8000, 0xFFF0, 0x0010]);
-        let out = gray_frame(&raw, &header(16, 12, 15, true));
-        let as_i16: Vec<i16> = out.iter().map(|&v| v as i16).collect();
-        assert_eq!(as_i16, vec![2047, -2048, -1, 1]);
-    }
-
-    #[test]
-    fn eight_bit_widened_and_signed() {
-        let raw = [0x00u8, 0x7F, 0x80, 0xFF];
-        assert_eq!(gray_frame(&raw, &header(8, 8, 7, false)), vec![0, 127, 128, 255]);
-        let s: Vec<i16> = gray_frame(&raw, &header(8, 8, 7, true)).iter().map(|&v| v as i16).collect();
-        assert_eq!(s, vec![0, 127, -128, -1]);
-    }
-
-    #[test]
-    fn sixteen_bit_fast_path() {
-        let raw = le(&[0, 1, 0x8000, 0xFFFF]);
-        assert_eq!(gray_frame(&raw, &header(16, 16, 15, true)), vec![0, 1, 0x8000, 0xFFFF]);
-    }
-
-    #[test]
-    fn planar_rgb_and_ybr() {
-        let h = Header {
-            rows: 1,
-            columns: 2,
-            samples_per_pixel: 3,
-            bits_allocated: 8,
-            bits_stored: 8,
-            high_bit: 7,
-            signed: false,
-            frames: 1,
-        };
-        // planar: RR GG BB
-        let planar = [1u8, 2, 3, 4, 5, 6];
-        assert_eq!(rgb_frame(&planar, &h, true, false), vec![1, 3, 5, 2, 4, 6]);
-        // YBR_FULL gray and pure white stay gray / white
-        let ybr = [128u8, 128, 128, 255, 128, 128];
-        assert_eq!(rgb_frame(&ybr, &h, false, true), vec![128, 128, 128, 255, 255, 255]);
-    }
-
-    #[test]
-    fn jpeg_header_mismatch_is_an_error() {
-        let h = header(16, 16, 15, true);
-        // SOF3, precision 16, 2 rows x 4 columns (DICOM header says 1 x 4)
-        let frag = vec![0xFF, 0xD8, 0xFF, 0xC3, 0, 11, 16, 0, 2, 0, 4, 1, 1, 0x11, 0];
-        let err = check_jpeg_headers(&[frag], &h, "1.2.840.10008.1.2.4.70").unwrap_err();
-        assert!(matches!(err, ImagingError::Decode { .. }), "{err:?}");
-        let ok = vec![0xFF, 0xD8, 0xFF, 0xC3, 0, 11, 16, 0, 1, 0, 4, 1, 1, 0x11, 0];
-        check_jpeg_headers(&[ok], &h, "1.2.840.10008.1.2.4.70").unwrap();
-        let none = vec![0xFF, 0xD8, 0x00];
-        assert!(check_jpeg_headers(&[none], &h, "1.2.840.10008.1.2.4.70").is_err());
-    }
 
     #[test]
     fn window_or_auto_spans_values() {
@@ -741,12 +524,18 @@ mod tests {
             signed: true,
             rescale_slope: 1.0,
             rescale_intercept: -1024.0,
-            window: None,
-            frames: vec![Frame::Gray16(vec![24, 2024])],
+            modality_lut: None,
+            windows: Vec::new(),
+            voi_function: VoiFunction::Linear,
+            voi_luts: Vec::new(),
+            presentation_lut_shape: None,
+            palette: None,
+            frames: vec![Frame::U16(vec![24, 2024])],
         };
         let w = img.window_or_auto(0);
         assert_eq!((w.center, w.width), (0.0, 2000.0));
         assert_eq!(img.get_stored_value(0, 2), None);
         assert_eq!(img.get_stored_value(1, 0), None);
+        assert_eq!(img.gray16(0), Some(vec![24, 2024]));
     }
 }

@@ -3,10 +3,8 @@
 
 use core::ops::Range;
 
-use dicom_dictionary_std::tags;
-
-use crate::attributes::{attributes_of, int};
 use crate::guard::{walk, PixelDataLocation};
+use crate::pixel_module::PixelModule;
 use crate::ImagingError;
 
 /// The byte range of each frame's pixel data in `bytes` (offsets from byte 0 of the file).
@@ -19,17 +17,14 @@ use crate::ImagingError;
 pub fn frame_ranges(bytes: &[u8]) -> Result<Vec<Range<u64>>, ImagingError> {
     let Some(location) = walk(bytes, false)? else { return Ok(Vec::new()) };
     let obj = crate::decode::open(bytes, true)?;
-    let a = attributes_of(&obj);
-    let frames = u64::from(a.number_of_frames.unwrap_or(1).max(1));
+    // an object whose pixel module does not validate is fetched whole (and fails to decode then)
+    let Ok(pm) = PixelModule::read(&obj) else { return Ok(Vec::new()) };
+    let frames = u64::from(pm.frames);
     Ok(match location {
         PixelDataLocation::Native { offset, len } => {
-            let samples = u64::from(int::<u32>(&obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1));
-            let bits = u64::from(int::<u32>(&obj, tags::BITS_ALLOCATED).unwrap_or(0));
-            let frame_len = if bits % 8 == 0 {
-                u64::from(a.rows.unwrap_or(0)) * u64::from(a.columns.unwrap_or(0)) * samples * (bits / 8)
-            } else {
-                0 // BitsAllocated 1: frames are packed bits, not byte-aligned
-            };
+            let bits = pm.native_frame_bits();
+            // BitsAllocated 1: frames are packed bits, not byte-aligned
+            let frame_len = if bits % 8 == 0 { bits / 8 } else { 0 };
             if frame_len == 0 || frames.checked_mul(frame_len).is_none_or(|total| total > len) {
                 return Ok(Vec::new());
             }

@@ -30,28 +30,37 @@
 //!
 //! let image = decode(&files[1]).unwrap();
 //! assert_eq!((image.rows, image.columns, image.frames.len()), (64, 64, 1));
-//! assert!(matches!(image.frames[0], Frame::Gray16(_)));
+//! assert!(matches!(image.frames[0], Frame::U16(_)));
 //! // the centre pixel is inside the body: soft tissue, around 40 HU
 //! let hu = image.modality_value(0, 32 * 64 + 32);
 //! assert!((-200.0..200.0).contains(&hu));
 //! // stored values are exactly those the phantom was generated from
 //! let expected = synthetic::ct_slice_values(&params, 1);
-//! assert_eq!(image.stored_value(0, 0), i32::from(expected[0]));
+//! assert_eq!(image.stored_value(0, 0), i64::from(expected[0]));
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod attributes;
+mod codec;
 mod decode;
+pub mod display;
 mod error;
 mod frames;
 mod guard;
+mod lut;
+mod pixel_module;
+mod samples;
 pub mod synthetic;
 
 pub use attributes::{attributes_of, read_attributes, Attributes};
-pub use decode::{decode, decode_object, DecodedImage, Frame, Photometric, Window, MAX_DECODED_BYTES};
+pub use decode::{
+    decode, decode_object, DecodedImage, Frame, Photometric, PresentationLutShape, VoiFunction, Window,
+    MAX_DECODED_BYTES,
+};
 pub use error::ImagingError;
 pub use frames::frame_ranges;
+pub use lut::{Lut, Palette};
 
 /// Re-export of the dicom-object type accepted by [`decode_object`] and [`attributes_of`].
 pub use dicom_object::DefaultDicomObject;

@@ -64,7 +64,7 @@ fn check(tool_name: &str, args: &[&str], expected_ts: &str, index: u32) {
     assert_eq!((img.rows, img.columns), (p.rows, p.columns));
     assert!(img.signed);
     assert_eq!(img.rescale_intercept, -1024.0);
-    let Frame::Gray16(got) = &img.frames[0] else { panic!("expected gray") };
+    let Frame::U16(got) = &img.frames[0] else { panic!("expected gray") };
     let want: Vec<u16> = synthetic::ct_slice_values(&p, index).iter().map(|&v| v as u16).collect();
     let diffs = got.iter().zip(&want).filter(|(a, b)| a != b).count();
     assert_eq!(diffs, 0, "{tool_name} {args:?}: {diffs} pixels differ");
@@ -168,7 +168,7 @@ fn frame_ranges_locate_native_and_encapsulated_pixel_data() {
     let r = ranges[0].clone();
     assert_eq!(r.end - r.start, 512 * 512 * 2);
     let image = obscura_imaging::decode(&file).unwrap();
-    let obscura_imaging::Frame::Gray16(values) = &image.frames[0] else { panic!("gray") };
+    let obscura_imaging::Frame::U16(values) = &image.frames[0] else { panic!("gray") };
     let stored: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
     assert_eq!(&file[r.start as usize..r.end as usize], &stored[..]);
     // RLE (one fragment per frame): the range starts with the RLE header (2 segments for 16 bits)

@@ -56,10 +56,10 @@ fn multiframe_12bit_monochrome1_unsigned() {
     assert!(!img.signed);
     assert_eq!(img.bits_stored, 12);
     assert_eq!((img.rescale_slope, img.rescale_intercept), (1.0, 0.0));
-    assert!(img.window.is_none());
+    assert!(img.window().is_none());
     let per = rows as usize * cols as usize;
     for (f, frame) in img.frames.iter().enumerate() {
-        let Frame::Gray16(v) = frame else { panic!() };
+        let Frame::U16(v) = frame else { panic!() };
         for (i, &x) in v.iter().enumerate() {
             assert_eq!(x, raw[f * per + i] & 0x0FFF);
         }
@@ -98,27 +98,56 @@ fn rgb_interleaved_and_planar() {
         let img = decode(&rgb(planar, "RGB")).unwrap();
         assert_eq!(img.photometric, Photometric::Rgb);
         assert_eq!(img.samples_per_pixel, 3);
-        assert_eq!(img.frames, vec![Frame::Rgb8(want.clone())], "planar {planar}");
+        assert_eq!(img.frames, vec![Frame::U8(want.clone())], "planar {planar}");
     }
 }
 
+fn palette_file(extra: Vec<DataElement<InMemDicomObject>>) -> Vec<u8> {
+    let mut elems = vec![
+        us(tags::ROWS, 1),
+        us(tags::COLUMNS, 3),
+        us(tags::SAMPLES_PER_PIXEL, 1),
+        cs(tags::PHOTOMETRIC_INTERPRETATION, "PALETTE COLOR"),
+        us(tags::BITS_ALLOCATED, 8),
+        us(tags::BITS_STORED, 8),
+        us(tags::HIGH_BIT, 7),
+        us(tags::PIXEL_REPRESENTATION, 0),
+        DataElement::new(tags::PIXEL_DATA, VR::OB, PrimitiveValue::U8(vec![10, 11, 200, 0].into())),
+    ];
+    elems.extend(extra);
+    build(elems, uids::EXPLICIT_VR_LITTLE_ENDIAN)
+}
+
+fn ow(tag: dicom_core::Tag, v: &[u16]) -> DataElement<InMemDicomObject> {
+    DataElement::new(tag, VR::OW, PrimitiveValue::U16(v.iter().copied().collect()))
+}
+fn desc(tag: dicom_core::Tag, v: [u16; 3]) -> DataElement<InMemDicomObject> {
+    DataElement::new(tag, VR::US, PrimitiveValue::U16(v.iter().copied().collect()))
+}
+
 #[test]
-fn palette_color_is_reported_unsupported() {
-    let file = build(
-        vec![
-            us(tags::ROWS, 1),
-            us(tags::COLUMNS, 2),
-            us(tags::SAMPLES_PER_PIXEL, 1),
-            cs(tags::PHOTOMETRIC_INTERPRETATION, "PALETTE COLOR"),
-            us(tags::BITS_ALLOCATED, 8),
-            us(tags::BITS_STORED, 8),
-            us(tags::HIGH_BIT, 7),
-            us(tags::PIXEL_REPRESENTATION, 0),
-            DataElement::new(tags::PIXEL_DATA, VR::OB, PrimitiveValue::U8(vec![1, 2].into())),
-        ],
-        uids::EXPLICIT_VR_LITTLE_ENDIAN,
-    );
-    assert!(matches!(decode(&file), Err(ImagingError::UnsupportedImage { .. })));
+fn palette_color_16_bit_plain_and_segmented() {
+    // without its LUTs the image is refused, naming what is missing
+    assert!(matches!(decode(&palette_file(vec![])), Err(ImagingError::MissingAttribute { .. })));
+
+    // 16-bit red/green LUTs of 2 entries starting at index 10; blue segmented: discrete [0], linear to 65535
+    let file = palette_file(vec![
+        desc(tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR, [2, 10, 16]),
+        desc(tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR, [2, 10, 16]),
+        desc(tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR, [2, 10, 16]),
+        ow(tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA, &[0xFFFF, 0x0000]),
+        ow(tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA, &[0x0000, 0x8000]),
+        ow(tags::SEGMENTED_BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA, &[0, 1, 0, 1, 1, 0xFFFF]),
+    ]);
+    let img = decode(&file).unwrap();
+    assert_eq!(img.photometric, Photometric::PaletteColor);
+    // stored values are the indices, before the lookup
+    assert_eq!(img.frames, vec![Frame::U8(vec![10, 11, 200])]);
+    let p = img.palette.as_ref().unwrap();
+    assert_eq!(p.blue.data, vec![0, 0xFFFF]);
+    let rgb = obscura_imaging::display::render_rgb8(&img, 0, obscura_imaging::display::Voi::default_for(&img, 0));
+    // index 10 → (255, 0, 0); 11 → (0, 128, 255); 200 is past the end → last entry
+    assert_eq!(rgb.unwrap(), vec![255, 0, 0, 0, 128, 255, 0, 128, 255]);
 }
 
 #[test]

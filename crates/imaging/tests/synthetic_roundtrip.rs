@@ -10,8 +10,8 @@ fn small() -> SeriesParams {
 
 fn gray(frame: &Frame) -> &[u16] {
     match frame {
-        Frame::Gray16(v) => v,
-        Frame::Rgb8(_) => panic!("expected a gray frame"),
+        Frame::U16(v) => v,
+        _ => panic!("expected a 16-bit frame"),
     }
 }
 
@@ -30,14 +30,14 @@ fn decodes_exact_stored_values_first_middle_last() {
         assert!(img.signed);
         assert_eq!(img.rescale_slope, 1.0);
         assert_eq!(img.rescale_intercept, -1024.0);
-        let w = img.window.expect("window");
+        let w = img.window().expect("window");
         assert_eq!((w.center, w.width), (40.0, 400.0));
         assert_eq!(img.frames.len(), 1);
         let got = gray(&img.frames[0]);
         let want: Vec<u16> = expected.iter().map(|&v| v as u16).collect();
         assert!(got == want.as_slice(), "slice {index} differs");
         for i in [0usize, 500, expected.len() - 1] {
-            assert_eq!(img.stored_value(0, i), i32::from(expected[i]));
+            assert_eq!(img.stored_value(0, i), i64::from(expected[i]));
             assert_eq!(img.modality_value(0, i), f64::from(expected[i]) - 1024.0);
         }
     }

@@ -517,11 +517,12 @@ async fn load_slice(
         .await
         .map_err(|e| format!("integrity check failed ({e}); nothing of this image is shown"))?;
     let image = obscura_imaging::decode(&plain).map_err(|e| format!("cannot decode the image: {e}"))?;
-    let frame = image.frames.into_iter().next().ok_or("the image has no frames")?;
-    let pixels = match frame {
-        obscura_imaging::Frame::Gray16(p) => p,
-        _ => return Err("colour images are not displayed yet".into()),
-    };
+    if image.frames.is_empty() {
+        return Err("the image has no frames".into());
+    }
+    let pixels = image
+        .gray16(0)
+        .ok_or("colour, palette and 32-bit images are not displayed yet (the pixels decode; display comes with the reading-room tools)")?;
     Ok(Decoded {
         width: image.columns,
         height: image.rows,
@@ -529,7 +530,7 @@ async fn load_slice(
         signed: image.signed,
         slope: image.rescale_slope as f32,
         intercept: image.rescale_intercept as f32,
-        window: image.window.map(|w| Window { center: w.center as f32, width: w.width as f32 }),
+        window: image.window().map(|w| Window { center: w.center as f32, width: w.width as f32 }),
     })
 }
 

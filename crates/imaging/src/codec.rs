@@ -1,0 +1,193 @@
+//! Encapsulated pixel data: which fragments make up each frame (PS3.5 A.4), and the codec of
+//! each transfer syntax.
+
+use std::borrow::Cow;
+
+use crate::decode::Frame;
+use crate::pixel_module::{PixelModule, SourcePhotometric};
+use crate::samples;
+
+/// The compression of an encapsulated transfer syntax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Codec {
+    Rle,
+    /// JPEG baseline, extended (8/12-bit) and lossless (process 14).
+    Jpeg,
+    JpegLs,
+    Jpeg2000,
+}
+
+impl Codec {
+    /// The codec of an encapsulated transfer syntax, or `None` if this build has none.
+    pub(crate) fn of(ts: &str) -> Option<Self> {
+        Some(match ts {
+            "1.2.840.10008.1.2.5" => Codec::Rle,
+            "1.2.840.10008.1.2.4.50"
+            | "1.2.840.10008.1.2.4.51"
+            | "1.2.840.10008.1.2.4.57"
+            | "1.2.840.10008.1.2.4.70" => Codec::Jpeg,
+            "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81" => Codec::JpegLs,
+            "1.2.840.10008.1.2.4.90"
+            | "1.2.840.10008.1.2.4.91"
+            | "1.2.840.10008.1.2.4.201"
+            | "1.2.840.10008.1.2.4.202"
+            | "1.2.840.10008.1.2.4.203" => Codec::Jpeg2000,
+            _ => return None,
+        })
+    }
+
+    /// The bytes a codestream of this codec starts with, to tell frames apart when a frame spans
+    /// several fragments and there is no offset table.
+    fn start_marker(self) -> Option<&'static [u8]> {
+        match self {
+            Codec::Jpeg | Codec::JpegLs => Some(&[0xFF, 0xD8]),
+            Codec::Jpeg2000 => Some(&[0xFF, 0x4F, 0xFF, 0x51]),
+            Codec::Rle => None,
+        }
+    }
+
+    /// Decodes one frame's codestream to interleaved samples at the container width of
+    /// BitsAllocated. Returns the samples and whether they are still Y Cb Cr (to be converted
+    /// by the caller) rather than RGB or gray.
+    pub(crate) fn decode_frame(self, data: &[u8], pm: &PixelModule) -> Result<(Frame, bool), String> {
+        match self {
+            Codec::Rle => Ok((samples::rle_frame(data, pm)?, pm.photometric.is_ybr())),
+            Codec::Jpeg => jpeg(data, pm),
+            Codec::JpegLs | Codec::Jpeg2000 => Err("this codec is not part of this build yet".into()),
+        }
+    }
+}
+
+/// Codec output (gray or interleaved samples) into the container of BitsAllocated.
+fn widen_u8(v: Vec<u8>, pm: &PixelModule) -> Result<Frame, String> {
+    Ok(match pm.bits_allocated {
+        8 => Frame::U8(v),
+        16 => Frame::U16(v.into_iter().map(u16::from).collect()),
+        32 => Frame::U32(v.into_iter().map(u32::from).collect()),
+        ba => return Err(format!("8-bit codestream for BitsAllocated {ba}")),
+    })
+}
+
+fn widen_u16(v: Vec<u16>, pm: &PixelModule) -> Result<Frame, String> {
+    Ok(match pm.bits_allocated {
+        16 => Frame::U16(v),
+        32 => Frame::U32(v.into_iter().map(u32::from).collect()),
+        ba => return Err(format!("codestream with more than 8 bits per sample for BitsAllocated {ba}")),
+    })
+}
+
+fn jpeg(data: &[u8], pm: &PixelModule) -> Result<(Frame, bool), String> {
+    let mut d = jpeg_decoder::Decoder::new(data);
+    d.set_max_decoding_buffer_size((pm.decoded_frame_bytes() as usize).saturating_mul(2).max(1 << 16));
+    // Photometric Interpretation decides, not the JFIF / Adobe markers
+    d.set_color_transform(match pm.photometric {
+        SourcePhotometric::YbrFull | SourcePhotometric::YbrFull422 => jpeg_decoder::ColorTransform::YCbCr,
+        _ if pm.samples_per_pixel == 3 => jpeg_decoder::ColorTransform::RGB,
+        _ => jpeg_decoder::ColorTransform::Grayscale,
+    });
+    let px = d.decode().map_err(|e| e.to_string())?;
+    let info = d.info().ok_or("no frame header")?;
+    if u32::from(info.width) != pm.columns || u32::from(info.height) != pm.rows {
+        return Err(format!(
+            "the JPEG frame is {}×{} but the DICOM header says {}×{}",
+            info.width, info.height, pm.columns, pm.rows
+        ));
+    }
+    let frame = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L16 => {
+            widen_u16(px.chunks_exact(2).map(|b| u16::from_ne_bytes([b[0], b[1]])).collect(), pm)?
+        }
+        _ => widen_u8(px, pm)?,
+    };
+    Ok((frame, false))
+}
+
+/// The codestream of each frame: from the extended offset table, the basic offset table, one
+/// fragment per frame, all fragments for a single frame, or by codestream start markers.
+pub(crate) fn frame_codestreams<'a>(
+    codec: Codec,
+    basic_offsets: &[u32],
+    extended_offsets: Option<&[u64]>,
+    fragments: &'a [Vec<u8>],
+    frames: u32,
+) -> Result<Vec<Cow<'a, [u8]>>, String> {
+    let frames = frames as usize;
+    if fragments.is_empty() {
+        return Err("the pixel data has no fragments".into());
+    }
+    let join = |range: core::ops::Range<usize>| -> Cow<'a, [u8]> {
+        if range.len() == 1 {
+            Cow::Borrowed(&fragments[range.start][..])
+        } else {
+            Cow::Owned(fragments[range].concat())
+        }
+    };
+    // offsets (from the first fragment's item tag) → fragment indices
+    let by_offsets = |offsets: &[u64]| -> Result<Vec<Cow<'a, [u8]>>, String> {
+        let mut starts = Vec::with_capacity(fragments.len());
+        let mut pos = 0u64;
+        for f in fragments {
+            starts.push(pos);
+            pos += 8 + f.len() as u64;
+        }
+        let mut idx = Vec::with_capacity(offsets.len());
+        for &o in offsets {
+            let i = starts.binary_search(&o).map_err(|_| format!("offset table entry {o} is not at a fragment"))?;
+            idx.push(i);
+        }
+        idx.push(fragments.len());
+        if idx.windows(2).any(|w| w[0] >= w[1]) {
+            return Err("the offset table is not increasing".into());
+        }
+        Ok(idx.windows(2).map(|w| join(w[0]..w[1])).collect())
+    };
+    if let Some(ext) = extended_offsets.filter(|e| e.len() == frames) {
+        return by_offsets(ext);
+    }
+    if basic_offsets.len() == frames && frames > 0 && (frames > 1 || fragments.len() > 1) {
+        let offsets: Vec<u64> = basic_offsets.iter().map(|&o| u64::from(o)).collect();
+        return by_offsets(&offsets);
+    }
+    if frames == 1 {
+        return Ok(vec![join(0..fragments.len())]);
+    }
+    if fragments.len() == frames {
+        return Ok((0..frames).map(|i| join(i..i + 1)).collect());
+    }
+    if let Some(marker) = codec.start_marker() {
+        let starts: Vec<usize> = (0..fragments.len()).filter(|&i| fragments[i].starts_with(marker)).collect();
+        if starts.len() == frames && starts.first() == Some(&0) {
+            let mut bounds = starts.clone();
+            bounds.push(fragments.len());
+            return Ok(bounds.windows(2).map(|w| join(w[0]..w[1])).collect());
+        }
+    }
+    Err(format!(
+        "{} fragments for {frames} frames and no usable offset table: cannot tell which fragments make each frame",
+        fragments.len()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_from_offsets_markers_and_counts() {
+        let soi = |b: u8| vec![0xFF, 0xD8, b, b];
+        let tail = |b: u8| vec![b, b];
+        let frags = vec![soi(1), tail(2), soi(3), tail(4)];
+        // basic offset table: item headers are 8 bytes
+        let got = frame_codestreams(Codec::Jpeg, &[0, 8 + 4 + 8 + 2], None, &frags, 2).unwrap();
+        assert_eq!(got[0].as_ref(), &[0xFF, 0xD8, 1, 1, 2, 2]);
+        assert_eq!(got[1].as_ref(), &[0xFF, 0xD8, 3, 3, 4, 4]);
+        // no offset table: start markers
+        let got = frame_codestreams(Codec::Jpeg, &[], None, &frags, 2).unwrap();
+        assert_eq!(got[1].as_ref(), &[0xFF, 0xD8, 3, 3, 4, 4]);
+        // one frame: everything
+        assert_eq!(frame_codestreams(Codec::Jpeg, &[], None, &frags, 1).unwrap()[0].len(), 12);
+        // a bad offset table is an error, not a guess
+        assert!(frame_codestreams(Codec::Jpeg, &[0, 5], None, &frags, 2).is_err());
+        assert!(frame_codestreams(Codec::Rle, &[], None, &frags, 3).is_err());
+    }
+}
