@@ -174,12 +174,22 @@ enum Command {
     },
     /// Decode DICOM files to their stored pixel values, one raw file per frame.
     #[command(after_help = "Each <name>.dcm gives <name>.frame<N>.raw (N from 0): the stored values, little endian, \
-at their native width (8 or 16 bits, signed if Pixel Representation is 1), rows x columns, samples interleaved, \
-before rescale, VOI, palette and MONOCHROME1 inversion; YBR is written as RGB.\n\nExample:\n  obscura decode ./study/ --out ./decoded")]
+at their native width (BitsAllocated 8 -> u8, 16 -> u16/i16, 32 -> u32/i32, signed if Pixel Representation is 1; \
+BitsAllocated 1 -> one byte 0/1 per pixel), rows x columns, samples interleaved per pixel, the BitsStored bits \
+sign-extended, before rescale, VOI, palette and MONOCHROME1 inversion; YBR is written as RGB.\n\n\
+With --png, <name>.frame<N>.png is the image as a viewer shows it first: Modality LUT or rescale, the first \
+window (or VOI LUT, or the frame's value range), MONOCHROME1 inverted, palette looked up.\n\nExample:\n  \
+obscura decode ./study/ --out ./decoded --png")]
     Decode {
         /// Where to write the frames (folders of the input are mirrored below it).
         #[arg(long)]
         out: PathBuf,
+        /// Only these frames, from 0: e.g. `0`, `0,5,9` or `10-19`.
+        #[arg(long, value_name = "LIST")]
+        frames: Option<String>,
+        /// Also write each frame as a PNG, windowed for people.
+        #[arg(long)]
+        png: bool,
         /// DICOM Part 10 files or folders.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
@@ -349,7 +359,10 @@ fn run(cli: Cli) -> Result<()> {
             serve::serve(serve::ServeOptions { keys, store, site, port, demo })
         }
         Command::Inspect { keys, store, study } => inspect(&KeysDir(keys), &store, study.as_deref()),
-        Command::Decode { out, inputs } => decodecmd::decode(&inputs, &out),
+        Command::Decode { out, frames, png, inputs } => {
+            let frames = frames.as_deref().map(decodecmd::FrameSelection::parse).transpose()?;
+            decodecmd::decode(&inputs, &out, &decodecmd::Options { frames, png })
+        }
         Command::SyntheticCt { out, slices, patient_name } => {
             if slices == 0 {
                 bail!("--slices must be at least 1");
