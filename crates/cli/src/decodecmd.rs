@@ -159,9 +159,15 @@ fn write(path: &Path, data: &[u8]) -> Result<()> {
 fn png(image: &obscura_imaging::DecodedImage, i: usize) -> Result<Vec<u8>> {
     use obscura_imaging::display::{render_rgb8, Voi};
     let rgb = render_rgb8(image, i, Voi::default_for(image, i)).context("frame has no displayable pixels")?;
-    let gray = matches!(image.photometric, obscura_imaging::Photometric::Monochrome1 | obscura_imaging::Photometric::Monochrome2);
-    let (pixels, color) =
-        if gray { (rgb.iter().step_by(3).copied().collect(), png::ColorType::Grayscale) } else { (rgb, png::ColorType::Rgb) };
+    let gray = matches!(
+        image.photometric,
+        obscura_imaging::Photometric::Monochrome1 | obscura_imaging::Photometric::Monochrome2
+    );
+    let (pixels, color) = if gray {
+        (rgb.iter().step_by(3).copied().collect(), png::ColorType::Grayscale)
+    } else {
+        (rgb, png::ColorType::Rgb)
+    };
     let mut out = Vec::new();
     let mut enc = png::Encoder::new(&mut out, image.columns, image.rows);
     enc.set_color(color);

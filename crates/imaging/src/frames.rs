@@ -17,6 +17,9 @@ use crate::ImagingError;
 pub fn frame_ranges(bytes: &[u8]) -> Result<Vec<Range<u64>>, ImagingError> {
     let Some(location) = walk(bytes, false)? else { return Ok(Vec::new()) };
     let obj = crate::decode::open(bytes, true)?;
+    if obj.meta().transfer_syntax().trim_end_matches(['\0', ' ']) == "1.2.840.10008.1.2.2" {
+        return Ok(Vec::new()); // big endian: a frame's bytes are not its values
+    }
     // an object whose pixel module does not validate is fetched whole (and fails to decode then)
     let Ok(pm) = PixelModule::read(&obj) else { return Ok(Vec::new()) };
     let frames = u64::from(pm.frames);

@@ -5,9 +5,9 @@
 //! up to 4 GB — an abort in the browser. This walk checks, without allocating,
 //! that every declared length fits in the bytes that remain, before dicom-rs
 //! sees the data. It follows the file meta group and the data set linearly
-//! (descending into sequences and items); where it cannot tell the structure
-//! (Deflated or Big Endian data sets, undefined-length UN) it
-//! stops and leaves the verdict to the parser.
+//! (descending into sequences and items), in Little or Big Endian, and inflates a
+//! Deflated data set (bounded) to walk it too; where it cannot tell the structure
+//! (undefined-length UN) it stops and leaves the verdict to the parser.
 
 use crate::ImagingError;
 
@@ -96,13 +96,52 @@ pub(crate) fn walk(bytes: &[u8], header_only: bool) -> Result<Option<PixelDataLo
         }
         pos += hdr + len as usize;
     }
-    let explicit = match ts.as_str() {
-        "1.2.840.10008.1.2" => false,
-        // deflated or big endian: cannot walk the raw bytes
-        "1.2.840.10008.1.2.1.99" | "1.2.840.10008.1.2.2" => return Ok(None),
-        _ => true,
-    };
+    match ts.as_str() {
+        "1.2.840.10008.1.2" => walk_data_set(b, pos, Syntax { explicit: false, big: false }, header_only),
+        "1.2.840.10008.1.2.2" => walk_data_set(b, pos, Syntax { explicit: true, big: true }, header_only),
+        "1.2.840.10008.1.2.1.99" => {
+            // Deflated: inflate (bounded) and check the lengths of what the parser will read; byte
+            // offsets in the inflated stream mean nothing in the file, so no location is returned.
+            use std::io::Read;
+            let mut inflated = Vec::new();
+            let limit = crate::decode::MAX_DECODED_BYTES * 2;
+            let read =
+                flate2::read::DeflateDecoder::new(&b[pos.min(b.len())..]).take(limit + 1).read_to_end(&mut inflated);
+            match read {
+                Err(e) => {
+                    Err(ImagingError::Truncated { detail: format!("the deflated data set does not inflate: {e}") })
+                }
+                Ok(n) if n as u64 > limit => Err(ImagingError::TooLarge { bytes: n as u64, limit }),
+                Ok(_) => walk_data_set(&inflated, 0, Syntax { explicit: true, big: false }, header_only).map(|_| None),
+            }
+        }
+        _ => walk_data_set(b, pos, Syntax { explicit: true, big: false }, header_only),
+    }
+}
 
+/// How the data set is encoded.
+#[derive(Clone, Copy)]
+struct Syntax {
+    explicit: bool,
+    big: bool,
+}
+
+/// The data set walk of [`walk`], from `pos` in `b`.
+fn walk_data_set(
+    b: &[u8],
+    mut pos: usize,
+    syntax: Syntax,
+    header_only: bool,
+) -> Result<Option<PixelDataLocation>, ImagingError> {
+    let explicit = syntax.explicit;
+    let u16_at = |b: &[u8], p: usize| if syntax.big { u16::from_be_bytes([b[p], b[p + 1]]) } else { u16_at(b, p) };
+    let u32_at = |b: &[u8], p: usize| {
+        if syntax.big {
+            u32::from_be_bytes([b[p], b[p + 1], b[p + 2], b[p + 3]])
+        } else {
+            u32_at(b, p)
+        }
+    };
     let mut in_fragments = false;
     let mut found: Option<PixelDataLocation> = None;
     // Fragments of the current encapsulated Pixel Data, the basic offset table first.
