@@ -85,7 +85,7 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     e.push(DataElement::new(tags::WINDOW_WIDTH, VR::DS, PrimitiveValue::from("400\\2000")));
     e.push(cs(tags::VOILUT_FUNCTION, "SIGMOID"));
     out.push(("ct12_implicit_le.dcm", file(e.clone(), uids::IMPLICIT_VR_LITTLE_ENDIAN)));
-    out.push(("ct12_explicit_be.dcm", file(e, uids::EXPLICIT_VR_BIG_ENDIAN)));
+    out.push(("ct12_explicit_be.dcm", file(e, "1.2.840.10008.1.2.2")));
 
     // Modality and VOI LUT sequences
     let lut_item = |first: u16, data: &[u16]| {
