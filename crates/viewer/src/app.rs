@@ -4,6 +4,7 @@
 //! across an `await`. Decrypted slices live in WASM memory only and are zeroised when the study is
 //! closed or the page goes away.
 
+use crate::decoder::{decode_for_display, DecodePool, Decoded};
 use crate::gpu::{Backend, Gpu};
 use crate::keystore::{self, KeyStore};
 use crate::net::FetchClient;
@@ -19,11 +20,11 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, HtmlCanvasElement, HtmlElement};
-use zeroize::Zeroize;
 
 const LOADERS: usize = 4;
 
 thread_local! {
+    static DECODE_POOL: RefCell<Option<Option<Rc<DecodePool>>>> = const { RefCell::new(None) };
     static APP: RefCell<Option<App>> = const { RefCell::new(None) };
     static GPU: RefCell<Option<Gpu>> = const { RefCell::new(None) };
 }
@@ -38,23 +39,6 @@ struct Study {
     listed: ListedStudy,
     manifest: Rc<VerifiedManifest>,
     index: StudyIndex,
-}
-
-/// A decoded slice: cleartext, zeroised on drop.
-struct Decoded {
-    width: u32,
-    height: u32,
-    pixels: Vec<u16>,
-    signed: bool,
-    slope: f32,
-    intercept: f32,
-    window: Option<Window>,
-}
-
-impl Drop for Decoded {
-    fn drop(&mut self) {
-        self.pixels.zeroize();
-    }
 }
 
 enum SliceState {
@@ -516,22 +500,32 @@ async fn load_slice(
         .open_object(keys, object_id, &sealed)
         .await
         .map_err(|e| format!("integrity check failed ({e}); nothing of this image is shown"))?;
-    let image = obscura_imaging::decode(&plain).map_err(|e| format!("cannot decode the image: {e}"))?;
-    if image.frames.is_empty() {
-        return Err("the image has no frames".into());
-    }
-    let pixels = image
-        .gray16(0)
-        .ok_or("colour, palette and 32-bit images are not displayed yet (the pixels decode; display comes with the reading-room tools)")?;
-    Ok(Decoded {
-        width: image.columns,
-        height: image.rows,
-        pixels,
-        signed: image.signed,
-        slope: image.rescale_slope as f32,
-        intercept: image.rescale_intercept as f32,
-        window: image.window().map(|w| Window { center: w.center as f32, width: w.width as f32 }),
+    decode_slice(&plain).await
+}
+
+/// The decode workers: started on first use (`None` inside when the browser refused them).
+fn decode_pool() -> Option<Rc<DecodePool>> {
+    DECODE_POOL.with(|p| {
+        p.borrow_mut()
+            .get_or_insert_with(|| {
+                // one worker per spare core, at most one per loader
+                let cores = web_sys::window().map_or(2.0, |w| w.navigator().hardware_concurrency()) as usize;
+                DecodePool::start(cores.saturating_sub(1).clamp(1, LOADERS)).map(Rc::new)
+            })
+            .clone()
     })
+}
+
+/// Decodes in a worker of the pool; inline when workers are unavailable.
+async fn decode_slice(plain: &[u8]) -> Result<Decoded, String> {
+    if let Some(pool) = decode_pool().filter(|p| !p.is_broken()) {
+        match pool.decode(plain).await {
+            Ok(d) => return Ok(d),
+            Err(Some(message)) => return Err(message),
+            Err(None) => {} // the worker failed: decode here
+        }
+    }
+    decode_for_display(plain)
 }
 
 fn default_window(d: &Decoded) -> Window {

@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod app;
+pub mod decoder;
 pub mod gpu;
 pub mod keystore;
 pub mod net;
