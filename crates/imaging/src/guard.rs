@@ -143,10 +143,21 @@ fn walk_data_set(
         }
     };
     let mut in_fragments = false;
+    // whether the fragments being walked are the Pixel Data's (else another undefined-length OB/OW)
+    let mut record_fragments = false;
     let mut found: Option<PixelDataLocation> = None;
     // Fragments of the current encapsulated Pixel Data, the basic offset table first.
     let mut items: Vec<(u64, u64)> = Vec::new();
+    // Open sequences and items: where each defined-length one ends (None: ends at a delimiter).
+    // Only top-level Pixel Data counts (an Icon Image Sequence holds its own).
+    let mut open: Vec<Option<usize>> = Vec::new();
     while pos < b.len() {
+        while let Some(&Some(end)) = open.last() {
+            if pos < end {
+                break;
+            }
+            open.pop();
+        }
         if pos + 8 > b.len() {
             return Err(ImagingError::Truncated {
                 detail: format!("data set ends inside an element header at byte {pos}"),
@@ -156,6 +167,12 @@ fn walk_data_set(
         let elem = u16_at(b, pos + 2);
         if group == 0xFFFE {
             let len = u32_at(b, pos + 4);
+            if matches!(elem, 0xE00D | 0xE0DD) && len != 0 {
+                // the standard says 0; dicom-rs would read (and allocate) the declared length
+                return Err(ImagingError::Truncated {
+                    detail: format!("delimitation item (FFFE,{elem:04X}) at byte {pos} declares {len} bytes, not 0"),
+                });
+            }
             pos += 8;
             match elem {
                 0xE000 if in_fragments => {
@@ -171,15 +188,32 @@ fn walk_data_set(
                 0xE0DD if in_fragments => {
                     in_fragments = false;
                     let fragments = items.split_off(items.len().min(1));
-                    found = Some(PixelDataLocation::Encapsulated { fragments });
+                    if record_fragments {
+                        found = Some(PixelDataLocation::Encapsulated { fragments });
+                    }
                     items.clear();
                 }
-                0xE0DD => {}
-                _ => {} // item start (descend) or item delimiter
+                0xE000 => {
+                    // an item of a sequence: descend
+                    let remaining = b.len() - pos;
+                    if len != UNDEFINED && len as usize > remaining {
+                        return Err(ImagingError::Truncated {
+                            detail: format!("sequence item declares {len} bytes but {remaining} remain"),
+                        });
+                    }
+                    open.push((len != UNDEFINED).then(|| pos + len as usize));
+                }
+                // item or sequence delimiter: close the innermost undefined-length container
+                0xE00D | 0xE0DD => {
+                    if let Some(None) = open.last() {
+                        open.pop();
+                    }
+                }
+                _ => {}
             }
             continue;
         }
-        let is_pixel_data = group == 0x7FE0 && elem == 0x0010;
+        let is_pixel_data = group == 0x7FE0 && elem == 0x0010 && open.is_empty();
         let (len, hdr, is_sq) = if explicit {
             let vr = &b[pos + 4..pos + 6];
             if long_vr(vr) {
@@ -194,31 +228,39 @@ fn walk_data_set(
             }
         } else {
             let len = u32_at(b, pos + 4);
-            (len, 8, len == UNDEFINED && !is_pixel_data)
+            let nested_pixel_data = group == 0x7FE0 && elem == 0x0010;
+            (len, 8, len == UNDEFINED && !nested_pixel_data)
         };
         if is_pixel_data && header_only {
             return Ok(None);
         }
         pos += hdr;
         if len == UNDEFINED {
-            if is_pixel_data {
+            if is_pixel_data
+                || explicit && matches!(&b[pos - hdr + 4..pos - hdr + 6], b"OB" | b"OW")
+                || !explicit && group == 0x7FE0 && elem == 0x0010
+            {
+                // encapsulated Pixel Data (or another undefined-length OB/OW, which dicom-rs reads as fragments too)
                 in_fragments = true;
+                record_fragments = is_pixel_data;
                 items.clear();
                 continue;
             }
             if is_sq {
+                open.push(None);
                 continue;
             }
             return Ok(None); // undefined-length UN: give up, the parser decides
-        }
-        if is_sq {
-            continue; // defined-length sequence: walk into its items
         }
         let remaining = b.len() - pos;
         if len as usize > remaining {
             return Err(ImagingError::Truncated {
                 detail: format!("element ({group:04X},{elem:04X}) declares {len} bytes but {remaining} remain"),
             });
+        }
+        if is_sq {
+            open.push(Some(pos + len as usize)); // defined-length sequence: walk into its items
+            continue;
         }
         if is_pixel_data {
             found = Some(PixelDataLocation::Native { offset: pos as u64, len: u64::from(len) });
