@@ -706,7 +706,7 @@ def load_state() -> dict:
 
 
 def save_state(state: dict) -> None:
-    STATE.write_text(json.dumps(state, indent=1, sort_keys=True))
+    STATE.write_text(json.dumps(state, indent=1))
 
 
 def fetch_wheel(pkg: dict) -> Path:
@@ -786,6 +786,12 @@ def produce(sources: dict, state: dict, versions: dict) -> dict[str, Path]:
                         PY_GENERATORS[tool[3:]](inp, out, gen.get("args", {}), Path(tmp))
                     else:
                         run([tool, *gen.get("args", []), str(inp), str(out)])
+                    if gen.get("restore_uid"):
+                        # the tool made a random SOP Instance UID: give back the input's (determinism)
+                        ds = pydicom.dcmread(out)
+                        ds.SOPInstanceUID = pydicom.dcmread(inp, stop_before_pixels=True).SOPInstanceUID
+                        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+                        ds.save_as(out, enforce_file_format=True)
                 note(key, name, out)
         paths[name] = out
     return paths
@@ -840,7 +846,8 @@ def truth_of(entry: dict, path: Path, paths: dict) -> tuple[dict, list[np.ndarra
             try:
                 r = fn(path, g, ts, Path(tmp))
             except Exception as e:  # a reference that cannot decode the file is recorded, not fatal
-                errors[label] = f"{type(e).__name__}: {e}"[:240]
+                msg = str(e).replace(tmp + "/", "").replace(str(ROOT) + "/", "")
+                errors[label] = f"{type(e).__name__}: {msg}"[:240]
                 continue
             if r is None:
                 continue
