@@ -683,6 +683,9 @@ def gen_openjpeg(src: Path, out: Path, args: dict, tmp: Path) -> None:
     """J2K through pydicom's encoder (pylibjpeg-openjpeg): colour with the multiple component
     transform (YBR_RCT lossless / YBR_ICT lossy)."""
     ds = pydicom.dcmread(src)
+    if "photometric" in args:
+        # pydicom applies the multiple component transform when the (RGB) data is labelled YBR_RCT/ICT
+        ds.PhotometricInterpretation = args["photometric"]
     kw = {"encoding_plugin": "pylibjpeg", "generate_instance_uid": False}
     if "j2k_cr" in args:
         kw["j2k_cr"] = args["j2k_cr"]
@@ -825,6 +828,52 @@ PREFERENCE = ["source", "dcmtk", "gdcm", "opj_decompress", "ojph_expand", "pydic
               "pydicom-numpy", "pydicom-rle", "pydicom-gdcm", "dcmtk-dcmimage"]
 
 
+def jpeg_selection_value(cs: bytes) -> int | None:
+    """Ss of the first SOS of a lossless JPEG (the predictor: selection value)."""
+    i = cs.find(b"\xff\xda")
+    if i < 0:
+        return None
+    ns = cs[i + 4]
+    return cs[i + 5 + 2 * ns]
+
+
+def rows_of(path: Path) -> list[str]:
+    """The coverage rows a file exercises, read from its header (and native pixel data)."""
+    ds = pydicom.dcmread(path)
+    ts = str(ds.file_meta.TransferSyntaxUID)
+    g = Geometry(ds)
+    rows = [f"ts:{TS_NAMES.get(ts, ts)}", f"ba{g.ba}", "signed" if g.signed else "unsigned", f"pi:{g.pi.replace(' ', '_')}"]
+    if g.bs < g.ba:
+        rows.append("bs<ba")
+    if g.spp == 3 and ts in NATIVE:
+        rows.append(f"pc{g.pc}")
+    if g.frames > 1:
+        rows.append("multiframe")
+    if g.rows % 2 or g.cols % 2:
+        rows.append("odd-size")
+    if max(g.rows, g.cols) >= 512:
+        rows.append("size512")
+    if ts in ("1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"):
+        sv = jpeg_selection_value(next(generate_frames(ds.PixelData, number_of_frames=g.frames)))
+        rows.append(f"jpeg-ll-sv{sv}")
+    if "ModalityLUTSequence" in ds:
+        rows.append("lut:modality-seq")
+    if "VOILUTSequence" in ds:
+        rows.append("lut:voi-seq")
+    if g.pi == "PALETTE COLOR":
+        if "SegmentedRedPaletteColorLookupTableData" in ds:
+            rows.append("palette-segmented")
+        desc = ds.get("RedPaletteColorLookupTableDescriptor")
+        if desc is not None:
+            rows.append(f"palette-lut{int(desc[2])}")
+    if ts in NATIVE and g.ba in (16, 32) and g.bs < g.ba:
+        dt = np.dtype(f"u{g.ba // 8}").newbyteorder(">" if ts == "1.2.840.10008.1.2.2" else "<")
+        v = np.frombuffer(bytes(ds.PixelData), dt, count=g.rows * g.cols * g.spp * g.frames).astype(np.int64)
+        if np.any(v >> (g.hb + 1)):
+            rows.append("junk-high-bits")
+    return rows
+
+
 def tolerance_for(entry: dict, ts: str, g: Geometry) -> tuple[int, str]:
     """The first rule of sources.json "tolerances" that matches (transfer syntax, photometric)."""
     if "tolerance" in entry:
@@ -960,7 +1009,11 @@ def main() -> int:
             bad.append(rec["name"])
         if entry.get("single_reference_reason"):
             rec["single_reference_reason"] = entry["single_reference_reason"]
-        rec["rows_covered"] = entry.get("rows", [])
+        derived = rows_of(paths[entry["name"]])
+        missing = [r for r in derived if r not in entry.get("rows", [])]
+        if missing:
+            print(f"corpus: note: {entry['name']}: rows {missing} are not in its sources.json entry")
+        rec["rows_covered"] = entry.get("rows", []) or derived
     truth = {
         "about": "Ground truth of Obscura's pixel-decoding corpus, written by corpus/make.py; see corpus/README.md. "
         "frame_sha256 is the SHA-256 of the stored values of each frame as `obscura decode` writes them.",
