@@ -7,6 +7,9 @@
 //!   synthetic CT (or your study), serve viewer + store and print the URL.
 //! - `test`: every test: native, a short fuzzing run, in headless Chromium (wasm-bindgen-test),
 //!   and end to end.
+//! - `corpus`: fetches and generates the pixel-decoding corpus and its ground truth
+//!   (`corpus/make.py`: pinned PyPI packages in `target/corpus/venv`, DCMTK, GDCM, OpenJPEG, OpenJPH
+//!   from Debian) into `target/corpus/`; `crates/imaging/tests/corpus.rs` checks our decoder against it.
 //! - `fuzz [--seconds N] [TARGET...]`: runs the cargo-fuzz targets of `fuzz/` (default: all, 20 s
 //!   each) on stable Rust; new inputs go to a temporary directory, crashes to
 //!   `target/fuzz-artifacts/<target>/`.
@@ -33,6 +36,11 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("/usr/bin/chromedriver", "chromium-driver"),
     ("/usr/bin/dcmcjpeg", "dcmtk"),
     ("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json", "mesa-vulkan-drivers"),
+    // the decoding corpus (`cargo xtask corpus`): encoders and reference decoders, Python's venv
+    ("/usr/bin/gdcmconv", "libgdcm-tools"),
+    ("/usr/bin/ojph_compress", "openjph-tools"),
+    ("/usr/bin/opj_decompress", "libopenjp2-tools"),
+    ("/usr/share/doc/python3-venv", "python3-venv"),
 ];
 
 fn main() -> Result<()> {
@@ -50,15 +58,17 @@ fn main() -> Result<()> {
         Some("bench") if args.get(1).map(String::as_str) == Some("crypto") => bench_crypto(&root),
         Some("bench") if args.get(1).map(String::as_str) == Some("seal") => bench_seal(),
         Some("fuzz") => fuzz(&root, &args[1..]),
+        Some("corpus") => corpus(&root),
         _ => usage(),
     }
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo xtask <setup|build-web|demo|test|fuzz|bench crypto|bench seal>\n\n  \
+        "usage: cargo xtask <setup|build-web|demo|test|fuzz|corpus|bench crypto|bench seal>\n\n  \
          demo [--port N] [--data DIR] [--dicom DIR]   build, seal a demo study, serve it\n  \
          test                                         run every test\n  \
+         corpus                                       fetch/generate the decoding corpus and its truth (target/corpus)\n  \
          fuzz [--seconds N] [TARGET...]               run the fuzz targets N seconds each (default 20; targets: {})\n  \
          bench crypto                                 browser decrypt benchmark (BENCH_MIB, BENCH_REPS)\n  \
          bench seal                                   native sealed-object throughput (criterion)",
@@ -107,6 +117,17 @@ fn setup(root: &Path) -> Result<()> {
         run(cargo().args(["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN_VERSION]))?;
     }
     setup_cargo_fuzz()?;
+    setup_apt()?;
+    let e2e = root.join("tests/e2e");
+    if !e2e.join("node_modules/playwright-core").exists() {
+        step("installing the end-to-end test's npm packages (playwright-core; no browser download)");
+        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&e2e))?;
+    }
+    Ok(())
+}
+
+/// Installs the Debian packages of `APT_PACKAGES` that are missing.
+fn setup_apt() -> Result<()> {
     let missing: Vec<&str> = APT_PACKAGES.iter().filter(|(f, _)| !Path::new(f).exists()).map(|(_, p)| *p).collect();
     if !missing.is_empty() {
         step(&format!("installing Debian packages: {}", missing.join(" ")));
@@ -128,12 +149,14 @@ fn setup(root: &Path) -> Result<()> {
         args.extend(missing.iter().copied());
         apt(&args)?;
     }
-    let e2e = root.join("tests/e2e");
-    if !e2e.join("node_modules/playwright-core").exists() {
-        step("installing the end-to-end test's npm packages (playwright-core; no browser download)");
-        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&e2e))?;
-    }
     Ok(())
+}
+
+/// `cargo xtask corpus`: the Debian tools, then `corpus/make.py` (cached: a warm run takes a second).
+fn corpus(root: &Path) -> Result<()> {
+    setup_apt()?;
+    step("building the decoding corpus and its ground truth (corpus/make.py → target/corpus)");
+    run(Command::new("python3").arg(root.join("corpus/make.py")).current_dir(root))
 }
 
 /// Installs the pinned cargo-fuzz when missing.
