@@ -153,9 +153,6 @@ impl PixelModule {
         if frames == 0 {
             return Err(invalid("NumberOfFrames", "0"));
         }
-        if photometric == SourcePhotometric::YbrFull422 && columns % 2 != 0 {
-            return Err(invalid("Columns", format!("{columns} is odd but YBR_FULL_422 pairs columns")));
-        }
         Ok(PixelModule {
             rows,
             columns,

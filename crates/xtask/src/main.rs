@@ -300,6 +300,8 @@ fn free_port() -> Result<u16> {
 
 fn test(root: &Path, _args: &[String]) -> Result<()> {
     setup(root)?;
+    // the decoding corpus is an input of the native tests (crates/imaging/tests/corpus.rs)
+    corpus(root)?;
     step("native tests (cargo test --workspace)");
     run(cargo().args(["test", "--workspace", "--exclude", "obscura-viewer", "--exclude", "obscura-wasm-tests"]))?;
 
