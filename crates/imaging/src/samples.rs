@@ -50,7 +50,7 @@ pub(crate) fn native_frame(data: &[u8], pm: &PixelModule, index: u32) -> Result<
         8 => {
             let bytes = &data[(start_bit / 8) as usize..need as usize];
             let v = if pm.photometric == SourcePhotometric::YbrFull422 {
-                if pm.columns % 2 != 0 {
+                if !pm.columns.is_multiple_of(2) {
                     return Err(ImagingError::InvalidAttribute {
                         name: "Columns",
                         detail: format!("{} is odd but native YBR_FULL_422 pairs columns", pm.columns),
