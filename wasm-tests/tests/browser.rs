@@ -23,6 +23,10 @@ wasm_bindgen_test_configure!(run_in_browser);
 #[path = "browser/vectors.rs"]
 mod vectors;
 
+// The browser part of the decoding corpus (`target/corpus/wasm-subset.json`).
+#[path = "browser/corpus.rs"]
+mod corpus;
+
 const VECTORS: &str = include_str!("../../docs/test-vectors/seal-v1.json");
 
 fn vectors() -> Value {
