@@ -9,6 +9,7 @@ use crate::JpegLsError;
 /// `cache` holds `bits` valid bits at its top (MSB first), the rest is zero. Reading past the end
 /// of the segment yields zero bits and drives `bits` negative; the caller checks
 /// [`BitReader::check_overrun`] at line ends, so that missing data is an error, never zeros.
+#[derive(Clone, Copy)]
 pub(crate) struct BitReader<'a> {
     data: &'a [u8],
     /// Next byte to load into the cache.
@@ -71,22 +72,23 @@ impl<'a> BitReader<'a> {
                 return;
             }
         }
-        self.fill_slow();
+        // By value, so that a reader held in a local stays in registers on the hot path.
+        *self = self.fill_slow();
     }
 
     #[inline(never)]
-    fn fill_slow(&mut self) {
+    fn fill_slow(mut self) -> Self {
         while self.bits <= 56 {
             let Some(&b) = self.data.get(self.pos) else {
                 self.end = true;
-                return;
+                return self;
             };
             if self.prev_ff {
                 if b >= 0x80 {
                     // 0xFF then a byte with its top bit set: a marker starting at pos - 1.
                     self.end = true;
                     self.marker = Some(self.pos - 1);
-                    return;
+                    return self;
                 }
                 self.cache |= (u64::from(b) << 57) >> (self.bits as u32);
                 self.bits += 7;
@@ -99,12 +101,12 @@ impl<'a> BitReader<'a> {
                     None => {
                         // A lone 0xFF ends the data: it cannot be entropy-coded data on its own.
                         self.end = true;
-                        return;
+                        return self;
                     }
                     Some(&n) if n >= 0x80 => {
                         self.end = true;
                         self.marker = Some(self.pos);
-                        return;
+                        return self;
                     }
                     Some(_) => {
                         self.prev_ff = true;
@@ -116,12 +118,7 @@ impl<'a> BitReader<'a> {
             self.bits += 8;
             self.pos += 1;
         }
-    }
-
-    /// Number of leading zero bits in the cache (64 when it is all zero).
-    #[inline(always)]
-    pub(crate) fn leading_zeros(&self) -> u32 {
-        self.cache.leading_zeros()
+        self
     }
 
     /// The cached bits (MSB first).

@@ -189,9 +189,41 @@ fn med(ra: i32, rb: i32, rc: i32) -> i32 {
     }
 }
 
+/// Size of the gradient quantization table: every gradient of 16-bit samples, + 2^16.
+const QUANT_SIZE: usize = 1 << 17;
+/// Context table size: 365 used, rounded up so that a masked index needs no bounds check.
+const CONTEXTS: usize = 512;
+
+/// Decodes a limited-length Golomb code (T.87 A.5.3) with parameter `k`, at most `max_prefix`
+/// leading zeros before the escape, and `qbpp` bits after it.
+#[inline(always)]
+fn golomb(r: &mut BitReader<'_>, k: u32, max_prefix: u32, qbpp: u32) -> Result<i32, JpegLsError> {
+    r.fill();
+    let cache = r.cache();
+    let lz = cache.leading_zeros();
+    if lz < max_prefix {
+        let total = lz + 1 + k;
+        if total < 64 && i64::from(total) <= r.bits() {
+            // The whole code is cached: one shift for the k low bits, one to drop the code.
+            let low = ((cache << (lz + 1)) >> (63 - k)) >> 1;
+            r.skip(total);
+            return Ok(((lz << k) | low as u32) as i32);
+        }
+        r.skip(lz + 1);
+        Ok(((lz << k) | r.read_filled(k)) as i32)
+    } else if lz == max_prefix {
+        r.skip(max_prefix + 1);
+        Ok(r.read_filled(qbpp) as i32 + 1)
+    } else {
+        Err(r.bad_data("Golomb code longer than LIMIT"))
+    }
+}
+
 /// The decoder state of one scan (the contexts are shared by all its components).
-struct Coder<'a> {
-    reader: BitReader<'a>,
+///
+/// `L` (lossless over the full range: NEAR = 0 and MAXVAL = 2^P − 1, almost every DICOM
+/// stream) lets reconstruction be a mask.
+struct Coder<const L: bool> {
     maxval: i32,
     near: i32,
     /// 2 · NEAR + 1.
@@ -202,22 +234,25 @@ struct Coder<'a> {
     limit: u32,
     /// LIMIT − qbpp − 1: the longest unary prefix of a regular-mode code.
     max_prefix: u32,
-    /// Gradient quantization (T.87 A.3.3), indexed by gradient + MAXVAL.
-    quant: Vec<i8>,
-    contexts: [Context; 365],
+    /// Gradient quantization (T.87 A.3.3), indexed by gradient + 2^16.
+    quant: Box<[i8; QUANT_SIZE]>,
+    contexts: Box<[Context; CONTEXTS]>,
     run_contexts: [RunContext; 2],
     initial: Context,
 }
 
-impl<'a> Coder<'a> {
-    fn new(reader: BitReader<'a>, p: &Params) -> Self {
+impl<const L: bool> Coder<L> {
+    fn new(p: &Params) -> Self {
         let a = ((p.range + 32) / 64).max(2);
         let initial = Context { a, b: 0, c: 0, n: 1 };
-        let mut quant = vec![0i8; 2 * p.maxval as usize + 1];
+        let mut quant: Box<[i8; QUANT_SIZE]> = vec![0i8; QUANT_SIZE]
+            .into_boxed_slice()
+            .try_into()
+            .expect("QUANT_SIZE entries");
         let (t1, t2, t3, near) = (p.t1, p.t2, p.t3, p.near);
-        for (i, q) in quant.iter_mut().enumerate() {
-            let d = i as i32 - p.maxval;
-            *q = if d <= -t3 {
+        let zero = (QUANT_SIZE / 2) as i32;
+        let q = |d: i32| -> i8 {
+            if d <= -t3 {
                 -4
             } else if d <= -t2 {
                 -3
@@ -235,10 +270,17 @@ impl<'a> Coder<'a> {
                 3
             } else {
                 4
-            };
+            }
+        };
+        // Beyond ±T3 (and T3 ≥ T2 ≥ T1 ≥ NEAR + 1, as validated) the value is ±4: only the
+        // middle needs the comparisons.
+        let span = t1.max(t2).max(t3).min(p.maxval);
+        quant[(zero - p.maxval) as usize..(zero - span) as usize].fill(-4);
+        quant[(zero + span) as usize..=(zero + p.maxval) as usize].fill(4);
+        for d in -span..=span {
+            quant[(d + zero) as usize] = q(d);
         }
         Coder {
-            reader,
             maxval: p.maxval,
             near: p.near,
             step: 2 * p.near + 1,
@@ -248,22 +290,21 @@ impl<'a> Coder<'a> {
             limit: p.limit,
             max_prefix: p.limit - p.qbpp - 1,
             quant,
-            contexts: [initial; 365],
+            contexts: Box::new([initial; CONTEXTS]),
             run_contexts: [RunContext { a, n: 1, nn: 0 }; 2],
             initial,
         }
     }
 
     /// Back to the initial state after a restart marker.
-    fn reset(&mut self, reader: BitReader<'a>) {
-        self.reader = reader;
-        self.contexts = [self.initial; 365];
+    fn reset(&mut self) {
+        *self.contexts = [self.initial; CONTEXTS];
         self.run_contexts = [RunContext { a: self.initial.a, n: 1, nn: 0 }; 2];
     }
 
     #[inline(always)]
     fn q(&self, d: i32) -> i32 {
-        i32::from(self.quant[(d + self.maxval) as usize])
+        i32::from(self.quant[(d + (QUANT_SIZE / 2) as i32) as usize & (QUANT_SIZE - 1)])
     }
 
     /// The signed context number 81·Q1 + 9·Q2 + Q3 (T.87 A.3.4).
@@ -283,10 +324,14 @@ impl<'a> Coder<'a> {
         }
     }
 
-    /// Reconstructs a sample from its prediction and dequantized error (T.87 A.4.2, A.8).
+    /// Reconstructs a sample from its prediction and error (T.87 A.4.2, A.8).
     #[inline(always)]
-    fn fix(&self, v: i32) -> i32 {
-        let mut v = v;
+    fn reconstruct(&self, px: i32, err: i32) -> i32 {
+        if L {
+            // RANGE = MAXVAL + 1 = 2^P: the modulo reduction is a mask.
+            return (px + err) & self.maxval;
+        }
+        let mut v = px + err * self.step;
         if v < -self.near {
             v += self.range * self.step;
         } else if v > self.maxval + self.near {
@@ -295,43 +340,25 @@ impl<'a> Coder<'a> {
         self.correct(v)
     }
 
-    /// Decodes a limited-length Golomb code (T.87 A.5.3) with parameter `k` and at most
-    /// `max_prefix` leading zeros before the escape.
-    #[inline(always)]
-    fn golomb(&mut self, k: u32, max_prefix: u32) -> Result<i32, JpegLsError> {
-        self.reader.fill();
-        let lz = self.reader.leading_zeros();
-        if lz < max_prefix {
-            self.reader.skip(lz + 1);
-            let low = self.reader.read_filled(k);
-            Ok(((lz << k) | low) as i32)
-        } else if lz == max_prefix {
-            self.reader.skip(max_prefix + 1);
-            Ok(self.reader.read_filled(self.qbpp) as i32 + 1)
-        } else {
-            Err(self.reader.bad_data("Golomb code longer than LIMIT"))
-        }
-    }
-
     /// Decodes one regular-mode sample with signed context `qs` and prediction `px`.
     #[inline(always)]
-    fn regular(&mut self, qs: i32, px: i32) -> Result<i32, JpegLsError> {
+    fn regular(&mut self, r: &mut BitReader<'_>, qs: i32, px: i32) -> Result<i32, JpegLsError> {
         let sign = qs >> 31;
-        let index = ((qs ^ sign) - sign) as usize;
+        let index = ((qs ^ sign) - sign) as usize & (CONTEXTS - 1);
         let mut ctx = self.contexts[index];
         let px = self.correct(px + ((ctx.c ^ sign) - sign));
         let k = golomb_k(ctx.n, ctx.a);
-        let merr = self.golomb(k, self.max_prefix)?;
+        let merr = golomb(r, k, self.max_prefix, self.qbpp)?;
         if merr > self.range {
-            return Err(self.reader.bad_data("mapped error value out of range"));
+            return Err(r.bad_data("mapped error value out of range"));
         }
         let mut err = (merr >> 1) ^ -(merr & 1);
-        if k == 0 && self.near == 0 && 2 * ctx.b + ctx.n - 1 < 0 {
+        if k == 0 && (L || self.near == 0) && 2 * ctx.b + ctx.n - 1 < 0 {
             err = !err;
         }
         // Context update (T.87 A.6).
         ctx.a += err.abs();
-        ctx.b += err * self.step;
+        ctx.b += if L { err } else { err * self.step };
         if ctx.n == self.reset {
             ctx.a >>= 1;
             ctx.b >>= 1;
@@ -356,24 +383,27 @@ impl<'a> Coder<'a> {
             }
         }
         self.contexts[index] = ctx;
-        let err = (err ^ sign) - sign;
-        Ok(self.fix(px + err * self.step))
+        Ok(self.reconstruct(px, (err ^ sign) - sign))
     }
 
     /// Decodes the length of a run of at most `max` samples (T.87 A.7.1), updating the run index.
     #[inline(always)]
-    fn run_length(&mut self, max: usize, run_index: &mut usize) -> Result<usize, JpegLsError> {
+    fn run_length(
+        r: &mut BitReader<'_>,
+        max: usize,
+        run_index: &mut usize,
+    ) -> Result<usize, JpegLsError> {
         let mut count = 0usize;
         loop {
-            if !self.reader.read_bit() {
-                let j = J[*run_index];
-                count += self.reader.read_filled(j) as usize;
+            if !r.read_bit() {
+                let j = J[*run_index & 31];
+                count += r.read_filled(j) as usize;
                 if count > max {
-                    return Err(self.reader.bad_data("run past the end of the line"));
+                    return Err(r.bad_data("run past the end of the line"));
                 }
                 return Ok(count);
             }
-            let rg = 1usize << J[*run_index];
+            let rg = 1usize << J[*run_index & 31];
             let n = rg.min(max - count);
             count += n;
             if n == rg && *run_index < 31 {
@@ -387,15 +417,20 @@ impl<'a> Coder<'a> {
 
     /// Decodes the error of a run-interruption sample (T.87 A.7.2) in context `ri_type`.
     #[inline(always)]
-    fn interruption_error(&mut self, ri_type: usize, run_index: usize) -> Result<i32, JpegLsError> {
-        let mut ctx = self.run_contexts[ri_type];
+    fn interruption_error(
+        &mut self,
+        r: &mut BitReader<'_>,
+        ri_type: usize,
+        run_index: usize,
+    ) -> Result<i32, JpegLsError> {
+        let mut ctx = self.run_contexts[ri_type & 1];
         let t = ri_type as i32;
         let temp = if ri_type == 1 { ctx.a + (ctx.n >> 1) } else { ctx.a };
         let k = golomb_k(ctx.n, temp);
-        let max_prefix = self.limit - J[run_index] - 1 - self.qbpp - 1;
-        let em = self.golomb(k, max_prefix)?;
+        let max_prefix = self.limit - J[run_index & 31] - 1 - self.qbpp - 1;
+        let em = golomb(r, k, max_prefix, self.qbpp)?;
         if em > self.range {
-            return Err(self.reader.bad_data("mapped error value out of range"));
+            return Err(r.bad_data("mapped error value out of range"));
         }
         let tt = em + t;
         let map = tt & 1;
@@ -411,61 +446,92 @@ impl<'a> Coder<'a> {
             ctx.nn >>= 1;
         }
         ctx.n += 1;
-        self.run_contexts[ri_type] = ctx;
+        self.run_contexts[ri_type & 1] = ctx;
         Ok(err)
     }
 
     /// Decodes one line of one component. `prev` and `cur` hold `width + 2` samples: the line
     /// at 1..=width, with the edge samples of T.87 A.2.1 at 0 and width + 1.
+    #[inline(never)]
     fn line(
         &mut self,
+        reader: &mut BitReader<'_>,
+        prev: &mut [i32],
+        cur: &mut [i32],
+        run_index: &mut usize,
+    ) -> Result<(), JpegLsError> {
+        self.line_body(reader, prev, cur, run_index)
+    }
+
+    #[inline(always)]
+    fn line_body(
+        &mut self,
+        r: &mut BitReader<'_>,
         prev: &mut [i32],
         cur: &mut [i32],
         run_index: &mut usize,
     ) -> Result<(), JpegLsError> {
         let w = prev.len() - 2;
+        let cur = &mut cur[..w + 2];
         prev[w + 1] = prev[w];
         cur[0] = prev[1];
+        let prev = &prev[..w + 2];
+        // The causal neighbourhood slides along the line in registers.
+        let (mut ra, mut rb, mut rc) = (cur[0], prev[1], prev[0]);
         let mut x = 1;
         while x <= w {
-            let ra = cur[x - 1];
-            let rb = prev[x];
-            let rc = prev[x - 1];
             let rd = prev[x + 1];
             let qs = self.context(ra, rb, rc, rd);
             if qs != 0 {
-                cur[x] = self.regular(qs, med(ra, rb, rc))?;
+                let rx = self.regular(r, qs, med(ra, rb, rc))?;
+                cur[x] = rx;
+                (ra, rc, rb) = (rx, rb, rd);
                 x += 1;
                 continue;
             }
             // Run mode.
             let remaining = w + 1 - x;
-            let n = self.run_length(remaining, run_index)?;
+            let n = Self::run_length(r, remaining, run_index)?;
             cur[x..x + n].fill(ra);
             x += n;
             if n == remaining {
                 break;
             }
-            let rb = prev[x];
-            let rx = if (ra - rb).abs() <= self.near {
-                let err = self.interruption_error(1, *run_index)?;
-                self.fix(ra + err * self.step)
+            let rb_i = prev[x];
+            let rx = if (ra - rb_i).abs() <= self.near {
+                let err = self.interruption_error(r, 1, *run_index)?;
+                self.reconstruct(ra, err)
             } else {
-                let err = self.interruption_error(0, *run_index)?;
-                let err = if rb < ra { -err } else { err };
-                self.fix(rb + err * self.step)
+                let err = self.interruption_error(r, 0, *run_index)?;
+                self.reconstruct(rb_i, if rb_i < ra { -err } else { err })
             };
             cur[x] = rx;
-            x += 1;
             *run_index = run_index.saturating_sub(1);
+            x += 1;
+            if x <= w {
+                (ra, rb, rc) = (rx, prev[x], prev[x - 1]);
+            }
         }
         Ok(())
     }
 
     /// Decodes one line of `N` sample-interleaved components: pixel `p` (0..width + 2, edges
     /// as in [`Coder::line`]) component `c` at `p · N + c`.
+    #[inline(never)]
     fn line_interleaved<const N: usize>(
         &mut self,
+        reader: &mut BitReader<'_>,
+        prev: &mut [i32],
+        cur: &mut [i32],
+        run_index: &mut usize,
+    ) -> Result<(), JpegLsError> {
+        self.line_interleaved_body::<N>(reader, prev, cur, run_index)
+    }
+
+    #[inline(always)]
+    fn line_interleaved_body<const N: usize>(
+        &mut self,
+        r: &mut BitReader<'_>,
         prev: &mut [i32],
         cur: &mut [i32],
         run_index: &mut usize,
@@ -477,40 +543,37 @@ impl<'a> Coder<'a> {
         }
         let mut x = 1;
         while x <= w {
+            let a: [i32; N] = cur[(x - 1) * N..x * N].try_into().expect("N samples");
+            let c: [i32; N] = prev[(x - 1) * N..x * N].try_into().expect("N samples");
+            let b: [i32; N] = prev[x * N..(x + 1) * N].try_into().expect("N samples");
+            let d: [i32; N] = prev[(x + 1) * N..(x + 2) * N].try_into().expect("N samples");
             let mut qs = [0i32; N];
-            for (c, q) in qs.iter_mut().enumerate() {
-                *q = self.context(
-                    cur[(x - 1) * N + c],
-                    prev[x * N + c],
-                    prev[(x - 1) * N + c],
-                    prev[(x + 1) * N + c],
-                );
+            for i in 0..N {
+                qs[i] = self.context(a[i], b[i], c[i], d[i]);
             }
             if qs.iter().any(|&q| q != 0) {
-                for (c, &q) in qs.iter().enumerate() {
-                    let px = med(cur[(x - 1) * N + c], prev[x * N + c], prev[(x - 1) * N + c]);
-                    cur[x * N + c] = self.regular(q, px)?;
+                let mut rx = [0i32; N];
+                for i in 0..N {
+                    rx[i] = self.regular(r, qs[i], med(a[i], b[i], c[i]))?;
                 }
+                cur[x * N..(x + 1) * N].copy_from_slice(&rx);
                 x += 1;
                 continue;
             }
             // Run mode: every component continues the run.
             let remaining = w + 1 - x;
-            let n = self.run_length(remaining, run_index)?;
-            let mut ra = [0i32; N];
-            ra.copy_from_slice(&cur[(x - 1) * N..x * N]);
+            let n = Self::run_length(r, remaining, run_index)?;
             for p in cur[x * N..(x + n) * N].chunks_exact_mut(N) {
-                p.copy_from_slice(&ra);
+                p.copy_from_slice(&a);
             }
             x += n;
             if n == remaining {
                 break;
             }
-            for (c, &ra) in ra.iter().enumerate() {
-                let rb = prev[x * N + c];
-                let err = self.interruption_error(0, *run_index)?;
-                let err = if rb < ra { -err } else { err };
-                cur[x * N + c] = self.fix(rb + err * self.step);
+            for (i, &ra) in a.iter().enumerate() {
+                let rb = prev[x * N + i];
+                let err = self.interruption_error(r, 0, *run_index)?;
+                cur[x * N + i] = self.reconstruct(rb, if rb < ra { -err } else { err });
             }
             x += 1;
             *run_index = run_index.saturating_sub(1);
@@ -553,9 +616,25 @@ pub(crate) fn decode_scan<T: Sample>(
     spec: &ScanSpec<'_>,
     out: &mut [T],
 ) -> Result<usize, JpegLsError> {
+    let full_range = params.maxval & (params.maxval + 1) == 0 && params.range == params.maxval + 1;
+    if params.near == 0 && full_range {
+        decode_scan_with::<T, true>(data, start, params, spec, out)
+    } else {
+        decode_scan_with::<T, false>(data, start, params, spec, out)
+    }
+}
+
+fn decode_scan_with<T: Sample, const L: bool>(
+    data: &[u8],
+    start: usize,
+    params: &Params,
+    spec: &ScanSpec<'_>,
+    out: &mut [T],
+) -> Result<usize, JpegLsError> {
     let (w, h, nf) = (spec.width, spec.height, spec.frame_components);
     let ns = spec.components.len();
-    let mut coder = Coder::new(BitReader::new(data, start), params);
+    let mut reader = BitReader::new(data, start);
+    let mut coder = Coder::<L>::new(params);
     let interleaved = ns > 1 && spec.interleave == Interleave::Sample;
     let mut lines: Vec<Lines> = if interleaved {
         vec![Lines::new((w + 2) * ns)]
@@ -567,11 +646,12 @@ pub(crate) fn decode_scan<T: Sample>(
     let mut restarts = 0u8;
     for y in 0..h {
         if interval > 0 && y > 0 && y % interval == 0 {
-            coder.reader.check_overrun()?;
-            let pos = coder.reader.marker_position().ok_or(JpegLsError::Truncated)?;
+            reader.check_overrun()?;
+            let pos = reader.marker_position().ok_or(JpegLsError::Truncated)?;
             let next = expect_restart(data, pos, restarts)?;
             restarts = (restarts + 1) % 8;
-            coder.reset(BitReader::new(data, next));
+            reader = BitReader::new(data, next);
+            coder.reset();
             for l in &mut lines {
                 l.prev.fill(0);
                 l.cur.fill(0);
@@ -582,11 +662,11 @@ pub(crate) fn decode_scan<T: Sample>(
         if interleaved {
             let l = &mut lines[0];
             match ns {
-                2 => coder.line_interleaved::<2>(&mut l.prev, &mut l.cur, &mut run_index[0])?,
-                3 => coder.line_interleaved::<3>(&mut l.prev, &mut l.cur, &mut run_index[0])?,
-                _ => coder.line_interleaved::<4>(&mut l.prev, &mut l.cur, &mut run_index[0])?,
+                2 => coder.line_interleaved::<2>(&mut reader, &mut l.prev, &mut l.cur, &mut run_index[0])?,
+                3 => coder.line_interleaved::<3>(&mut reader, &mut l.prev, &mut l.cur, &mut run_index[0])?,
+                _ => coder.line_interleaved::<4>(&mut reader, &mut l.prev, &mut l.cur, &mut run_index[0])?,
             }
-            coder.reader.check_overrun()?;
+            reader.check_overrun()?;
             for (px, src) in row.chunks_exact_mut(nf).zip(l.cur[ns..(w + 1) * ns].chunks_exact(ns)) {
                 for (&c, &v) in spec.components.iter().zip(src) {
                     px[c] = T::from_i32(v);
@@ -596,8 +676,8 @@ pub(crate) fn decode_scan<T: Sample>(
         } else {
             for (i, &c) in spec.components.iter().enumerate() {
                 let l = &mut lines[i];
-                coder.line(&mut l.prev, &mut l.cur, &mut run_index[i])?;
-                coder.reader.check_overrun()?;
+                coder.line(&mut reader, &mut l.prev, &mut l.cur, &mut run_index[i])?;
+                reader.check_overrun()?;
                 if nf == 1 {
                     for (o, &v) in row.iter_mut().zip(&l.cur[1..=w]) {
                         *o = T::from_i32(v);
@@ -611,6 +691,6 @@ pub(crate) fn decode_scan<T: Sample>(
             }
         }
     }
-    coder.reader.check_overrun()?;
-    coder.reader.marker_position().ok_or(JpegLsError::Truncated)
+    reader.check_overrun()?;
+    reader.marker_position().ok_or(JpegLsError::Truncated)
 }

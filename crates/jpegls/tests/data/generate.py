@@ -314,6 +314,33 @@ def ct_like(h, w, bits, seed, comps=1):
     return img.astype(np.uint16)
 
 
+def ct_slice(n, seed):
+    """A 512-class CT slice: HU + 1024 in 16-bit samples, air (0) outside the body, soft tissue
+    with noise (sigma 12 HU), bone ring and two organs."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:n, 0:n] / n - 0.5
+    r = np.hypot(x / 0.42, y / 0.34)
+    hu = np.full((n, n), -1024.0)
+    hu[r < 1] = 40
+    hu[(r > 0.9) & (r < 1)] = 700
+    hu[np.hypot((x - 0.12) / 0.1, (y + 0.05) / 0.13) < 1] = 60
+    hu[np.hypot((x + 0.15) / 0.12, y / 0.1) < 1] = -800
+    hu = hu + rng.normal(0, 12, size=hu.shape) * (r < 1)
+    return np.clip(np.rint(hu + 1024), 0, 65535).astype(np.uint16)
+
+
+def photo_rgb(n, seed):
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:n, 0:n] / n
+    planes = [
+        128 + 100 * np.sin(6 * x + 2 * y),
+        128 + 90 * np.cos(5 * y - 3 * x * x),
+        128 + 80 * np.sin(9 * x * y + 1),
+    ]
+    img = np.stack(planes, axis=2) + rng.normal(0, 2.0, size=(n, n, 3))
+    return np.clip(np.rint(img), 0, 255).astype(np.uint16)
+
+
 def noise(h, w, bits, seed, comps=1):
     rng = np.random.default_rng(seed)
     shape = (h, w) if comps == 1 else (h, w, comps)
@@ -379,6 +406,9 @@ def charls_streams():
     add("c_rgb8_ilv2_lse_near1_48x32", ct_like(32, 48, 8, 64, 3), 8, ilv=2, near=1, presets=(0, 4, 8, 30, 0))
     add("c_rgb8_ilv1_lse_48x32", ct_like(32, 48, 8, 66, 3), 8, ilv=1, presets=(0, 3, 9, 25, 20))
     add("c_g16_lse_reset3_40x30", ct_like(30, 40, 16, 65), 16, presets=(0, 0, 0, 0, 3))
+    # For examples/bench.rs (and decoded by the tests like the others).
+    add("bench_ct16_512x512", ct_slice(512, 200), 16)
+    add("bench_rgb8_ilv2_512x512", photo_rgb(512, 201), 8, ilv=2)
     # Restart markers (spliced, see the module doc).
     for name, arr, bits, interval, kw in [
         ("c_g8_rst8_64x48", ct_like(48, 64, 8, 70), 8, 8, {}),
