@@ -27,9 +27,7 @@ pub(crate) struct BitReader<'a> {
 }
 
 fn find_ff(data: &[u8], from: usize) -> usize {
-    data.get(from..)
-        .and_then(|rest| rest.iter().position(|&b| b == 0xFF))
-        .map_or(data.len(), |i| from + i)
+    data.get(from..).and_then(|rest| rest.iter().position(|&b| b == 0xFF)).map_or(data.len(), |i| from + i)
 }
 
 impl<'a> BitReader<'a> {
@@ -186,11 +184,7 @@ impl<'a> BitReader<'a> {
     #[inline(always)]
     pub(crate) fn check_overrun(&self) -> Result<(), JpegLsError> {
         if self.bits < 0 {
-            Err(if self.marker.is_some() {
-                JpegLsError::ScanDataTooShort
-            } else {
-                JpegLsError::Truncated
-            })
+            Err(if self.marker.is_some() { JpegLsError::ScanDataTooShort } else { JpegLsError::Truncated })
         } else {
             Ok(())
         }

@@ -2,9 +2,7 @@
 //! EOI, and the order they come in.
 
 use crate::scan::{self, Params, Presets, ScanSpec};
-use crate::{
-    DecodeOptions, FrameHeader, Image, Interleave, JpegLsError, Samples, Unsupported,
-};
+use crate::{DecodeOptions, FrameHeader, Image, Interleave, JpegLsError, Samples, Unsupported};
 
 const SOI: u8 = 0xD8;
 const EOI: u8 = 0xD9;
@@ -70,10 +68,7 @@ impl<'a> Reader<'a> {
         if len < 2 {
             return Err(JpegLsError::BadSegment { segment: name, reason: "length below 2" });
         }
-        let payload = self
-            .data
-            .get(self.pos + 2..self.pos + len)
-            .ok_or(JpegLsError::Truncated)?;
+        let payload = self.data.get(self.pos + 2..self.pos + len).ok_or(JpegLsError::Truncated)?;
         self.pos += len;
         Ok(payload)
     }
@@ -92,10 +87,7 @@ fn parse_frame(p: &[u8]) -> Result<Frame, JpegLsError> {
     let width = u32::from(be16(p, 3));
     let nf = p[5];
     if p.len() != 6 + 3 * usize::from(nf) {
-        return Err(JpegLsError::BadSegment {
-            segment: "SOF55",
-            reason: "length does not match the component count",
-        });
+        return Err(JpegLsError::BadSegment { segment: "SOF55", reason: "length does not match the component count" });
     }
     if !(2..=16).contains(&precision) {
         return Err(JpegLsError::BadFrameHeader("precision outside 2..=16 bits"));
@@ -130,21 +122,14 @@ fn parse_scan(p: &[u8], frame: &Frame) -> Result<ScanHeader, JpegLsError> {
         return Err(JpegLsError::BadSegment { segment: "SOS", reason: "empty" });
     };
     if p.len() != 4 + 2 * usize::from(ns) {
-        return Err(JpegLsError::BadSegment {
-            segment: "SOS",
-            reason: "length does not match the component count",
-        });
+        return Err(JpegLsError::BadSegment { segment: "SOS", reason: "length does not match the component count" });
     }
     if ns == 0 || usize::from(ns) > frame.ids.len() {
         return Err(JpegLsError::BadScanHeader("component count 0 or above the frame's"));
     }
     let mut components = Vec::with_capacity(usize::from(ns));
     for c in p[1..1 + 2 * usize::from(ns)].chunks_exact(2) {
-        let index = frame
-            .ids
-            .iter()
-            .position(|&id| id == c[0])
-            .ok_or(JpegLsError::BadComponentSelector(c[0]))?;
+        let index = frame.ids.iter().position(|&id| id == c[0]).ok_or(JpegLsError::BadComponentSelector(c[0]))?;
         if components.contains(&index) {
             return Err(JpegLsError::BadComponentSelector(c[0]));
         }
@@ -180,13 +165,8 @@ fn parse_lse(p: &[u8], presets: &mut Presets) -> Result<(), JpegLsError> {
                     reason: "preset coding parameters not 11 bytes",
                 });
             }
-            *presets = Presets {
-                maxval: be16(p, 1),
-                t1: be16(p, 3),
-                t2: be16(p, 5),
-                t3: be16(p, 7),
-                reset: be16(p, 9),
-            };
+            *presets =
+                Presets { maxval: be16(p, 1), t1: be16(p, 3), t2: be16(p, 5), t3: be16(p, 7), reset: be16(p, 9) };
             Ok(())
         }
         Some(2) | Some(3) => Err(JpegLsError::Unsupported(Unsupported::MappingTable)),
@@ -224,12 +204,7 @@ impl<'a> Headers<'a> {
         if data.len() < 2 || data[0] != 0xFF || data[1] != SOI {
             return Err(JpegLsError::NoSoi);
         }
-        Ok(Headers {
-            reader: Reader { data, pos: 2 },
-            frame: None,
-            presets: Presets::default(),
-            restart_interval: 0,
-        })
+        Ok(Headers { reader: Reader { data, pos: 2 }, frame: None, presets: Presets::default(), restart_interval: 0 })
     }
 
     /// Reads marker segments up to the next SOS (returning its header) or EOI (`None`).
@@ -315,9 +290,8 @@ pub(crate) fn decode(data: &[u8], opts: &DecodeOptions) -> Result<Image, JpegLsE
     if pixels > opts.max_pixels {
         return Err(JpegLsError::TooLarge { pixels, max_pixels: opts.max_pixels });
     }
-    let total = usize::try_from(pixels * frame.ids.len() as u64).map_err(|_| {
-        JpegLsError::TooLarge { pixels, max_pixels: opts.max_pixels }
-    })?;
+    let total = usize::try_from(pixels * frame.ids.len() as u64)
+        .map_err(|_| JpegLsError::TooLarge { pixels, max_pixels: opts.max_pixels })?;
     let samples = if frame.precision <= 8 {
         let mut out = vec![0u8; total];
         run_scans(&mut h, &frame, first, &mut out)?;

@@ -54,6 +54,8 @@ fn ceil_log2(x: i32) -> u32 {
 }
 
 /// The default thresholds of T.87 C.2.4.1.1.1 for this MAXVAL and NEAR.
+// Written as T.87 writes it: FACTOR · (BASIC_T1 − 2) with BASIC_T1 = 3.
+#[allow(clippy::identity_op)]
 fn default_thresholds(maxval: i32, near: i32) -> (i32, i32, i32) {
     let clamp = |i: i32, j: i32| if i > maxval || i < j { j } else { i };
     if maxval >= 128 {
@@ -100,16 +102,12 @@ impl Params {
         };
         let t2 = match i32::from(presets.t2) {
             0 => d2,
-            t if t < t1 || t > maxval => {
-                return Err(JpegLsError::BadPresetParameters("T2 outside T1..=MAXVAL"))
-            }
+            t if t < t1 || t > maxval => return Err(JpegLsError::BadPresetParameters("T2 outside T1..=MAXVAL")),
             t => t,
         };
         let t3 = match i32::from(presets.t3) {
             0 => d3,
-            t if t < t2 || t > maxval => {
-                return Err(JpegLsError::BadPresetParameters("T3 outside T2..=MAXVAL"))
-            }
+            t if t < t2 || t > maxval => return Err(JpegLsError::BadPresetParameters("T3 outside T2..=MAXVAL")),
             t => t,
         };
         let reset = match i32::from(presets.reset) {
@@ -141,10 +139,8 @@ pub(crate) struct ScanSpec<'a> {
 }
 
 /// The run-length order table J of T.87 A.7.1.2.
-const J: [u32; 32] = [
-    0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 9, 10, 11, 12, 13,
-    14, 15,
-];
+const J: [u32; 32] =
+    [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 
 /// Context variables of a regular-mode context (T.87 A.2.1).
 #[derive(Debug, Clone, Copy)]
@@ -245,10 +241,8 @@ impl<const L: bool> Coder<L> {
     fn new(p: &Params) -> Self {
         let a = ((p.range + 32) / 64).max(2);
         let initial = Context { a, b: 0, c: 0, n: 1 };
-        let mut quant: Box<[i8; QUANT_SIZE]> = vec![0i8; QUANT_SIZE]
-            .into_boxed_slice()
-            .try_into()
-            .expect("QUANT_SIZE entries");
+        let mut quant: Box<[i8; QUANT_SIZE]> =
+            vec![0i8; QUANT_SIZE].into_boxed_slice().try_into().expect("QUANT_SIZE entries");
         let (t1, t2, t3, near) = (p.t1, p.t2, p.t3, p.near);
         let zero = (QUANT_SIZE / 2) as i32;
         let q = |d: i32| -> i8 {
@@ -388,11 +382,7 @@ impl<const L: bool> Coder<L> {
 
     /// Decodes the length of a run of at most `max` samples (T.87 A.7.1), updating the run index.
     #[inline(always)]
-    fn run_length(
-        r: &mut BitReader<'_>,
-        max: usize,
-        run_index: &mut usize,
-    ) -> Result<usize, JpegLsError> {
+    fn run_length(r: &mut BitReader<'_>, max: usize, run_index: &mut usize) -> Result<usize, JpegLsError> {
         let mut count = 0usize;
         loop {
             if !r.read_bit() {
@@ -636,11 +626,8 @@ fn decode_scan_with<T: Sample, const L: bool>(
     let mut reader = BitReader::new(data, start);
     let mut coder = Coder::<L>::new(params);
     let interleaved = ns > 1 && spec.interleave == Interleave::Sample;
-    let mut lines: Vec<Lines> = if interleaved {
-        vec![Lines::new((w + 2) * ns)]
-    } else {
-        (0..ns).map(|_| Lines::new(w + 2)).collect()
-    };
+    let mut lines: Vec<Lines> =
+        if interleaved { vec![Lines::new((w + 2) * ns)] } else { (0..ns).map(|_| Lines::new(w + 2)).collect() };
     let mut run_index = [0usize; 4];
     let interval = spec.restart_interval as usize;
     let mut restarts = 0u8;
