@@ -53,7 +53,8 @@ impl Codec {
         match self {
             Codec::Rle => Ok((samples::rle_frame(data, pm)?, pm.photometric.is_ybr())),
             Codec::Jpeg => jpeg(data, pm),
-            Codec::JpegLs | Codec::Jpeg2000 => Err("this codec is not part of this build yet".into()),
+            Codec::JpegLs => jpeg_ls(data, pm),
+            Codec::Jpeg2000 => Err("this codec is not part of this build yet".into()),
         }
     }
 }
@@ -100,6 +101,36 @@ fn jpeg(data: &[u8], pm: &PixelModule) -> Result<(Frame, bool), String> {
         _ => widen_u8(px, pm)?,
     };
     Ok((frame, false))
+}
+
+/// Checks a codestream's frame header against the DICOM header before anything is decoded.
+fn check_geometry(codec: &str, width: u32, height: u32, components: u8, pm: &PixelModule) -> Result<(), String> {
+    if width != pm.columns || height != pm.rows {
+        return Err(format!(
+            "the {codec} frame is {width}×{height} but the DICOM header says {}×{}",
+            pm.columns, pm.rows
+        ));
+    }
+    if u16::from(components) != pm.samples_per_pixel {
+        return Err(format!(
+            "the {codec} frame has {components} components but SamplesPerPixel is {}",
+            pm.samples_per_pixel
+        ));
+    }
+    Ok(())
+}
+
+fn jpeg_ls(data: &[u8], pm: &PixelModule) -> Result<(Frame, bool), String> {
+    let h = obscura_jpegls::read_header(data).map_err(|e| e.to_string())?;
+    check_geometry("JPEG-LS", h.width, h.height, h.components, pm)?;
+    let opts = obscura_jpegls::DecodeOptions { max_pixels: pm.pixels() };
+    let image = obscura_jpegls::decode(data, &opts).map_err(|e| e.to_string())?;
+    let frame = match image.samples {
+        obscura_jpegls::Samples::U8(v) => widen_u8(v, pm)?,
+        obscura_jpegls::Samples::U16(v) => widen_u16(v, pm)?,
+    };
+    // JPEG-LS has no colour transform of its own (the HP ones are refused): YBR stays YBR
+    Ok((frame, pm.photometric.is_ybr()))
 }
 
 /// The codestream of each frame: from the extended offset table, the basic offset table, one

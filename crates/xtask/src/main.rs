@@ -28,7 +28,7 @@ const WASM_BINDGEN_VERSION: &str = "0.2.130";
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// The targets of `fuzz/Cargo.toml`.
 const FUZZ_TARGETS: &[&str] =
-    &["stanza", "object_header", "manifest", "certificate", "share_link", "enrolment_request", "decode"];
+    &["stanza", "object_header", "manifest", "certificate", "share_link", "enrolment_request", "decode", "jpegls"];
 /// Seconds per fuzz target in `cargo xtask test`.
 const TEST_FUZZ_SECONDS: u64 = 10;
 const APT_PACKAGES: &[(&str, &str)] = &[

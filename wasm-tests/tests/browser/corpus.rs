@@ -38,14 +38,19 @@ fn samples(bytes: &[u8], bits_allocated: u16, signed: bool) -> Vec<i64> {
 
 #[wasm_bindgen_test]
 fn corpus_subset_decodes_to_the_reference_values_in_the_browser() {
-    assert!(SUBSET_FOUND, "target/corpus/wasm-subset.json is missing: run `cargo xtask corpus` before the browser tests");
+    assert!(
+        SUBSET_FOUND,
+        "target/corpus/wasm-subset.json is missing: run `cargo xtask corpus` before the browser tests"
+    );
     assert!(SUBSET.len() >= 5, "the browser subset lists only {} files", SUBSET.len());
     let mut failures = Vec::new();
     for f in SUBSET {
         let problem = check(f);
         match (pending(f.name), problem) {
             (false, Some(p)) => failures.push(p),
-            (true, None) => failures.push(format!("{}: matches its truth now: remove it from corpus/pending.txt", f.name)),
+            (true, None) => {
+                failures.push(format!("{}: matches its truth now: remove it from corpus/pending.txt", f.name))
+            }
             _ => {}
         }
     }
