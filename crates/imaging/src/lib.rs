@@ -5,10 +5,13 @@
 //! attributes the gateway puts in the encrypted study index. It runs natively and
 //! in `wasm32-unknown-unknown` (no C codec, no threads, no browser binding).
 //!
-//! * [`decode`] → [`DecodedImage`]: exact stored values ([`Frame::Gray16`]) or
-//!   RGB ([`Frame::Rgb8`]) plus rescale and window. Transfer syntaxes: Implicit /
-//!   Explicit VR Little Endian, Deflated, JPEG Lossless (`.57`, `.70`), JPEG
-//!   baseline 8-bit and RLE Lossless (through dicom-rs' `native` codecs).
+//! * [`decode`] → [`DecodedImage`]: each frame's exact stored values ([`Frame`]: 8, 16 or 32
+//!   bits as allocated, samples interleaved, BitsStored masked and sign-extended; YBR colour
+//!   converted to RGB) plus what the display pipeline needs (rescale, Modality / VOI LUTs,
+//!   windows, palette). Transfer syntaxes: Implicit / Explicit VR Little Endian, Explicit VR
+//!   Big Endian, Deflated, RLE Lossless, JPEG baseline / lossless, JPEG-LS (`obscura-jpegls`).
+//! * [`display`]: the DICOM display pipeline on the CPU (window functions, VOI LUT, palette,
+//!   MONOCHROME1) to 8-bit RGB, for people and as the renderer's reference.
 //! * [`read_attributes`] → [`Attributes`]: patient / study / series / instance
 //!   attributes, without decoding pixels.
 //! * [`synthetic`]: a deterministic CT phantom series for demos and tests.
