@@ -1,0 +1,250 @@
+//! Huffman tables (with a 9-bit lookup fast path) and the entropy-coded-segment bit reader.
+
+use crate::error::JpegError;
+
+/// Bits resolved by the lookup table.
+const LOOKUP_BITS: u32 = 9;
+
+/// A decoding table built from a DHT segment, like libjpeg's `d_derived_tbl`.
+#[derive(Clone)]
+pub(crate) struct HuffTable {
+    /// For each `LOOKUP_BITS`-bit prefix: `len << 8 | symbol`, or 0 when the code is longer.
+    lookup: Box<[u16; 1 << LOOKUP_BITS]>,
+    /// Largest code of each length 1..=16 (index = length), or -1; index 17 is a sentinel.
+    maxcode: [i32; 18],
+    /// `huffval` index of the first code of each length, minus that code.
+    valoffset: [i32; 17],
+    /// Symbols in code order.
+    huffval: Vec<u8>,
+}
+
+impl HuffTable {
+    /// Builds the table from the 16 code-length counts and the symbols; `None` if the counts
+    /// describe more codes than fit (libjpeg's `JERR_BAD_HUFF_TABLE`).
+    pub(crate) fn new(counts: &[u8; 16], symbols: &[u8]) -> Option<HuffTable> {
+        let total: usize = counts.iter().map(|&c| c as usize).sum();
+        if total > 256 || total != symbols.len() {
+            return None;
+        }
+        let mut maxcode = [-1i32; 18];
+        let mut valoffset = [0i32; 17];
+        let mut lookup = Box::new([0u16; 1 << LOOKUP_BITS]);
+        let mut code: u32 = 0;
+        let mut k: usize = 0;
+        for len in 1..=16u32 {
+            let n = counts[len as usize - 1] as usize;
+            if n > 0 {
+                valoffset[len as usize] = k as i32 - code as i32;
+                for _ in 0..n {
+                    if len <= LOOKUP_BITS {
+                        let shift = LOOKUP_BITS - len;
+                        let base = (code << shift) as usize;
+                        let entry = ((len as u16) << 8) | symbols[k] as u16;
+                        for e in &mut lookup[base..base + (1usize << shift)] {
+                            *e = entry;
+                        }
+                    }
+                    code += 1;
+                    k += 1;
+                }
+                // the codes of this length must fit in `len` bits
+                if code > (1u32 << len) {
+                    return None;
+                }
+                maxcode[len as usize] = code as i32 - 1;
+            }
+            code <<= 1;
+        }
+        maxcode[17] = i32::MAX; // sentinel: never reached through the loop bound
+        Some(HuffTable {
+            lookup,
+            maxcode,
+            valoffset,
+            huffval: symbols.to_vec(),
+        })
+    }
+}
+
+/// Reads the bits of one entropy-coded segment.
+///
+/// Bytes are pulled into a 64-bit buffer; `FF 00` is a stuffed `FF`, `FF FF...` fill bytes before
+/// a marker are skipped, and any other `FF xx` ends the segment. After the segment's end the
+/// buffer is filled with zero bits so that lookahead works, and `padding` counts them: consuming
+/// one of them means the data was truncated.
+pub(crate) struct BitReader<'a> {
+    data: &'a [u8],
+    /// Next byte to read.
+    pos: usize,
+    /// Bits, left-aligned (the next bit is bit 63).
+    buf: u64,
+    /// Valid bits in `buf`.
+    nbits: u32,
+    /// Zero bits appended after the segment's end that are still in `buf` or were consumed.
+    padding: u32,
+    /// The segment's end (a marker or the end of data) was reached.
+    ended: bool,
+}
+
+impl<'a> BitReader<'a> {
+    pub(crate) fn new(data: &'a [u8], pos: usize) -> Self {
+        BitReader {
+            data,
+            pos,
+            buf: 0,
+            nbits: 0,
+            padding: 0,
+            ended: false,
+        }
+    }
+
+    /// The whole stream.
+    pub(crate) fn data(&self) -> &'a [u8] {
+        self.data
+    }
+
+    /// Offset of the next unread byte (at the segment's end: the marker's `FF`).
+    #[inline]
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Whether a bit beyond the segment's end has been consumed.
+    #[inline]
+    pub(crate) fn overrun(&self) -> bool {
+        self.padding > self.nbits
+    }
+
+    /// Fills the buffer to at least 57 bits.
+    #[inline]
+    fn refill(&mut self) {
+        // fast path: 7 bytes none of which is FF
+        if !self.ended && self.nbits <= 8 {
+            if let Some(chunk) = self.data.get(self.pos..self.pos + 7) {
+                if !chunk.contains(&0xFF) {
+                    let mut v = 0u64;
+                    for &b in chunk {
+                        v = (v << 8) | b as u64;
+                    }
+                    self.buf |= v << (8 - self.nbits);
+                    self.nbits += 56;
+                    self.pos += 7;
+                    return;
+                }
+            }
+        }
+        while self.nbits <= 56 {
+            let byte = if self.ended {
+                self.padding += 8;
+                0
+            } else {
+                match self.data.get(self.pos) {
+                    None => {
+                        self.ended = true;
+                        self.padding += 8;
+                        0
+                    }
+                    Some(&0xFF) => {
+                        // skip fill bytes; FF 00 is a stuffed FF, FF xx a marker
+                        let mut p = self.pos + 1;
+                        while self.data.get(p) == Some(&0xFF) {
+                            p += 1;
+                        }
+                        match self.data.get(p) {
+                            Some(&0) => {
+                                self.pos = p + 1;
+                                0xFF
+                            }
+                            _ => {
+                                // a marker (left for the caller at `pos`) or the end of data
+                                self.ended = true;
+                                self.padding += 8;
+                                0
+                            }
+                        }
+                    }
+                    Some(&b) => {
+                        self.pos += 1;
+                        b
+                    }
+                }
+            };
+            self.buf |= (byte as u64) << (56 - self.nbits);
+            self.nbits += 8;
+        }
+    }
+
+    /// Consumes `n` (≤ 16) bits and returns them.
+    #[inline]
+    pub(crate) fn get_bits(&mut self, n: u32) -> u32 {
+        if n == 0 {
+            return 0;
+        }
+        if self.nbits < n {
+            self.refill();
+        }
+        let v = (self.buf >> (64 - n)) as u32;
+        self.buf <<= n;
+        self.nbits -= n;
+        v
+    }
+
+    /// Reads `s` bits and extends them to a signed difference (T.81 F.2.2.1 EXTEND), `s` ≤ 16.
+    #[inline]
+    pub(crate) fn receive_extend(&mut self, s: u32) -> i32 {
+        if s == 0 {
+            return 0;
+        }
+        let v = self.get_bits(s) as i32;
+        if v < (1 << (s - 1)) {
+            v - (1 << s) + 1
+        } else {
+            v
+        }
+    }
+
+    /// Decodes one Huffman symbol.
+    #[inline]
+    pub(crate) fn decode(&mut self, table: &HuffTable) -> Result<u8, JpegError> {
+        if self.nbits < 16 {
+            self.refill();
+        }
+        let peek = (self.buf >> (64 - LOOKUP_BITS)) as usize;
+        let entry = table.lookup[peek];
+        if entry != 0 {
+            let len = (entry >> 8) as u32;
+            self.buf <<= len;
+            self.nbits -= len;
+            return Ok(entry as u8);
+        }
+        self.decode_slow(table)
+    }
+
+    #[cold]
+    fn decode_slow(&mut self, table: &HuffTable) -> Result<u8, JpegError> {
+        for len in (LOOKUP_BITS + 1)..=16 {
+            let code = (self.buf >> (64 - len)) as i32;
+            if code <= table.maxcode[len as usize] {
+                self.buf <<= len;
+                self.nbits -= len;
+                let idx = table.valoffset[len as usize] + code;
+                return table
+                    .huffval
+                    .get(idx as usize)
+                    .copied()
+                    .ok_or(JpegError::BadHuffmanCode { offset: self.pos });
+            }
+        }
+        if self.overrun_after(16) {
+            return Err(JpegError::Truncated {
+                offset: self.pos,
+                what: "entropy-coded data",
+            });
+        }
+        Err(JpegError::BadHuffmanCode { offset: self.pos })
+    }
+
+    /// Whether consuming `n` more bits would read past the segment's end.
+    fn overrun_after(&self, n: u32) -> bool {
+        self.padding + n > self.nbits
+    }
+}
