@@ -2,7 +2,7 @@
 
 use crate::error::{Feature, JpegError};
 use crate::huffman::{BitReader, HuffTable};
-use crate::idct::idct_islow;
+use crate::idct::{idct_dc_only, idct_islow, RangeLimit};
 use crate::{FrameHeader, Process};
 
 /// Zig-zag index → natural index, with libjpeg's 16 extra entries so that a corrupt run past
@@ -273,7 +273,7 @@ impl<'a> Decoder<'a> {
             if n > 256 || i + n > p.len() {
                 return Err(bad("more symbols than the segment holds"));
             }
-            let table = HuffTable::new(&counts, &p[i..i + n])
+            let table = HuffTable::new(&counts, &p[i..i + n], tc == 1)
                 .ok_or(bad("code counts overflow the code space"))?;
             i += n;
             if tc == 0 {
@@ -621,32 +621,54 @@ fn decode_block(
     ac: &HuffTable,
     pred: &mut i32,
     coef: &mut [i16; 64],
-) -> Result<(), JpegError> {
-    let s = reader.decode(dc)? as u32;
-    if s > 15 {
-        return Err(JpegError::BadCoefficient {
-            category: s as u8,
-            offset: reader.position(),
-        });
-    }
-    *pred = pred.wrapping_add(reader.receive_extend(s));
+) -> Result<bool, JpegError> {
+    reader.ensure(32);
+    let e = reader.peek_fast(dc);
+    let diff = if e != 0 && e != (32768 << 8) | (e & 0xFF) {
+        reader.consume((e & 0xFF) as u32);
+        e >> 8
+    } else {
+        let s = reader.decode_buffered(dc).ok_or_else(|| reader.symbol_error())? as u32;
+        if s > 15 {
+            return Err(JpegError::BadCoefficient {
+                category: s as u8,
+                offset: reader.position(),
+            });
+        }
+        reader.extend_buffered(s)
+    };
+    *pred = pred.wrapping_add(diff);
     coef[0] = *pred as i16;
     let mut k = 1usize;
+    let mut any_ac = false;
     while k < 64 {
-        let rs = reader.decode(ac)?;
+        reader.ensure(32);
+        let e = reader.peek_fast(ac);
+        if e != 0 {
+            reader.consume((e & 0xFF) as u32);
+            k += ((e >> 8) & 15) as usize;
+            coef[NATURAL_ORDER[k]] = (e >> 16) as i16;
+            k += 1;
+            any_ac = true;
+            continue;
+        }
+        let Some(rs) = reader.decode_buffered(ac) else {
+            return Err(reader.symbol_error());
+        };
         let r = (rs >> 4) as usize;
         let s = (rs & 15) as u32;
         if s != 0 {
             k += r;
-            coef[NATURAL_ORDER[k]] = reader.receive_extend(s) as i16;
+            coef[NATURAL_ORDER[k]] = reader.extend_buffered(s) as i16;
             k += 1;
+            any_ac = true;
         } else if r == 15 {
             k += 16;
         } else {
             break;
         }
     }
-    Ok(())
+    Ok(any_ac)
 }
 
 fn decode_dct_scan(
@@ -656,15 +678,27 @@ fn decode_dct_scan(
     reader: &mut BitReader,
     restart_interval: usize,
 ) -> Result<(), JpegError> {
-    let data_max = if frame.header.precision == 12 { 4095 } else { 255 };
     let twelve = frame.header.precision == 12;
+    let range = RangeLimit::new(if twelve { 4095 } else { 255 });
     let mut coef = [0i16; 64];
     let mut preds = [0i32; 4];
-    let idct = |coef: &[i16; 64], q: &[u16; 64], plane: &mut [u16], off: usize, stride: usize| {
-        if twelve {
-            idct_islow::<1>(coef, q, plane, off, stride, data_max)
+    // inverse-DCTs a block into the plane and clears its coefficients
+    let idct = |coef: &mut [i16; 64],
+                any_ac: bool,
+                q: &[u16; 64],
+                plane: &mut [u16],
+                off: usize,
+                stride: usize| {
+        match (twelve, any_ac) {
+            (true, true) => idct_islow::<1>(coef, q, plane, off, stride, &range),
+            (false, true) => idct_islow::<2>(coef, q, plane, off, stride, &range),
+            (true, false) => idct_dc_only::<1>(coef[0], q[0], plane, off, stride, &range),
+            (false, false) => idct_dc_only::<2>(coef[0], q[0], plane, off, stride, &range),
+        }
+        if any_ac {
+            *coef = [0; 64];
         } else {
-            idct_islow::<2>(coef, q, plane, off, stride, data_max)
+            coef[0] = 0;
         }
     };
     let mut next_rst = 0u8;
@@ -689,12 +723,12 @@ fn decode_dct_scan(
                     }
                     todo -= 1;
                 }
-                decode_block(reader, dc, ac, &mut preds[0], &mut coef)?;
+                let any_ac = decode_block(reader, dc, ac, &mut preds[0], &mut coef)?;
                 if reader.overrun() {
                     return Err(truncated(reader));
                 }
-                idct(&coef, &q, &mut c.plane, by * 8 * stride + bx * 8, stride);
-                coef = [0; 64];
+                let off = by * 8 * stride + bx * 8;
+                idct(&mut coef, any_ac, &q, &mut c.plane, off, stride);
             }
         }
         return Ok(());
@@ -720,10 +754,9 @@ fn decode_dct_scan(
                 let stride = c.plane_w;
                 for v in 0..c.v {
                     for h in 0..c.h {
-                        decode_block(reader, dc, ac, &mut preds[k], &mut coef)?;
+                        let any_ac = decode_block(reader, dc, ac, &mut preds[k], &mut coef)?;
                         let off = ((my * c.v + v) * 8) * stride + (mx * c.h + h) * 8;
-                        idct(&coef, q, &mut c.plane, off, stride);
-                        coef = [0; 64];
+                        idct(&mut coef, any_ac, q, &mut c.plane, off, stride);
                     }
                 }
             }
@@ -739,9 +772,15 @@ fn decode_dct_scan(
 /// Decodes one lossless difference (T.81 H.1.2.2; category 16 is 32768 with no extra bits).
 #[inline(always)]
 fn decode_diff(reader: &mut BitReader, table: &HuffTable) -> Result<i32, JpegError> {
-    let s = reader.decode(table)? as u32;
+    reader.ensure(32);
+    let e = reader.peek_fast(table);
+    if e != 0 {
+        reader.consume((e & 0xFF) as u32);
+        return Ok(e >> 8);
+    }
+    let s = reader.decode_buffered(table).ok_or_else(|| reader.symbol_error())? as u32;
     match s {
-        0..=15 => Ok(reader.receive_extend(s)),
+        0..=15 => Ok(reader.extend_buffered(s)),
         16 => Ok(32768),
         _ => Err(JpegError::BadCoefficient {
             category: s as u8,

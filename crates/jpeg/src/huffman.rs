@@ -5,6 +5,21 @@ use crate::error::JpegError;
 /// Bits resolved by the lookup table.
 const LOOKUP_BITS: u32 = 9;
 
+/// Bits resolved by the combined code + extra-bits table.
+pub(crate) const FAST_BITS: u32 = 11;
+
+/// Extends `v`, the `s` extra bits after a code, to a signed value (T.81 F.2.2.1 EXTEND).
+#[inline(always)]
+fn extend(v: i32, s: u32) -> i32 {
+    if s == 0 {
+        0
+    } else if v < (1 << (s - 1)) {
+        v - (1 << s) + 1
+    } else {
+        v
+    }
+}
+
 /// A decoding table built from a DHT segment, like libjpeg's `d_derived_tbl`.
 #[derive(Clone)]
 pub(crate) struct HuffTable {
@@ -16,12 +31,16 @@ pub(crate) struct HuffTable {
     valoffset: [i32; 17],
     /// Symbols in code order.
     huffval: Vec<u8>,
+    /// Code and extra bits decoded at once, for each `FAST_BITS`-bit prefix, or 0 when they are
+    /// longer. DC/lossless tables: `value << 8 | total length`; AC tables (non-zero size only):
+    /// `value << 16 | run << 8 | total length`.
+    pub(crate) fast: Box<[i32; 1 << FAST_BITS]>,
 }
 
 impl HuffTable {
     /// Builds the table from the 16 code-length counts and the symbols; `None` if the counts
     /// describe more codes than fit (libjpeg's `JERR_BAD_HUFF_TABLE`).
-    pub(crate) fn new(counts: &[u8; 16], symbols: &[u8]) -> Option<HuffTable> {
+    pub(crate) fn new(counts: &[u8; 16], symbols: &[u8], ac: bool) -> Option<HuffTable> {
         let total: usize = counts.iter().map(|&c| c as usize).sum();
         if total > 256 || total != symbols.len() {
             return None;
@@ -56,11 +75,42 @@ impl HuffTable {
             code <<= 1;
         }
         maxcode[17] = i32::MAX; // sentinel: never reached through the loop bound
+        // the combined table
+        let mut fast = Box::new([0i32; 1 << FAST_BITS]);
+        let mut code: u32 = 0;
+        let mut k = 0usize;
+        for len in 1..=16u32 {
+            for _ in 0..counts[len as usize - 1] {
+                let sym = symbols[k] as u32;
+                let (run, size) = if ac { (sym >> 4, sym & 15) } else { (0, sym) };
+                let usable = if ac { size != 0 } else { size <= 16 };
+                let extra = if size == 16 { 0 } else { size };
+                if usable && len + extra <= FAST_BITS {
+                    let total = len + extra;
+                    for e in 0..(1u32 << extra) {
+                        let value = if size == 16 { 32768 } else { extend(e as i32, extra) };
+                        let entry = if ac {
+                            (value << 16) | ((run as i32) << 8) | total as i32
+                        } else {
+                            (value << 8) | total as i32
+                        };
+                        let base = (((code << extra) | e) << (FAST_BITS - total)) as usize;
+                        for slot in &mut fast[base..base + (1usize << (FAST_BITS - total))] {
+                            *slot = entry;
+                        }
+                    }
+                }
+                code += 1;
+                k += 1;
+            }
+            code <<= 1;
+        }
         Some(HuffTable {
             lookup,
             maxcode,
             valoffset,
             huffval: symbols.to_vec(),
+            fast,
         })
     }
 }
@@ -117,17 +167,19 @@ impl<'a> BitReader<'a> {
     /// Fills the buffer to at least 57 bits.
     #[inline]
     fn refill(&mut self) {
-        // fast path: 7 bytes none of which is FF
-        if !self.ended && self.nbits <= 8 {
-            if let Some(chunk) = self.data.get(self.pos..self.pos + 7) {
-                if !chunk.contains(&0xFF) {
-                    let mut v = 0u64;
-                    for &b in chunk {
-                        v = (v << 8) | b as u64;
-                    }
-                    self.buf |= v << (8 - self.nbits);
-                    self.nbits += 56;
-                    self.pos += 7;
+        // fast path: the whole bytes that fit, when none of the next 8 is FF
+        if !self.ended {
+            if let Some(chunk) = self.data.get(self.pos..self.pos + 8) {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(chunk);
+                let v = u64::from_be_bytes(word);
+                let x = !v; // an FF byte is a zero byte of x
+                let has_ff = x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080;
+                if has_ff == 0 {
+                    let k = (63 - self.nbits) / 8; // ≥ 1 since nbits ≤ 55 here
+                    self.buf |= (v >> (64 - 8 * k)) << (64 - self.nbits - 8 * k);
+                    self.nbits += 8 * k;
+                    self.pos += k as usize;
                     return;
                 }
             }
@@ -173,14 +225,19 @@ impl<'a> BitReader<'a> {
         }
     }
 
-    /// Consumes `n` (≤ 16) bits and returns them.
-    #[inline]
-    pub(crate) fn get_bits(&mut self, n: u32) -> u32 {
-        if n == 0 {
-            return 0;
-        }
+    /// Makes at least `n` (≤ 57) bits available to the `*_buffered` readers.
+    #[inline(always)]
+    pub(crate) fn ensure(&mut self, n: u32) {
         if self.nbits < n {
             self.refill();
+        }
+    }
+
+    /// Consumes `n` (≤ 16) bits, which [`Self::ensure`] made available.
+    #[inline(always)]
+    pub(crate) fn bits_buffered(&mut self, n: u32) -> u32 {
+        if n == 0 {
+            return 0;
         }
         let v = (self.buf >> (64 - n)) as u32;
         self.buf <<= n;
@@ -188,59 +245,67 @@ impl<'a> BitReader<'a> {
         v
     }
 
-    /// Reads `s` bits and extends them to a signed difference (T.81 F.2.2.1 EXTEND), `s` ≤ 16.
-    #[inline]
-    pub(crate) fn receive_extend(&mut self, s: u32) -> i32 {
-        if s == 0 {
-            return 0;
-        }
-        let v = self.get_bits(s) as i32;
-        if v < (1 << (s - 1)) {
-            v - (1 << s) + 1
-        } else {
-            v
-        }
+    /// Reads `s` extra bits, which [`Self::ensure`] made available, as a signed value.
+    #[inline(always)]
+    pub(crate) fn extend_buffered(&mut self, s: u32) -> i32 {
+        let v = self.bits_buffered(s) as i32;
+        extend(v, s)
     }
 
-    /// Decodes one Huffman symbol.
-    #[inline]
-    pub(crate) fn decode(&mut self, table: &HuffTable) -> Result<u8, JpegError> {
-        if self.nbits < 16 {
-            self.refill();
-        }
+    /// The combined-table entry for the next bits (0: decode the slow way).
+    #[inline(always)]
+    pub(crate) fn peek_fast(&self, table: &HuffTable) -> i32 {
+        table.fast[(self.buf >> (64 - FAST_BITS)) as usize]
+    }
+
+    /// Drops `n` bits that [`Self::ensure`] made available.
+    #[inline(always)]
+    pub(crate) fn consume(&mut self, n: u32) {
+        self.buf <<= n;
+        self.nbits -= n;
+    }
+
+    /// [`Self::decode`] on bits that [`Self::ensure`] made available (at least 16).
+    #[inline(always)]
+    /// `None` for a bit pattern that is no code ([`Self::symbol_error`] tells why).
+    pub(crate) fn decode_buffered(&mut self, table: &HuffTable) -> Option<u8> {
         let peek = (self.buf >> (64 - LOOKUP_BITS)) as usize;
         let entry = table.lookup[peek];
         if entry != 0 {
             let len = (entry >> 8) as u32;
             self.buf <<= len;
             self.nbits -= len;
-            return Ok(entry as u8);
+            return Some(entry as u8);
         }
         self.decode_slow(table)
     }
 
     #[cold]
-    fn decode_slow(&mut self, table: &HuffTable) -> Result<u8, JpegError> {
+    #[inline(never)]
+    fn decode_slow(&mut self, table: &HuffTable) -> Option<u8> {
         for len in (LOOKUP_BITS + 1)..=16 {
             let code = (self.buf >> (64 - len)) as i32;
             if code <= table.maxcode[len as usize] {
                 self.buf <<= len;
                 self.nbits -= len;
                 let idx = table.valoffset[len as usize] + code;
-                return table
-                    .huffval
-                    .get(idx as usize)
-                    .copied()
-                    .ok_or(JpegError::BadHuffmanCode { offset: self.pos });
+                return table.huffval.get(idx as usize).copied();
             }
         }
+        None
+    }
+
+    /// The error for a failed [`Self::decode_buffered`]: the data ran out, or a bad code.
+    #[cold]
+    pub(crate) fn symbol_error(&self) -> JpegError {
         if self.overrun_after(16) {
-            return Err(JpegError::Truncated {
+            JpegError::Truncated {
                 offset: self.pos,
                 what: "entropy-coded data",
-            });
+            }
+        } else {
+            JpegError::BadHuffmanCode { offset: self.pos }
         }
-        Err(JpegError::BadHuffmanCode { offset: self.pos })
     }
 
     /// Whether consuming `n` more bits would read past the segment's end.

@@ -25,10 +25,32 @@ fn descale(x: i64, n: u32) -> i64 {
     (x + (1i64 << (n - 1))) >> n
 }
 
-/// libjpeg's IDCT output range limit for samples of `max` = MAXJSAMPLE (255 or 4095): the value
-/// `v` (not yet offset by CENTERJSAMPLE) is masked to `RANGE_MASK = 4·max + 3`, then mapped
-/// through `range_limit`.
-#[inline(always)]
+/// libjpeg's IDCT output range limit (`IDCT_range_limit`, indexed by `v & RANGE_MASK`) for
+/// samples up to `max` = MAXJSAMPLE (255 or 4095).
+pub(crate) struct RangeLimit {
+    table: Vec<u16>,
+    mask: usize,
+}
+
+impl RangeLimit {
+    pub(crate) fn new(max: i32) -> Self {
+        let mask = (4 * max + 3) as usize;
+        RangeLimit {
+            table: (0..=mask as i64).map(|v| range_limit(v, max)).collect(),
+            mask,
+        }
+    }
+
+    #[inline(always)]
+    fn get(&self, v: i64) -> u16 {
+        // the mask keeps the index in the table
+        self.table[(v as i32 as usize) & self.mask]
+    }
+}
+
+/// The value of libjpeg's `range_limit[v & RANGE_MASK]`: `v` (not yet offset by CENTERJSAMPLE)
+/// is masked to `RANGE_MASK = 4·max + 3`, the index wraps to a signed value, which is offset and
+/// clamped.
 fn range_limit(v: i64, max: i32) -> u16 {
     let range = 4 * (max + 1); // RANGE_MASK + 1
     let half = 2 * (max + 1);
@@ -49,7 +71,7 @@ pub(crate) fn idct_islow<const PASS1_BITS: u32>(
     out: &mut [u16],
     offset: usize,
     stride: usize,
-    max: i32,
+    range: &RangeLimit,
 ) {
     let mut ws = [0i32; 64];
 
@@ -105,7 +127,7 @@ pub(crate) fn idct_islow<const PASS1_BITS: u32>(
         };
         let n = CONST_BITS + PASS1_BITS + 3;
         if w[1..].iter().all(|&x| x == 0) {
-            let v = range_limit(descale(w[0] as i64, PASS1_BITS + 3), max);
+            let v = range.get(descale(w[0] as i64, PASS1_BITS + 3));
             row.fill(v);
             continue;
         }
@@ -122,14 +144,35 @@ pub(crate) fn idct_islow<const PASS1_BITS: u32>(
         let tmp11 = tmp1 + tmp2;
         let tmp12 = tmp1 - tmp2;
         let (o0, o1, o2, o3) = odd(w(7), w(5), w(3), w(1));
-        row[0] = range_limit(descale(tmp10 + o3, n), max);
-        row[7] = range_limit(descale(tmp10 - o3, n), max);
-        row[1] = range_limit(descale(tmp11 + o2, n), max);
-        row[6] = range_limit(descale(tmp11 - o2, n), max);
-        row[2] = range_limit(descale(tmp12 + o1, n), max);
-        row[5] = range_limit(descale(tmp12 - o1, n), max);
-        row[3] = range_limit(descale(tmp13 + o0, n), max);
-        row[4] = range_limit(descale(tmp13 - o0, n), max);
+        row[0] = range.get(descale(tmp10 + o3, n));
+        row[7] = range.get(descale(tmp10 - o3, n));
+        row[1] = range.get(descale(tmp11 + o2, n));
+        row[6] = range.get(descale(tmp11 - o2, n));
+        row[2] = range.get(descale(tmp12 + o1, n));
+        row[5] = range.get(descale(tmp12 - o1, n));
+        row[3] = range.get(descale(tmp13 + o0, n));
+        row[4] = range.get(descale(tmp13 - o0, n));
+    }
+}
+
+/// The IDCT of a block whose AC coefficients are all zero (what [`idct_islow`] computes then,
+/// through its zero-column and zero-row shortcuts).
+#[inline]
+pub(crate) fn idct_dc_only<const PASS1_BITS: u32>(
+    dc: i16,
+    q0: u16,
+    out: &mut [u16],
+    offset: usize,
+    stride: usize,
+    range: &RangeLimit,
+) {
+    let ws = ((dc as i64 * q0 as i64) << PASS1_BITS) as i32;
+    let v = range.get(descale(ws as i64, PASS1_BITS + 3));
+    for r in 0..8 {
+        let start = offset + r * stride;
+        if let Some(row) = out.get_mut(start..start + 8) {
+            row.fill(v);
+        }
     }
 }
 

@@ -150,6 +150,16 @@ pub(crate) fn assemble<T: Sample>(frame: &Frame, transform: ColorTransform) -> V
     let nc = frame.comps.len();
     let mut out = vec![T::default(); width * height * nc];
     if frame.lossless {
+        if nc == 1 {
+            let c = &frame.comps[0];
+            let pt = c.point_transform as u32;
+            for (orow, row) in out.chunks_exact_mut(width).zip(c.plane.chunks_exact(c.plane_w)) {
+                for (o, &v) in orow.iter_mut().zip(row) {
+                    *o = T::from_u16(((v as u32) << pt) as u16);
+                }
+            }
+            return out;
+        }
         for (ci, c) in frame.comps.iter().enumerate() {
             let pt = c.point_transform as u32;
             for (y, orow) in out.chunks_exact_mut(width * nc).enumerate() {
