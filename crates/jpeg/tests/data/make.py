@@ -181,7 +181,7 @@ def to_bytes(arr, precision):
 def ref_dcmtk(stream, transform):
     sof, p, h, w, nc = sof_info(stream)
     ts = TS_BY_SOF[sof] if not (sof == 0xC1 and False) else None
-    photometric = "MONOCHROME2" if nc == 1 else ("YBR_FULL" if transform == "ycc" else "RGB")
+    photometric = {1: "MONOCHROME2", 4: "CMYK"}.get(nc, "YBR_FULL" if transform == "ycc" else "RGB")
     src = os.path.join(TMP, "ref_in.dcm")
     dst = os.path.join(TMP, "ref_out.dcm")
     dummy = np.zeros((h, w) if nc == 1 else (h, w, nc), np.uint8 if p <= 8 else np.uint16)
@@ -200,6 +200,8 @@ def ref_turbo(stream, transform):
     cs = imagecodecs.JPEG8.CS
     if nc == 1:
         arr = imagecodecs.jpeg8_decode(stream)
+    elif nc == 4:
+        arr = imagecodecs.jpeg8_decode(stream, colorspace=cs.CMYK, outcolorspace=cs.CMYK)
     elif transform == "ycc":
         arr = imagecodecs.jpeg8_decode(stream, colorspace=cs.YCbCr, outcolorspace=cs.RGB)
     else:
@@ -252,9 +254,83 @@ def cjpeg(pixels, opts, scans=None):
     return sh("cjpeg", *opts, *extra, src)
 
 
-def strip_padding(stream):
-    """DICOM pads fragments to even length; keep the bytes (real files carry them)."""
-    return stream
+class BitWriter:
+    def __init__(self):
+        self.out = bytearray()
+        self.acc = 0
+        self.n = 0
+
+    def put(self, value, bits):
+        for i in range(bits - 1, -1, -1):
+            self.acc = (self.acc << 1) | ((value >> i) & 1)
+            self.n += 1
+            if self.n == 8:
+                self.out.append(self.acc)
+                if self.acc == 0xFF:
+                    self.out.append(0)  # byte stuffing
+                self.acc = 0
+                self.n = 0
+
+    def flush(self):
+        while self.n:
+            self.put(1, 1)  # pad with 1-bits
+
+
+def lossless_encode(img, precision, sv, pt=0, restart_rows=0, interleaved=True):
+    """A small T.81 lossless (SOF3) encoder, for what no encoder at hand writes: restart intervals
+    and non-interleaved colour. Every category has a 5-bit code (valid, if not optimal)."""
+    comps = 1 if img.ndim == 2 else img.shape[2]
+    h, w = img.shape[:2]
+    planes = [(img if comps == 1 else img[:, :, c]).astype(np.int64) >> pt for c in range(comps)]
+    out = bytearray(b"\xff\xd8")
+    seg = lambda m, payload: out.extend(bytes([0xFF, m]) + (len(payload) + 2).to_bytes(2, "big") + payload)
+    seg(0xC4, bytes([0x00]) + bytes([0, 0, 0, 0, 17] + [0] * 11) + bytes(range(17)))
+    sof = bytes([precision]) + h.to_bytes(2, "big") + w.to_bytes(2, "big") + bytes([comps])
+    for c in range(comps):
+        sof += bytes([c + 1, 0x11, 0])
+    seg(0xC3, sof)
+    if restart_rows:
+        seg(0xDD, (restart_rows * w).to_bytes(2, "big"))
+    initial = 1 << (precision - pt - 1)
+
+    def pred(p, y, x, first_row):
+        if y == first_row:
+            return initial if x == 0 else int(p[y, x - 1])
+        if x == 0:
+            return int(p[y - 1, x])
+        ra, rb, rc = int(p[y, x - 1]), int(p[y - 1, x]), int(p[y - 1, x - 1])
+        return [0, ra, rb, rc, ra + rb - rc, ra + ((rb - rc) >> 1), rb + ((ra - rc) >> 1), (ra + rb) >> 1][sv]
+
+    def code(bw, diff):
+        diff %= 65536
+        if diff >= 32768:
+            diff -= 65536
+        if diff == -32768:
+            bw.put(16, 5)
+            return
+        cat = abs(diff).bit_length()
+        bw.put(cat, 5)
+        if cat:
+            bw.put(diff if diff > 0 else diff - 1 + (1 << cat), cat)
+
+    scans = [list(range(comps))] if interleaved else [[c] for c in range(comps)]
+    for scan in scans:
+        seg(0xDA, bytes([len(scan)]) + b"".join(bytes([c + 1, 0x00]) for c in scan) + bytes([sv, 0, pt]))
+        bw = BitWriter()
+        first_row, rst = 0, 0
+        for y in range(h):
+            if restart_rows and y and y % restart_rows == 0:
+                bw.flush()
+                bw.out.extend(bytes([0xFF, 0xD0 + rst]))
+                rst = (rst + 1) % 8
+                first_row = y
+            for x in range(w):
+                for c in scan:
+                    code(bw, int(planes[c][y, x]) - pred(planes[c], y, x, first_row))
+        bw.flush()
+        out.extend(bw.out)
+    out.extend(b"\xff\xd9")
+    return bytes(out)
 
 
 # ---------------------------------------------------------------- the cases
@@ -315,6 +391,17 @@ def cases(wheel):
     ct16u = (ct16s_96.astype(np.int32) + 32768).astype(np.uint16)
     yield "turbo3_ll16_sv6_96x80", "none", imagecodecs.jpeg8_encode(ct16u, lossless=True, predictor=6, bitspersample=16)
     yield "turbo3_ll16_sv3_37x23", "none", imagecodecs.jpeg8_encode(ct16u[:23, :37], lossless=True, predictor=3, bitspersample=16)
+
+    cmyk = np.concatenate([rgb_odd, rgb_odd[:, :, :1] // 2], axis=2)
+    yield "turbo3_cmyk_37x23", "none", imagecodecs.jpeg8_encode(cmyk, level=90, colorspace=cs.CMYK, outcolorspace=cs.CMYK)
+    ct16u_odd = ct16u[:23, :37]
+    yield "pyenc_ll16_sv1_restart1_37x23", "none", lossless_encode(ct16u_odd, 16, 1, restart_rows=1)
+    yield "pyenc_ll16_sv7_restart3_37x23", "none", lossless_encode(ct16u_odd, 16, 7, restart_rows=3)
+    yield "pyenc_ll12_sv4_pt1_restart2_37x23", "none", lossless_encode(ct12_odd, 12, 4, pt=1, restart_rows=2)
+    yield "pyenc_ll8_rgb_sv6_restart2_37x23", "none", lossless_encode(rgb_odd, 8, 6, restart_rows=2)
+    yield "pyenc_ll8_rgb_noninterleaved_sv5_37x23", "none", lossless_encode(rgb_odd, 8, 5, interleaved=False)
+    yield "pyenc_ll16_cat16_sv1_8x4", "none", lossless_encode(
+        np.array([[0, 32768, 0, 65535, 1, 32769, 32767, 0]] * 4, dtype=np.uint16), 16, 1, restart_rows=2)
 
     if wheel:
         z = zipfile.ZipFile(wheel)
