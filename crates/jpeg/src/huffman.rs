@@ -55,6 +55,10 @@ impl HuffTable {
             if n > 0 {
                 valoffset[len as usize] = k as i32 - code as i32;
                 for _ in 0..n {
+                    // the codes of this length must fit in `len` bits
+                    if code >= (1u32 << len) {
+                        return None;
+                    }
                     if len <= LOOKUP_BITS {
                         let shift = LOOKUP_BITS - len;
                         let base = (code << shift) as usize;
@@ -65,10 +69,6 @@ impl HuffTable {
                     }
                     code += 1;
                     k += 1;
-                }
-                // the codes of this length must fit in `len` bits
-                if code > (1u32 << len) {
-                    return None;
                 }
                 maxcode[len as usize] = code as i32 - 1;
             }
