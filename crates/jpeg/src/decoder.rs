@@ -433,7 +433,13 @@ impl<'a> Decoder<'a> {
         if !matches!(h.components, 1 | 3 | 4) {
             return Err(JpegError::Unsupported(Feature::ComponentCount(h.components)));
         }
-        if h.width as u64 * h.height as u64 > self.max_pixels {
+        // the planes are padded to whole MCUs: bound that too (a 1-pixel-wide frame with 4×4
+        // sampling would otherwise allocate 32 times its size)
+        let du = if f.lossless { 1 } else { 8 };
+        let padded = (f.mcus_x * f.hmax * du) as u64 * (f.mcus_y * f.vmax * du) as u64;
+        if h.width as u64 * h.height as u64 > self.max_pixels
+            || padded > self.max_pixels.saturating_mul(2).saturating_add(1 << 16)
+        {
             return Err(JpegError::TooLarge {
                 width: h.width,
                 height: h.height,

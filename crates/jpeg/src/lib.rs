@@ -64,7 +64,9 @@ pub struct DecodeOptions {
     /// Colour transform of 3-component DCT frames.
     pub color_transform: ColorTransform,
     /// Largest frame (width × height) decoded; a larger SOF is rejected with
-    /// [`JpegError::TooLarge`] before any pixel buffer is allocated.
+    /// [`JpegError::TooLarge`] before any pixel buffer is allocated. The decoder's buffers hold
+    /// at most the frame padded to whole MCUs per component plus the output, and a frame whose
+    /// MCU padding exceeds 2 × `max_pixels` + 65536 pixels is rejected too.
     pub max_pixels: u64,
 }
 

@@ -361,3 +361,21 @@ fn restart_markers_out_of_order_are_an_error() {
         Err(JpegError::BadRestartMarker { expected: 0, .. })
     ));
 }
+
+#[test]
+fn mcu_padding_is_bounded_too() {
+    // 1 × 60000 pixels within the limit, but 4×4 sampling pads each line to 32 samples
+    let data = stream("dcmtk_gray8_eb_64x48");
+    let (off, mut sof) = segment(&data, 0xC0);
+    sof[5..7].copy_from_slice(&60000u16.to_be_bytes());
+    sof[7..9].copy_from_slice(&1u16.to_be_bytes());
+    sof[11] = 0x44;
+    let mut d = data[..off].to_vec();
+    d.extend(&sof);
+    d.extend(&data[off + sof.len()..]);
+    let limit = DecodeOptions {
+        max_pixels: 60000,
+        ..opts()
+    };
+    assert!(matches!(decode(&d, &limit), Err(JpegError::TooLarge { .. })));
+}
