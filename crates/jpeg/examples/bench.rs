@@ -19,10 +19,7 @@ fn cpu_seconds() -> Option<f64> {
 }
 
 fn main() {
-    let seconds: f64 = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(2.0);
+    let seconds: f64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(2.0);
     let only = std::env::args().nth(2);
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/");
     for (label, file) in [

@@ -8,10 +8,9 @@ use crate::{FrameHeader, Process};
 /// Zig-zag index → natural index, with libjpeg's 16 extra entries so that a corrupt run past
 /// coefficient 63 writes to 63 instead of out of bounds (jutils.c `jpeg_natural_order`).
 const NATURAL_ORDER: [usize; 80] = [
-    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27,
-    20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58,
-    59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63, 63, 63, 63, 63, 63, 63, 63, 63,
-    63, 63, 63, 63, 63, 63, 63, 63,
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21,
+    28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54,
+    47, 55, 62, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
 ];
 
 /// One component of the frame and, once decoded, its samples.
@@ -74,12 +73,7 @@ impl<'a> Decoder<'a> {
         match data {
             [0xFF, 0xD8, ..] => {}
             [a, b, ..] => return Err(JpegError::NotJpeg([*a, *b])),
-            _ => {
-                return Err(JpegError::Truncated {
-                    offset: data.len(),
-                    what: "SOI marker",
-                })
-            }
+            _ => return Err(JpegError::Truncated { offset: data.len(), what: "SOI marker" }),
         }
         Ok(Decoder {
             data,
@@ -117,25 +111,15 @@ impl<'a> Decoder<'a> {
     fn segment(&mut self, marker: &'static str, offset: usize) -> Result<&'a [u8], JpegError> {
         let d = self.data;
         if self.pos + 2 > d.len() {
-            return Err(JpegError::Truncated {
-                offset: d.len(),
-                what: "marker segment length",
-            });
+            return Err(JpegError::Truncated { offset: d.len(), what: "marker segment length" });
         }
         let len = be16(d, self.pos);
         if len < 2 {
-            return Err(JpegError::InvalidSegment {
-                marker,
-                offset,
-                reason: "segment length below 2",
-            });
+            return Err(JpegError::InvalidSegment { marker, offset, reason: "segment length below 2" });
         }
         let end = self.pos + len;
         if end > d.len() {
-            return Err(JpegError::Truncated {
-                offset: d.len(),
-                what: "marker segment",
-            });
+            return Err(JpegError::Truncated { offset: d.len(), what: "marker segment" });
         }
         let payload = &d[self.pos + 2..end];
         self.pos = end;
@@ -162,11 +146,7 @@ impl<'a> Decoder<'a> {
                 0xDD => {
                     let p = self.segment("DRI", offset)?;
                     if p.len() != 2 {
-                        return Err(JpegError::InvalidSegment {
-                            marker: "DRI",
-                            offset,
-                            reason: "length is not 4",
-                        });
+                        return Err(JpegError::InvalidSegment { marker: "DRI", offset, reason: "length is not 4" });
                     }
                     self.restart_interval = be16(p, 0);
                 }
@@ -214,7 +194,7 @@ impl<'a> Decoder<'a> {
                 }
                 // parameterless markers outside a scan: libjpeg ignores them
                 0x01 | 0xD0..=0xD7 => {}
-                0xE0..=0xEF | 0xFE | 0xF0..=0xFD => {
+                0xE0..=0xFE => {
                     self.segment("APP/COM", offset)?;
                 }
                 _ => return Err(JpegError::UnexpectedMarker { marker, offset }),
@@ -227,10 +207,7 @@ impl<'a> Decoder<'a> {
         let offset = self.data.len();
         match &self.frame {
             Some(_) if self.scans > 0 => self.check_complete(offset),
-            Some(_) => Err(JpegError::Truncated {
-                offset,
-                what: "no scan before the end of data",
-            }),
+            Some(_) => Err(JpegError::Truncated { offset, what: "no scan before the end of data" }),
             None => Err(JpegError::MissingFrame { offset }),
         }
     }
@@ -238,10 +215,7 @@ impl<'a> Decoder<'a> {
     fn check_complete(&self, offset: usize) -> Result<(), JpegError> {
         let frame = self.frame.as_ref().ok_or(JpegError::MissingFrame { offset })?;
         if self.scans == 0 {
-            return Err(JpegError::Truncated {
-                offset,
-                what: "no scan before EOI",
-            });
+            return Err(JpegError::Truncated { offset, what: "no scan before EOI" });
         }
         if let Some(c) = frame.comps.iter().find(|c| !c.decoded) {
             return Err(JpegError::MissingComponentData { id: c.id });
@@ -251,11 +225,7 @@ impl<'a> Decoder<'a> {
 
     fn read_dht(&mut self, offset: usize) -> Result<(), JpegError> {
         let p = self.segment("DHT", offset)?;
-        let bad = |reason| JpegError::InvalidSegment {
-            marker: "DHT",
-            offset,
-            reason,
-        };
+        let bad = |reason| JpegError::InvalidSegment { marker: "DHT", offset, reason };
         let mut i = 0;
         while i < p.len() {
             if i + 17 > p.len() {
@@ -273,8 +243,8 @@ impl<'a> Decoder<'a> {
             if n > 256 || i + n > p.len() {
                 return Err(bad("more symbols than the segment holds"));
             }
-            let table = HuffTable::new(&counts, &p[i..i + n], tc == 1)
-                .ok_or(bad("code counts overflow the code space"))?;
+            let table =
+                HuffTable::new(&counts, &p[i..i + n], tc == 1).ok_or(bad("code counts overflow the code space"))?;
             i += n;
             if tc == 0 {
                 self.dc_tables[th] = Some(table);
@@ -287,11 +257,7 @@ impl<'a> Decoder<'a> {
 
     fn read_dqt(&mut self, offset: usize) -> Result<(), JpegError> {
         let p = self.segment("DQT", offset)?;
-        let bad = |reason| JpegError::InvalidSegment {
-            marker: "DQT",
-            offset,
-            reason,
-        };
+        let bad = |reason| JpegError::InvalidSegment { marker: "DQT", offset, reason };
         let mut i = 0;
         while i < p.len() {
             let pq = p[i] >> 4;
@@ -306,11 +272,7 @@ impl<'a> Decoder<'a> {
             }
             let mut table = [0u16; 64];
             for k in 0..64 {
-                let q = if pq == 0 {
-                    p[i + k] as u16
-                } else {
-                    ((p[i + 2 * k] as u16) << 8) | p[i + 2 * k + 1] as u16
-                };
+                let q = if pq == 0 { p[i + k] as u16 } else { ((p[i + 2 * k] as u16) << 8) | p[i + 2 * k + 1] as u16 };
                 table[NATURAL_ORDER[k]] = q;
             }
             i += size;
@@ -321,11 +283,7 @@ impl<'a> Decoder<'a> {
 
     fn read_sof(&mut self, marker: u8, offset: usize) -> Result<(), JpegError> {
         let p = self.segment("SOF", offset)?;
-        let bad = |reason| JpegError::InvalidSegment {
-            marker: "SOF",
-            offset,
-            reason,
-        };
+        let bad = |reason| JpegError::InvalidSegment { marker: "SOF", offset, reason };
         if p.len() < 6 {
             return Err(bad("shorter than 8 bytes"));
         }
@@ -341,10 +299,7 @@ impl<'a> Decoder<'a> {
             0xC1 => Process::Extended,
             0xC2 => Process::Progressive,
             // selection and point transform come from the first scan header
-            0xC3 => Process::Lossless {
-                selection: 0,
-                point_transform: 0,
-            },
+            0xC3 => Process::Lossless { selection: 0, point_transform: 0 },
             0xC9..=0xCB => Process::Arithmetic,
             _ => Process::Hierarchical,
         };
@@ -364,13 +319,7 @@ impl<'a> Decoder<'a> {
         if width == 0 {
             return Err(bad("width 0"));
         }
-        let header = FrameHeader {
-            width,
-            height,
-            components: nc,
-            precision,
-            process,
-        };
+        let header = FrameHeader { width, height, components: nc, precision, process };
         let mut comps = Vec::with_capacity(nc as usize);
         for k in 0..nc as usize {
             let c = &p[6 + 3 * k..9 + 3 * k];
@@ -409,15 +358,7 @@ impl<'a> Decoder<'a> {
             c.plane_w = mcus_x * c.h * du;
             c.plane_h = mcus_y * c.v * du;
         }
-        self.frame = Some(Frame {
-            header,
-            comps,
-            hmax,
-            vmax,
-            mcus_x,
-            mcus_y,
-            lossless,
-        });
+        self.frame = Some(Frame { header, comps, hmax, vmax, mcus_x, mcus_y, lossless });
         Ok(())
     }
 
@@ -440,11 +381,7 @@ impl<'a> Decoder<'a> {
         if h.width as u64 * h.height as u64 > self.max_pixels
             || padded > self.max_pixels.saturating_mul(2).saturating_add(1 << 16)
         {
-            return Err(JpegError::TooLarge {
-                width: h.width,
-                height: h.height,
-                max_pixels: self.max_pixels,
-            });
+            return Err(JpegError::TooLarge { width: h.width, height: h.height, max_pixels: self.max_pixels });
         }
         for c in &f.comps {
             if f.hmax % c.h != 0 || f.vmax % c.v != 0 {
@@ -460,11 +397,7 @@ impl<'a> Decoder<'a> {
     /// Reads a scan header and decodes the scan; returns `true` when `header_only` is done.
     fn read_sos(&mut self, offset: usize, header_only: bool) -> Result<bool, JpegError> {
         let p = self.segment("SOS", offset)?;
-        let bad = |reason| JpegError::InvalidSegment {
-            marker: "SOS",
-            offset,
-            reason,
-        };
+        let bad = |reason| JpegError::InvalidSegment { marker: "SOS", offset, reason };
         let Some(frame) = self.frame.as_mut() else {
             return Err(JpegError::MissingFrame { offset });
         };
@@ -501,10 +434,7 @@ impl<'a> Decoder<'a> {
                 return Err(bad("point transform not below the precision"));
             }
             if self.scans == 0 {
-                frame.header.process = Process::Lossless {
-                    selection: ss,
-                    point_transform: al,
-                };
+                frame.header.process = Process::Lossless { selection: ss, point_transform: al };
             }
         }
         if header_only {
@@ -513,10 +443,7 @@ impl<'a> Decoder<'a> {
         self.validate_frame()?;
         let frame = self.frame.as_mut().expect("checked above");
         if ns > 1 {
-            let blocks: usize = scomps
-                .iter()
-                .map(|s| frame.comps[s.ci].h * frame.comps[s.ci].v)
-                .sum();
+            let blocks: usize = scomps.iter().map(|s| frame.comps[s.ci].h * frame.comps[s.ci].v).sum();
             if blocks > 10 {
                 return Err(bad("more than 10 blocks per MCU"));
             }
@@ -524,18 +451,10 @@ impl<'a> Decoder<'a> {
         // tables and planes
         for s in &scomps {
             if self.dc_tables[s.td].is_none() {
-                return Err(JpegError::MissingHuffmanTable {
-                    class: "DC",
-                    index: s.td as u8,
-                    offset,
-                });
+                return Err(JpegError::MissingHuffmanTable { class: "DC", index: s.td as u8, offset });
             }
             if !frame.lossless && self.ac_tables[s.ta].is_none() {
-                return Err(JpegError::MissingHuffmanTable {
-                    class: "AC",
-                    index: s.ta as u8,
-                    offset,
-                });
+                return Err(JpegError::MissingHuffmanTable { class: "AC", index: s.ta as u8, offset });
             }
             let c = &mut frame.comps[s.ci];
             if !frame.lossless && c.quant.is_none() {
@@ -554,10 +473,7 @@ impl<'a> Decoder<'a> {
         self.scans += 1;
         let mut reader = BitReader::new(self.data, self.pos);
         let frame = self.frame.as_mut().expect("checked above");
-        let tables = Tables {
-            dc: &self.dc_tables,
-            ac: &self.ac_tables,
-        };
+        let tables = Tables { dc: &self.dc_tables, ac: &self.ac_tables };
         if frame.lossless {
             decode_lossless_scan(frame, &scomps, ss, &tables, &mut reader, self.restart_interval)?;
         } else {
@@ -574,10 +490,7 @@ struct Tables<'t> {
 }
 
 fn truncated(reader: &BitReader) -> JpegError {
-    JpegError::Truncated {
-        offset: reader.position(),
-        what: "entropy-coded data",
-    }
+    JpegError::Truncated { offset: reader.position(), what: "entropy-coded data" }
 }
 
 /// At a restart boundary: drops buffered bits, then expects `RSTn` (skipping garbage and fill
@@ -609,11 +522,7 @@ fn read_restart(reader: &mut BitReader, expected: u8) -> Result<(), JpegError> {
                 return Ok(());
             }
             Some(&m) => {
-                return Err(JpegError::BadRestartMarker {
-                    expected,
-                    offset: pos - 1,
-                    found: format!("FF {m:02X}"),
-                })
+                return Err(JpegError::BadRestartMarker { expected, offset: pos - 1, found: format!("FF {m:02X}") })
             }
         }
     }
@@ -636,10 +545,7 @@ fn decode_block(
     } else {
         let s = reader.decode_buffered(dc).ok_or_else(|| reader.symbol_error())? as u32;
         if s > 15 {
-            return Err(JpegError::BadCoefficient {
-                category: s as u8,
-                offset: reader.position(),
-            });
+            return Err(JpegError::BadCoefficient { category: s as u8, offset: reader.position() });
         }
         reader.extend_buffered(s)
     };
@@ -689,12 +595,7 @@ fn decode_dct_scan(
     let mut coef = [0i16; 64];
     let mut preds = [0i32; 4];
     // inverse-DCTs a block into the plane and clears its coefficients
-    let idct = |coef: &mut [i16; 64],
-                any_ac: bool,
-                q: &[u16; 64],
-                plane: &mut [u16],
-                off: usize,
-                stride: usize| {
+    let idct = |coef: &mut [i16; 64], any_ac: bool, q: &[u16; 64], plane: &mut [u16], off: usize, stride: usize| {
         match (twelve, any_ac) {
             (true, true) => idct_islow::<1>(coef, q, plane, off, stride, &range),
             (false, true) => idct_islow::<2>(coef, q, plane, off, stride, &range),
@@ -774,7 +675,6 @@ fn decode_dct_scan(
     Ok(())
 }
 
-
 /// Decodes one lossless difference (T.81 H.1.2.2; category 16 is 32768 with no extra bits).
 #[inline(always)]
 fn decode_diff(reader: &mut BitReader, table: &HuffTable) -> Result<i32, JpegError> {
@@ -788,10 +688,7 @@ fn decode_diff(reader: &mut BitReader, table: &HuffTable) -> Result<i32, JpegErr
     match s {
         0..=15 => Ok(reader.extend_buffered(s)),
         16 => Ok(32768),
-        _ => Err(JpegError::BadCoefficient {
-            category: s as u8,
-            offset: reader.position(),
-        }),
+        _ => Err(JpegError::BadCoefficient { category: s as u8, offset: reader.position() }),
     }
 }
 
@@ -825,28 +722,18 @@ fn decode_lossless_scan(
         let (w, h, stride) = (c.width, c.height, c.plane_w);
         let rows_per_restart = if restart_interval == 0 {
             usize::MAX
-        } else if restart_interval % w != 0 {
+        } else if !restart_interval.is_multiple_of(w) {
             return Err(JpegError::Unsupported(Feature::LosslessRestartInterval));
         } else {
             restart_interval / w
         };
-        return lossless_plane(
-            reader,
-            table,
-            &mut c.plane,
-            w,
-            h,
-            stride,
-            sel,
-            initial,
-            rows_per_restart,
-        );
+        return lossless_plane(reader, table, &mut c.plane, w, h, stride, sel, initial, rows_per_restart);
     }
     // interleaved: generic path (all components share the same sampling factors)
     let mcus_x = frame.mcus_x;
     let rows_per_restart = if restart_interval == 0 {
         usize::MAX
-    } else if restart_interval % mcus_x != 0 {
+    } else if !restart_interval.is_multiple_of(mcus_x) {
         return Err(JpegError::Unsupported(Feature::LosslessRestartInterval));
     } else {
         restart_interval / mcus_x

@@ -75,7 +75,7 @@ impl HuffTable {
             code <<= 1;
         }
         maxcode[17] = i32::MAX; // sentinel: never reached through the loop bound
-        // the combined table
+                                // the combined table
         let mut fast = Box::new([0i32; 1 << FAST_BITS]);
         let mut code: u32 = 0;
         let mut k = 0usize;
@@ -105,13 +105,7 @@ impl HuffTable {
             }
             code <<= 1;
         }
-        Some(HuffTable {
-            lookup,
-            maxcode,
-            valoffset,
-            huffval: symbols.to_vec(),
-            fast,
-        })
+        Some(HuffTable { lookup, maxcode, valoffset, huffval: symbols.to_vec(), fast })
     }
 }
 
@@ -137,14 +131,7 @@ pub(crate) struct BitReader<'a> {
 
 impl<'a> BitReader<'a> {
     pub(crate) fn new(data: &'a [u8], pos: usize) -> Self {
-        BitReader {
-            data,
-            pos,
-            buf: 0,
-            nbits: 0,
-            padding: 0,
-            ended: false,
-        }
+        BitReader { data, pos, buf: 0, nbits: 0, padding: 0, ended: false }
     }
 
     /// The whole stream.
@@ -299,10 +286,7 @@ impl<'a> BitReader<'a> {
     #[cold]
     pub(crate) fn symbol_error(&self) -> JpegError {
         if self.overrun_after(16) {
-            JpegError::Truncated {
-                offset: self.pos,
-                what: "entropy-coded data",
-            }
+            JpegError::Truncated { offset: self.pos, what: "entropy-coded data" }
         } else {
             JpegError::BadHuffmanCode { offset: self.pos }
         }

@@ -35,10 +35,7 @@ pub(crate) struct RangeLimit {
 impl RangeLimit {
     pub(crate) fn new(max: i32) -> Self {
         let mask = (4 * max + 3) as usize;
-        RangeLimit {
-            table: (0..=mask as i64).map(|v| range_limit(v, max)).collect(),
-            mask,
-        }
+        RangeLimit { table: (0..=mask as i64).map(|v| range_limit(v, max)).collect(), mask }
     }
 
     #[inline(always)]

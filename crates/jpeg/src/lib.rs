@@ -73,10 +73,7 @@ pub struct DecodeOptions {
 impl Default for DecodeOptions {
     /// No colour transform; at most 2^26 pixels (e.g. 8192 × 8192).
     fn default() -> Self {
-        DecodeOptions {
-            color_transform: ColorTransform::None,
-            max_pixels: 1 << 26,
-        }
+        DecodeOptions { color_transform: ColorTransform::None, max_pixels: 1 << 26 }
     }
 }
 
@@ -141,22 +138,15 @@ pub struct Image {
 pub fn read_header(data: &[u8]) -> Result<FrameHeader, JpegError> {
     let mut dec = decoder::Decoder::new(data, u64::MAX)?;
     dec.run(true)?;
-    dec.frame
-        .map(|f| f.header)
-        .ok_or(JpegError::MissingFrame { offset: data.len() })
+    dec.frame.map(|f| f.header).ok_or(JpegError::MissingFrame { offset: data.len() })
 }
 
 /// Decodes a whole JPEG codestream (one DICOM frame).
 pub fn decode(data: &[u8], opts: &DecodeOptions) -> Result<Image, JpegError> {
     let mut dec = decoder::Decoder::new(data, opts.max_pixels)?;
     dec.run(false)?;
-    let frame = dec
-        .frame
-        .ok_or(JpegError::MissingFrame { offset: data.len() })?;
-    if opts.color_transform == ColorTransform::YCbCrToRgb
-        && !frame.lossless
-        && frame.comps.len() == 4
-    {
+    let frame = dec.frame.ok_or(JpegError::MissingFrame { offset: data.len() })?;
+    if opts.color_transform == ColorTransform::YCbCrToRgb && !frame.lossless && frame.comps.len() == 4 {
         return Err(JpegError::Unsupported(Feature::ColorTransform));
     }
     let samples = if frame.header.precision <= 8 {
@@ -164,8 +154,5 @@ pub fn decode(data: &[u8], opts: &DecodeOptions) -> Result<Image, JpegError> {
     } else {
         Samples::U16(output::assemble::<u16>(&frame, opts.color_transform))
     };
-    Ok(Image {
-        header: frame.header,
-        samples,
-    })
+    Ok(Image { header: frame.header, samples })
 }

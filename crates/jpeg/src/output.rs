@@ -44,11 +44,7 @@ impl YccTables {
         let r = y + self.cr_r[cr];
         let g = y + ((self.cb_g[cb] + self.cr_g[cr]) >> SCALEBITS);
         let b = y + self.cb_b[cb];
-        [
-            r.clamp(0, self.max) as u16,
-            g.clamp(0, self.max) as u16,
-            b.clamp(0, self.max) as u16,
-        ]
+        [r.clamp(0, self.max) as u16, g.clamp(0, self.max) as u16, b.clamp(0, self.max) as u16]
     }
 }
 
@@ -101,11 +97,7 @@ fn upsample_row(c: &Component, m: Method, y: usize, out: &mut [u16]) {
         }
         Method::H2V2Fancy => {
             let inrow = y / 2;
-            let other = if y & 1 == 0 {
-                inrow.saturating_sub(1)
-            } else {
-                (inrow + 1).min(c.height - 1)
-            };
+            let other = if y & 1 == 0 { inrow.saturating_sub(1) } else { (inrow + 1).min(c.height - 1) };
             let r0 = &c.plane[inrow * stride..inrow * stride + c.width];
             let r1 = &c.plane[other * stride..other * stride + c.width];
             let last = c.width - 1;
@@ -190,12 +182,7 @@ pub(crate) fn assemble<T: Sample>(frame: &Frame, transform: ColorTransform) -> V
             upsample_row(c, m, y, buf);
         }
         if let Some(t) = &ycc {
-            for (((px, &yy), &cb), &cr) in orow
-                .chunks_exact_mut(3)
-                .zip(&rows[0])
-                .zip(&rows[1])
-                .zip(&rows[2])
-            {
+            for (((px, &yy), &cb), &cr) in orow.chunks_exact_mut(3).zip(&rows[0]).zip(&rows[1]).zip(&rows[2]) {
                 let [r, g, b] = t.convert(yy, cb, cr);
                 px[0] = T::from_u16(r);
                 px[1] = T::from_u16(g);

@@ -31,16 +31,12 @@ fn opts() -> DecodeOptions {
 
 /// Offsets of every marker (`FF xx`, xx not 00/FF) of a stream.
 fn marker_offsets(d: &[u8]) -> Vec<usize> {
-    (0..d.len().saturating_sub(1))
-        .filter(|&i| d[i] == 0xFF && d[i + 1] != 0 && d[i + 1] != 0xFF)
-        .collect()
+    (0..d.len().saturating_sub(1)).filter(|&i| d[i] == 0xFF && d[i + 1] != 0 && d[i + 1] != 0xFF).collect()
 }
 
 /// Replaces the segment that starts with marker `m` (first occurrence) by `new` (None: removes it).
 fn replace_segment(d: &[u8], m: u8, new: Option<&[u8]>) -> Vec<u8> {
-    let i = (2..d.len() - 1)
-        .find(|&i| d[i] == 0xFF && d[i + 1] == m)
-        .expect("marker");
+    let i = (2..d.len() - 1).find(|&i| d[i] == 0xFF && d[i + 1] == m).expect("marker");
     let len = ((d[i + 2] as usize) << 8) | d[i + 3] as usize;
     let mut out = d[..i].to_vec();
     if let Some(n) = new {
@@ -51,9 +47,7 @@ fn replace_segment(d: &[u8], m: u8, new: Option<&[u8]>) -> Vec<u8> {
 }
 
 fn segment(d: &[u8], m: u8) -> (usize, Vec<u8>) {
-    let i = (2..d.len() - 1)
-        .find(|&i| d[i] == 0xFF && d[i + 1] == m)
-        .expect("marker");
+    let i = (2..d.len() - 1).find(|&i| d[i] == 0xFF && d[i + 1] == m).expect("marker");
     let len = ((d[i + 2] as usize) << 8) | d[i + 3] as usize;
     (i, d[i..i + 2 + len].to_vec())
 }
@@ -61,10 +55,7 @@ fn segment(d: &[u8], m: u8) -> (usize, Vec<u8>) {
 #[test]
 fn truncation_anywhere_before_eoi_is_an_error() {
     for (name, data) in all_streams() {
-        let eoi = (0..data.len() - 1)
-            .rev()
-            .find(|&i| data[i] == 0xFF && data[i + 1] == 0xD9)
-            .unwrap();
+        let eoi = (0..data.len() - 1).rev().find(|&i| data[i] == 0xFF && data[i + 1] == 0xD9).unwrap();
         let mut cuts: Vec<usize> = marker_offsets(&data);
         cuts.extend((0..eoi).step_by((eoi / 40).max(1)));
         cuts.extend([0, 1, 2, 3, eoi.saturating_sub(1)]);
@@ -110,21 +101,13 @@ fn every_single_byte_change_is_handled() {
         let data = stream(name);
         let mut x: u32 = 0x1234_5678;
         // every byte of the headers and the start of the entropy-coded data
-        let sos = (0..data.len() - 1)
-            .find(|&i| data[i] == 0xFF && data[i + 1] == 0xDA)
-            .unwrap();
+        let sos = (0..data.len() - 1).find(|&i| data[i] == 0xFF && data[i + 1] == 0xDA).unwrap();
         for i in 0..data.len().min(sos + 40) {
             for v in [data[i] ^ 0x01, data[i] ^ 0x80, 0xFF, 0x00] {
                 let mut d = data.clone();
                 d[i] = v;
                 let _ = read_header(&d);
-                let _ = decode(
-                    &d,
-                    &DecodeOptions {
-                        color_transform: ColorTransform::YCbCrToRgb,
-                        ..opts()
-                    },
-                );
+                let _ = decode(&d, &DecodeOptions { color_transform: ColorTransform::YCbCrToRgb, ..opts() });
             }
         }
         // random bytes anywhere
@@ -150,15 +133,9 @@ fn bad_huffman_code() {
     s.extend([0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x01, 0x00, 0x00]);
     let mut ok = s.clone();
     ok.extend([0x3F, 0xFF, 0xD9]); // "0", "0": two samples of 128
-    assert_eq!(
-        decode(&ok, &opts()).unwrap().samples,
-        obscura_jpeg::Samples::U8(vec![128, 128])
-    );
+    assert_eq!(decode(&ok, &opts()).unwrap().samples, obscura_jpeg::Samples::U8(vec![128, 128]));
     s.extend([0xFE, 0xFE, 0xFE, 0xFF, 0xD9]);
-    assert!(matches!(
-        decode(&s, &opts()),
-        Err(JpegError::BadHuffmanCode { .. })
-    ));
+    assert!(matches!(decode(&s, &opts()), Err(JpegError::BadHuffmanCode { .. })));
 }
 
 #[test]
@@ -173,24 +150,11 @@ fn oversized_frame_is_refused_before_allocation() {
     // the header still reads
     let h = read_header(&d).unwrap();
     assert_eq!((h.width, h.height), (60000, 60000));
-    assert_eq!(
-        decode(&d, &opts()),
-        Err(JpegError::TooLarge {
-            width: 60000,
-            height: 60000,
-            max_pixels: 1 << 26
-        })
-    );
+    assert_eq!(decode(&d, &opts()), Err(JpegError::TooLarge { width: 60000, height: 60000, max_pixels: 1 << 26 }));
     // and a tight limit applies to the real size too
-    let tight = DecodeOptions {
-        max_pixels: 64 * 48 - 1,
-        ..opts()
-    };
+    let tight = DecodeOptions { max_pixels: 64 * 48 - 1, ..opts() };
     assert!(matches!(decode(&data, &tight), Err(JpegError::TooLarge { .. })));
-    let exact = DecodeOptions {
-        max_pixels: 64 * 48,
-        ..opts()
-    };
+    let exact = DecodeOptions { max_pixels: 64 * 48, ..opts() };
     assert!(decode(&data, &exact).is_ok());
 }
 
@@ -207,48 +171,24 @@ fn zero_sizes() {
         d
     };
     let zero_w = with(&|s| s[7..9].copy_from_slice(&[0, 0]));
-    assert!(matches!(
-        decode(&zero_w, &opts()),
-        Err(JpegError::InvalidSegment { marker: "SOF", .. })
-    ));
+    assert!(matches!(decode(&zero_w, &opts()), Err(JpegError::InvalidSegment { marker: "SOF", .. })));
     let zero_h = with(&|s| s[5..7].copy_from_slice(&[0, 0]));
-    assert_eq!(
-        decode(&zero_h, &opts()),
-        Err(JpegError::Unsupported(Feature::Dnl))
-    );
+    assert_eq!(decode(&zero_h, &opts()), Err(JpegError::Unsupported(Feature::Dnl)));
     let zero_c = with(&|s| s[9] = 0);
-    assert!(matches!(
-        decode(&zero_c, &opts()),
-        Err(JpegError::InvalidSegment { marker: "SOF", .. })
-    ));
+    assert!(matches!(decode(&zero_c, &opts()), Err(JpegError::InvalidSegment { marker: "SOF", .. })));
     let bad_p = with(&|s| s[4] = 12); // 12-bit baseline
-    assert!(matches!(
-        decode(&bad_p, &opts()),
-        Err(JpegError::InvalidSegment { marker: "SOF", .. })
-    ));
+    assert!(matches!(decode(&bad_p, &opts()), Err(JpegError::InvalidSegment { marker: "SOF", .. })));
     let bad_sampling = with(&|s| s[11] = 0x51);
-    assert!(matches!(
-        decode(&bad_sampling, &opts()),
-        Err(JpegError::InvalidSegment { marker: "SOF", .. })
-    ));
+    assert!(matches!(decode(&bad_sampling, &opts()), Err(JpegError::InvalidSegment { marker: "SOF", .. })));
 }
 
 #[test]
 fn missing_tables() {
     let data = stream("dcmtk_gray8_eb_64x48");
     let no_dqt = replace_segment(&data, 0xDB, None);
-    assert!(matches!(
-        decode(&no_dqt, &opts()),
-        Err(JpegError::MissingQuantTable {
-            index: 0,
-            ..
-        })
-    ));
+    assert!(matches!(decode(&no_dqt, &opts()), Err(JpegError::MissingQuantTable { index: 0, .. })));
     let no_dht = replace_segment(&data, 0xC4, None);
-    assert!(matches!(
-        decode(&no_dht, &opts()),
-        Err(JpegError::MissingHuffmanTable { .. })
-    ));
+    assert!(matches!(decode(&no_dht, &opts()), Err(JpegError::MissingHuffmanTable { .. })));
     let ll = stream("dcmtk_ct16s_sv1_96x80");
     assert!(matches!(
         decode(&replace_segment(&ll, 0xC4, None), &opts()),
@@ -272,20 +212,14 @@ fn scan_referencing_a_missing_component() {
     let mut d = data[..off].to_vec();
     d.extend(&sos);
     d.extend(&data[off + sos.len()..]);
-    assert!(matches!(
-        decode(&d, &opts()),
-        Err(JpegError::UnknownComponent { id: 9, .. })
-    ));
+    assert!(matches!(decode(&d, &opts()), Err(JpegError::UnknownComponent { id: 9, .. })));
     // a scan naming the same component twice
     let (off, mut sos) = segment(&data, 0xDA);
     sos[7] = sos[5];
     let mut d = data[..off].to_vec();
     d.extend(&sos);
     d.extend(&data[off + sos.len()..]);
-    assert!(matches!(
-        decode(&d, &opts()),
-        Err(JpegError::UnknownComponent { .. })
-    ));
+    assert!(matches!(decode(&d, &opts()), Err(JpegError::UnknownComponent { .. })));
 }
 
 #[test]
@@ -304,13 +238,7 @@ fn unsupported_processes_are_typed() {
     }
     let cmyk = stream("turbo3_cmyk_37x23");
     assert_eq!(
-        decode(
-            &cmyk,
-            &DecodeOptions {
-                color_transform: ColorTransform::YCbCrToRgb,
-                ..opts()
-            }
-        ),
+        decode(&cmyk, &DecodeOptions { color_transform: ColorTransform::YCbCrToRgb, ..opts() }),
         Err(JpegError::Unsupported(Feature::ColorTransform))
     );
 }
@@ -320,14 +248,8 @@ fn not_jpeg() {
     assert_eq!(decode(b"GIF89a", &opts()), Err(JpegError::NotJpeg([b'G', b'I'])));
     assert!(matches!(decode(b"", &opts()), Err(JpegError::Truncated { .. })));
     assert!(matches!(decode(&[0xFF], &opts()), Err(JpegError::Truncated { .. })));
-    assert!(matches!(
-        decode(&[0xFF, 0xD8], &opts()),
-        Err(JpegError::MissingFrame { .. })
-    ));
-    assert!(matches!(
-        decode(&[0xFF, 0xD8, 0xFF, 0xD9], &opts()),
-        Err(JpegError::MissingFrame { .. })
-    ));
+    assert!(matches!(decode(&[0xFF, 0xD8], &opts()), Err(JpegError::MissingFrame { .. })));
+    assert!(matches!(decode(&[0xFF, 0xD8, 0xFF, 0xD9], &opts()), Err(JpegError::MissingFrame { .. })));
 }
 
 #[test]
@@ -351,15 +273,10 @@ fn junk_between_segments_and_after_eoi_is_skipped() {
 #[test]
 fn restart_markers_out_of_order_are_an_error() {
     let data = stream("cjpeg_gray_restart3b_37x23");
-    let first = (0..data.len() - 1)
-        .find(|&i| data[i] == 0xFF && data[i + 1] == 0xD0)
-        .unwrap();
+    let first = (0..data.len() - 1).find(|&i| data[i] == 0xFF && data[i + 1] == 0xD0).unwrap();
     let mut d = data.clone();
     d[first + 1] = 0xD3;
-    assert!(matches!(
-        decode(&d, &opts()),
-        Err(JpegError::BadRestartMarker { expected: 0, .. })
-    ));
+    assert!(matches!(decode(&d, &opts()), Err(JpegError::BadRestartMarker { expected: 0, .. })));
 }
 
 #[test]
@@ -373,9 +290,6 @@ fn mcu_padding_is_bounded_too() {
     let mut d = data[..off].to_vec();
     d.extend(&sof);
     d.extend(&data[off + sof.len()..]);
-    let limit = DecodeOptions {
-        max_pixels: 60000,
-        ..opts()
-    };
+    let limit = DecodeOptions { max_pixels: 60000, ..opts() };
     assert!(matches!(decode(&d, &limit), Err(JpegError::TooLarge { .. })));
 }
