@@ -28,20 +28,25 @@ fn descale(x: i64, n: u32) -> i64 {
 /// libjpeg's IDCT output range limit (`IDCT_range_limit`, indexed by `v & RANGE_MASK`) for
 /// samples up to `max` = MAXJSAMPLE (255 or 4095).
 pub(crate) struct RangeLimit {
-    table: Vec<u16>,
-    mask: usize,
+    /// Indexed by `v & RANGE_MASK` (1023 or 16383); sized for the larger so that the masked
+    /// index needs no bounds check.
+    table: Box<[u16; 16384]>,
 }
 
 impl RangeLimit {
     pub(crate) fn new(max: i32) -> Self {
-        let mask = (4 * max + 3) as usize;
-        RangeLimit { table: (0..=mask as i64).map(|v| range_limit(v, max)).collect(), mask }
+        let mut table = Box::new([0u16; 16384]);
+        for (v, t) in table.iter_mut().enumerate().take((4 * max + 4) as usize) {
+            *t = range_limit(v as i64, max);
+        }
+        RangeLimit { table }
     }
 
+    /// `range_limit[v & RANGE_MASK]` for the precision whose PASS1_BITS is given (2: 8-bit).
     #[inline(always)]
-    fn get(&self, v: i64) -> u16 {
-        // the mask keeps the index in the table
-        self.table[(v as i32 as usize) & self.mask]
+    fn get<const PASS1_BITS: u32>(&self, v: i64) -> u16 {
+        let mask = if PASS1_BITS == 2 { 1023 } else { 16383 };
+        self.table[(v as i32 as usize) & mask]
     }
 }
 
@@ -71,85 +76,82 @@ pub(crate) fn idct_islow<const PASS1_BITS: u32>(
     range: &RangeLimit,
 ) {
     let mut ws = [0i32; 64];
+    // whether coefficient columns 4–7 are all zero: then so are work-array columns 4–7
+    let mut right_zero = true;
 
     // Pass 1: columns from the input, into the work array.
     for col in 0..8 {
-        let c = |r: usize| coef[r * 8 + col] as i64 * quant[r * 8 + col] as i64;
-        if coef[8 + col] == 0
-            && coef[16 + col] == 0
-            && coef[24 + col] == 0
-            && coef[32 + col] == 0
-            && coef[40 + col] == 0
-            && coef[48 + col] == 0
-            && coef[56 + col] == 0
-        {
-            let dc = (c(0) << PASS1_BITS) as i32;
-            for r in 0..8 {
-                ws[r * 8 + col] = dc;
+        let q = |r: usize| coef[r * 8 + col] as i64 * quant[r * 8 + col] as i64;
+        let upper_zero = coef[32 + col] == 0 && coef[40 + col] == 0 && coef[48 + col] == 0 && coef[56 + col] == 0;
+        let out = if upper_zero {
+            if coef[8 + col] == 0 && coef[16 + col] == 0 && coef[24 + col] == 0 {
+                // libjpeg's shortcut for a column without AC terms (the same values)
+                let dc = (q(0) << PASS1_BITS) as i32;
+                if dc != 0 && col >= 4 {
+                    right_zero = false;
+                }
+                for r in 0..8 {
+                    ws[r * 8 + col] = dc;
+                }
+                continue;
             }
-            continue;
+            kernel::<true>([q(0), q(1), q(2), q(3), 0, 0, 0, 0])
+        } else {
+            kernel::<false>([q(0), q(1), q(2), q(3), q(4), q(5), q(6), q(7)])
+        };
+        if col >= 4 {
+            right_zero = false;
         }
-        // even part
-        let z2 = c(2);
-        let z3 = c(6);
-        let z1 = (z2 + z3) * FIX_0_541196100;
-        let tmp2 = z1 + z3 * -FIX_1_847759065;
-        let tmp3 = z1 + z2 * FIX_0_765366865;
-        let z2 = c(0);
-        let z3 = c(4);
-        let tmp0 = (z2 + z3) << CONST_BITS;
-        let tmp1 = (z2 - z3) << CONST_BITS;
-        let tmp10 = tmp0 + tmp3;
-        let tmp13 = tmp0 - tmp3;
-        let tmp11 = tmp1 + tmp2;
-        let tmp12 = tmp1 - tmp2;
-        // odd part
-        let (o0, o1, o2, o3) = odd(c(7), c(5), c(3), c(1));
         let n = CONST_BITS - PASS1_BITS;
-        ws[col] = descale(tmp10 + o3, n) as i32;
-        ws[56 + col] = descale(tmp10 - o3, n) as i32;
-        ws[8 + col] = descale(tmp11 + o2, n) as i32;
-        ws[48 + col] = descale(tmp11 - o2, n) as i32;
-        ws[16 + col] = descale(tmp12 + o1, n) as i32;
-        ws[40 + col] = descale(tmp12 - o1, n) as i32;
-        ws[24 + col] = descale(tmp13 + o0, n) as i32;
-        ws[32 + col] = descale(tmp13 - o0, n) as i32;
+        for r in 0..8 {
+            ws[r * 8 + col] = descale(out[r], n) as i32;
+        }
     }
 
     // Pass 2: rows from the work array, into the output.
+    let n = CONST_BITS + PASS1_BITS + 3;
     for (r, w) in ws.chunks_exact(8).enumerate() {
         let start = offset + r * stride;
         let Some(row) = out.get_mut(start..start + 8) else {
             return;
         };
-        let n = CONST_BITS + PASS1_BITS + 3;
         if w[1..].iter().all(|&x| x == 0) {
-            let v = range.get(descale(w[0] as i64, PASS1_BITS + 3));
+            let v = range.get::<PASS1_BITS>(descale(w[0] as i64, PASS1_BITS + 3));
             row.fill(v);
             continue;
         }
         let w = |i: usize| w[i] as i64;
-        let z2 = w(2);
-        let z3 = w(6);
-        let z1 = (z2 + z3) * FIX_0_541196100;
-        let tmp2 = z1 + z3 * -FIX_1_847759065;
-        let tmp3 = z1 + z2 * FIX_0_765366865;
-        let tmp0 = (w(0) + w(4)) << CONST_BITS;
-        let tmp1 = (w(0) - w(4)) << CONST_BITS;
-        let tmp10 = tmp0 + tmp3;
-        let tmp13 = tmp0 - tmp3;
-        let tmp11 = tmp1 + tmp2;
-        let tmp12 = tmp1 - tmp2;
-        let (o0, o1, o2, o3) = odd(w(7), w(5), w(3), w(1));
-        row[0] = range.get(descale(tmp10 + o3, n));
-        row[7] = range.get(descale(tmp10 - o3, n));
-        row[1] = range.get(descale(tmp11 + o2, n));
-        row[6] = range.get(descale(tmp11 - o2, n));
-        row[2] = range.get(descale(tmp12 + o1, n));
-        row[5] = range.get(descale(tmp12 - o1, n));
-        row[3] = range.get(descale(tmp13 + o0, n));
-        row[4] = range.get(descale(tmp13 - o0, n));
+        let vals = if right_zero {
+            kernel::<true>([w(0), w(1), w(2), w(3), 0, 0, 0, 0])
+        } else {
+            kernel::<false>([w(0), w(1), w(2), w(3), w(4), w(5), w(6), w(7)])
+        };
+        for (o, v) in row.iter_mut().zip(vals) {
+            *o = range.get::<PASS1_BITS>(descale(v, n));
+        }
     }
+}
+
+/// jidctint.c's 1-D transform of one column or row, before descaling, outputs in order 0–7.
+/// With `HALF`, inputs 4–7 are zero (the same arithmetic, with the zero terms folded away).
+#[inline(always)]
+fn kernel<const HALF: bool>(x: [i64; 8]) -> [i64; 8] {
+    let (x4, x5, x6, x7) = if HALF { (0, 0, 0, 0) } else { (x[4], x[5], x[6], x[7]) };
+    // even part
+    let z2 = x[2];
+    let z3 = x6;
+    let z1 = (z2 + z3) * FIX_0_541196100;
+    let tmp2 = z1 + z3 * -FIX_1_847759065;
+    let tmp3 = z1 + z2 * FIX_0_765366865;
+    let tmp0 = (x[0] + x4) << CONST_BITS;
+    let tmp1 = (x[0] - x4) << CONST_BITS;
+    let tmp10 = tmp0 + tmp3;
+    let tmp13 = tmp0 - tmp3;
+    let tmp11 = tmp1 + tmp2;
+    let tmp12 = tmp1 - tmp2;
+    // odd part
+    let (o0, o1, o2, o3) = odd(x7, x5, x[3], x[1]);
+    [tmp10 + o3, tmp11 + o2, tmp12 + o1, tmp13 + o0, tmp13 - o0, tmp12 - o1, tmp11 - o2, tmp10 - o3]
 }
 
 /// The IDCT of a block whose AC coefficients are all zero (what [`idct_islow`] computes then,
@@ -164,7 +166,7 @@ pub(crate) fn idct_dc_only<const PASS1_BITS: u32>(
     range: &RangeLimit,
 ) {
     let ws = ((dc as i64 * q0 as i64) << PASS1_BITS) as i32;
-    let v = range.get(descale(ws as i64, PASS1_BITS + 3));
+    let v = range.get::<PASS1_BITS>(descale(ws as i64, PASS1_BITS + 3));
     for r in 0..8 {
         let start = offset + r * stride;
         if let Some(row) = out.get_mut(start..start + 8) {
