@@ -1,7 +1,7 @@
 //! Marker parsing and scan decoding into component planes.
 
 use crate::error::{Feature, JpegError};
-use crate::huffman::{BitReader, HuffTable};
+use crate::huffman::{BitReader, HuffTable, FAST_BITS};
 use crate::idct::{idct_dc_only, idct_islow, RangeLimit};
 use crate::{FrameHeader, Process};
 
@@ -554,7 +554,7 @@ fn decode_block(
     let mut k = 1usize;
     let mut any_ac = false;
     while k < 64 {
-        reader.ensure(32);
+        reader.ensure(FAST_BITS);
         let e = reader.peek_fast(ac);
         if e != 0 {
             reader.consume((e & 0xFF) as u32);
@@ -564,6 +564,7 @@ fn decode_block(
             any_ac = true;
             continue;
         }
+        reader.ensure(32);
         let Some(rs) = reader.decode_buffered(ac) else {
             return Err(reader.symbol_error());
         };
@@ -678,12 +679,14 @@ fn decode_dct_scan(
 /// Decodes one lossless difference (T.81 H.1.2.2; category 16 is 32768 with no extra bits).
 #[inline(always)]
 fn decode_diff(reader: &mut BitReader, table: &HuffTable) -> Result<i32, JpegError> {
-    reader.ensure(32);
+    // the combined table needs FAST_BITS valid bits, the slow way up to 16 + 15
+    reader.ensure(FAST_BITS);
     let e = reader.peek_fast(table);
     if e != 0 {
         reader.consume((e & 0xFF) as u32);
         return Ok(e >> 8);
     }
+    reader.ensure(32);
     let s = reader.decode_buffered(table).ok_or_else(|| reader.symbol_error())? as u32;
     match s {
         0..=15 => Ok(reader.extend_buffered(s)),
