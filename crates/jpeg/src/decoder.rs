@@ -141,6 +141,9 @@ impl<'a> Decoder<'a> {
                     }
                     return self.check_complete(offset);
                 }
+                // read_header builds no tables
+                0xC4 if header_only => _ = self.segment("DHT", offset)?,
+                0xDB if header_only => _ = self.segment("DQT", offset)?,
                 0xC4 => self.read_dht(offset)?,
                 0xDB => self.read_dqt(offset)?,
                 0xDD => {
