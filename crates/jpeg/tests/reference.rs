@@ -31,7 +31,7 @@ fn streams_match_ijg_libjpeg_exactly() {
     let mut failures = Vec::new();
     for line in index.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
         let f: Vec<&str> = line.split('\t').collect();
-        let [name, transform, w, h, nc, p, ijg, turbo, _djpeg, _agree] = f[..] else {
+        let [name, transform, w, h, nc, p, ijg, turbo, _djpeg, _gdcm, _agree] = f[..] else {
             panic!("bad index line {line}");
         };
         assert_eq!(

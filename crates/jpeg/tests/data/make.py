@@ -13,14 +13,16 @@ It writes, next to this script, one `<name>.jpg` per test stream (a bare JPEG co
 an encoder, or extracted from the first pixel-data fragment of a DICOM file) and `index.tsv`, one
 line per stream:
 
-    name  transform  width  height  components  precision  sha256_ijg  sha256_turbo  sha256_djpeg  agree
+    name  transform  width  height  components  precision  sha256_ijg  sha256_turbo  sha256_djpeg  sha256_gdcm  agree
 
 `transform` is `none` or `ycc` (YCbCr→RGB, as the DICOM Photometric Interpretation would ask).
 The hashes are SHA-256 of the decoded samples, interleaved per pixel, row-major, as little-endian
 u8 (precision ≤ 8) or u16: `sha256_ijg` from DCMTK's `dcmdjpeg` (IJG libjpeg 6b with the lossless
 patch; `+cn` for `none`, `+ca` for `ycc`), `sha256_turbo` from libjpeg-turbo 3.1 (imagecodecs
 `jpeg8_decode` with the colour spaces forced), `sha256_djpeg` from Debian's `djpeg` 2.1.5 where it
-applies (8-bit DCT and colour guessed from the markers as `transform` says; `-` otherwise). `agree`
+applies (8-bit DCT and colour guessed from the markers as `transform` says; `-` otherwise),
+`sha256_gdcm` from GDCM 3.2 (python-gdcm, optional: `pip install python-gdcm`; `-` where GDCM fails
+or, for `ycc`, since GDCM returns YCbCr unconverted). `agree`
 lists the references equal to `sha256_ijg`. The Rust test (`tests/reference.rs`) checks that
 obscura-jpeg's output hashes to `sha256_ijg`, and that IJG and turbo agree unless the stream is
 listed in KNOWN_DIFFERENCES below (with the reason).
@@ -41,6 +43,13 @@ import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate, generate_frames
 from pydicom.uid import ExplicitVRLittleEndian
+
+try:
+    import gdcm  # noqa: F401
+
+    HAVE_GDCM = True
+except ImportError:
+    HAVE_GDCM = False
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TMP = tempfile.mkdtemp(prefix="obscura-jpeg-")
@@ -212,7 +221,7 @@ def ref_turbo(stream, transform):
 def ref_djpeg(stream, transform):
     """Debian's djpeg (libjpeg-turbo 2.1.5): 8-bit DCT only, colour guessed from the markers."""
     sof, p, h, w, nc = sof_info(stream)
-    if sof == 0xC3 or p != 8:
+    if sof == 0xC3 or p != 8 or nc == 4:  # djpeg turns CMYK into RGB
         return None
     if nc == 3:
         adobe = adobe_transform(stream)
@@ -223,6 +232,32 @@ def ref_djpeg(stream, transform):
     # P5/P6 header: magic, width, height, maxval, then samples
     parts = out.split(maxsplit=4)
     return bytes(parts[4])[: h * w * nc]
+
+
+def ref_gdcm(stream, transform):
+    """GDCM 3.2 (python-gdcm; its bundled IJG 6b 8/12/16-bit builds), in a child process since it
+    aborts on some streams. GDCM never converts YCbCr, so `ycc` streams are not comparable: None."""
+    if transform == "ycc":
+        return None
+    sof, p, h, w, nc = sof_info(stream)
+    src = os.path.join(TMP, "gdcm_in.dcm")
+    photometric = {1: "MONOCHROME2", 4: "CMYK"}.get(nc, "RGB")
+    dummy = np.zeros((h, w) if nc == 1 else (h, w, nc), np.uint8 if p <= 8 else np.uint16)
+    make_dicom(src, dummy, photometric, p if sof == 0xC3 else (8 if p <= 8 else 12), ts=TS_BY_SOF[sof], encapsulated=stream)
+    code = (
+        "import gdcm, sys\n"
+        "r = gdcm.ImageReader(); r.SetFileName(sys.argv[1])\n"
+        "assert r.Read()\n"
+        "img = r.GetImage()\n"
+        "assert str(img.GetPhotometricInterpretation()).strip() in ('MONOCHROME2', 'RGB', 'CMYK')\n"
+        "assert img.GetPlanarConfiguration() == 0\n"
+        "b = img.GetBuffer()\n"
+        "sys.stdout.buffer.write(b.encode('utf-8', 'surrogateescape') if isinstance(b, str) else bytes(b))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code, src], capture_output=True)
+    if r.returncode != 0 or len(r.stdout) < h * w * nc:
+        return None
+    return r.stdout[: h * w * nc * (1 if p <= 8 else 2)]
 
 
 def sha(b):
@@ -428,7 +463,7 @@ def main():
     for f in os.listdir(HERE):
         if f.endswith(".jpg"):
             os.remove(os.path.join(HERE, f))
-    lines = ["# name\ttransform\twidth\theight\tcomponents\tprecision\tsha256_ijg\tsha256_turbo\tsha256_djpeg\tagree"]
+    lines = ["# name\ttransform\twidth\theight\tcomponents\tprecision\tsha256_ijg\tsha256_turbo\tsha256_djpeg\tsha256_gdcm\tagree"]
     total = 0
     for name, transform, stream in cases(wheel):
         with open(os.path.join(HERE, name + ".jpg"), "wb") as f:
@@ -439,10 +474,12 @@ def main():
         turbo = sha(ref_turbo(stream, transform))
         dj = ref_djpeg(stream, transform)
         dj = sha(dj) if dj is not None else "-"
-        agree = ["ijg"] + (["turbo"] if turbo == ijg else []) + (["djpeg"] if dj == ijg else [])
+        gd = ref_gdcm(stream, transform) if HAVE_GDCM else None
+        gd = sha(gd) if gd is not None else "-"
+        agree = ["ijg"] + [n for n, v in (("turbo", turbo), ("djpeg", dj), ("gdcm", gd)) if v == ijg]
         if turbo != ijg and name not in KNOWN_DIFFERENCES:
             print(f"WARNING {name}: IJG and libjpeg-turbo differ", file=sys.stderr)
-        lines.append("\t".join([name, transform, str(w), str(h), str(nc), str(p), ijg, turbo, dj, ",".join(agree)]))
+        lines.append("\t".join([name, transform, str(w), str(h), str(nc), str(p), ijg, turbo, dj, gd, ",".join(agree)]))
         print(f"{name}: {len(stream)} bytes, SOF{sof - 0xC0} P={p} {w}x{h}x{nc}, agree={','.join(agree)}")
     with open(os.path.join(HERE, "index.tsv"), "w") as f:
         f.write("\n".join(lines) + "\n")
