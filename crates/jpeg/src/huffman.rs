@@ -115,6 +115,10 @@ impl HuffTable {
 /// a marker are skipped, and any other `FF xx` ends the segment. After the segment's end the
 /// buffer is filled with zero bits so that lookahead works, and `padding` counts them: consuming
 /// one of them means the data was truncated.
+///
+/// The cold paths take and return the reader by value, so that its address never escapes the hot
+/// loops and the compiler keeps its state in registers there.
+#[derive(Clone, Copy)]
 pub(crate) struct BitReader<'a> {
     data: &'a [u8],
     /// Next byte to read.
@@ -140,19 +144,19 @@ impl<'a> BitReader<'a> {
     }
 
     /// Offset of the next unread byte (at the segment's end: the marker's `FF`).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn position(&self) -> usize {
         self.pos
     }
 
     /// Whether a bit beyond the segment's end has been consumed.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn overrun(&self) -> bool {
         self.padding > self.nbits
     }
 
-    /// Fills the buffer to at least 57 bits.
-    #[inline]
+    /// Fills the buffer to at least 56 bits (57 on the slow path).
+    #[inline(always)]
     fn refill(&mut self) {
         // fast path: the whole bytes that fit, when none of the next 8 is FF
         if !self.ended {
@@ -171,45 +175,7 @@ impl<'a> BitReader<'a> {
                 }
             }
         }
-        while self.nbits <= 56 {
-            let byte = if self.ended {
-                self.padding += 8;
-                0
-            } else {
-                match self.data.get(self.pos) {
-                    None => {
-                        self.ended = true;
-                        self.padding += 8;
-                        0
-                    }
-                    Some(&0xFF) => {
-                        // skip fill bytes; FF 00 is a stuffed FF, FF xx a marker
-                        let mut p = self.pos + 1;
-                        while self.data.get(p) == Some(&0xFF) {
-                            p += 1;
-                        }
-                        match self.data.get(p) {
-                            Some(&0) => {
-                                self.pos = p + 1;
-                                0xFF
-                            }
-                            _ => {
-                                // a marker (left for the caller at `pos`) or the end of data
-                                self.ended = true;
-                                self.padding += 8;
-                                0
-                            }
-                        }
-                    }
-                    Some(&b) => {
-                        self.pos += 1;
-                        b
-                    }
-                }
-            };
-            self.buf |= (byte as u64) << (56 - self.nbits);
-            self.nbits += 8;
-        }
+        *self = refill_slow(*self);
     }
 
     /// Makes at least `n` (≤ 57) bits available to the `*_buffered` readers.
@@ -264,36 +230,87 @@ impl<'a> BitReader<'a> {
             self.nbits -= len;
             return Some(entry as u8);
         }
-        self.decode_slow(table)
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn decode_slow(&mut self, table: &HuffTable) -> Option<u8> {
-        for len in (LOOKUP_BITS + 1)..=16 {
-            let code = (self.buf >> (64 - len)) as i32;
-            if code <= table.maxcode[len as usize] {
-                self.buf <<= len;
-                self.nbits -= len;
-                let idx = table.valoffset[len as usize] + code;
-                return table.huffval.get(idx as usize).copied();
-            }
-        }
-        None
+        let (symbol, r) = decode_slow(*self, table);
+        *self = r;
+        symbol
     }
 
     /// The error for a failed [`Self::decode_buffered`]: the data ran out, or a bad code.
-    #[cold]
+    #[inline(always)]
     pub(crate) fn symbol_error(&self) -> JpegError {
-        if self.overrun_after(16) {
-            JpegError::Truncated { offset: self.pos, what: "entropy-coded data" }
-        } else {
-            JpegError::BadHuffmanCode { offset: self.pos }
+        symbol_error(*self)
+    }
+}
+
+/// Codes longer than the lookup table resolves.
+#[cold]
+#[inline(never)]
+fn decode_slow<'a>(mut r: BitReader<'a>, table: &HuffTable) -> (Option<u8>, BitReader<'a>) {
+    for len in (LOOKUP_BITS + 1)..=16 {
+        let code = (r.buf >> (64 - len)) as i32;
+        if code <= table.maxcode[len as usize] {
+            r.buf <<= len;
+            r.nbits -= len;
+            let idx = table.valoffset[len as usize] + code;
+            return (table.huffval.get(idx as usize).copied(), r);
         }
     }
+    (None, r)
+}
 
-    /// Whether consuming `n` more bits would read past the segment's end.
-    fn overrun_after(&self, n: u32) -> bool {
-        self.padding + n > self.nbits
+#[cold]
+#[inline(never)]
+fn symbol_error(r: BitReader<'_>) -> JpegError {
+    // consuming 16 more bits would read past the segment's end: the data ran out
+    if r.padding + 16 > r.nbits {
+        JpegError::Truncated { offset: r.pos, what: "entropy-coded data" }
+    } else {
+        JpegError::BadHuffmanCode { offset: r.pos }
     }
+}
+
+/// Byte by byte: stuffed bytes, fill bytes, markers and the end of data.
+#[cold]
+#[inline(never)]
+fn refill_slow(mut r: BitReader<'_>) -> BitReader<'_> {
+    while r.nbits <= 56 {
+        let byte = if r.ended {
+            r.padding += 8;
+            0
+        } else {
+            match r.data.get(r.pos) {
+                None => {
+                    r.ended = true;
+                    r.padding += 8;
+                    0
+                }
+                Some(&0xFF) => {
+                    // skip fill bytes; FF 00 is a stuffed FF, FF xx a marker
+                    let mut p = r.pos + 1;
+                    while r.data.get(p) == Some(&0xFF) {
+                        p += 1;
+                    }
+                    match r.data.get(p) {
+                        Some(&0) => {
+                            r.pos = p + 1;
+                            0xFF
+                        }
+                        _ => {
+                            // a marker (left for the caller at `pos`) or the end of data
+                            r.ended = true;
+                            r.padding += 8;
+                            0
+                        }
+                    }
+                }
+                Some(&b) => {
+                    r.pos += 1;
+                    b
+                }
+            }
+        };
+        r.buf |= (byte as u64) << (56 - r.nbits);
+        r.nbits += 8;
+    }
+    r
 }
