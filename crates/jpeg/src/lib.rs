@@ -7,7 +7,8 @@
 //! intervals, 8- and 16-bit quantization tables, and the fill bytes and junk real files carry. For
 //! the DCT processes it reproduces libjpeg's `jpeg_idct_islow` integer IDCT, its default "fancy"
 //! upsampling and its YCbCr→RGB tables, so its output equals DCMTK's `dcmdjpeg` and libjpeg-turbo
-//! sample for sample. The colour transform is the caller's choice ([`ColorTransform`], from
+//! sample for sample (one exception, not a DICOM subsampling: 4:4:0 chroma, which libjpeg-turbo
+//! upsamples with a filter of its own; this crate replicates rows as IJG 6b and DCMTK do). The colour transform is the caller's choice ([`ColorTransform`], from
 //! DICOM's Photometric Interpretation), never guessed from JFIF/Adobe markers; it applies to
 //! 3-component DCT frames (lossless data is returned as stored, as DCMTK does). Progressive and
 //! arithmetic-coded JPEG, rare in DICOM, give [`JpegError::Unsupported`]. It runs in
