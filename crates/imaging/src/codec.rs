@@ -78,29 +78,27 @@ fn widen_u16(v: Vec<u16>, pm: &PixelModule) -> Result<Frame, String> {
 }
 
 fn jpeg(data: &[u8], pm: &PixelModule) -> Result<(Frame, bool), String> {
-    let mut d = jpeg_decoder::Decoder::new(data);
-    d.set_max_decoding_buffer_size((pm.decoded_frame_bytes() as usize).saturating_mul(2).max(1 << 16));
-    // Photometric Interpretation decides, not the JFIF / Adobe markers
-    d.set_color_transform(match pm.photometric {
-        SourcePhotometric::YbrFull | SourcePhotometric::YbrFull422 => jpeg_decoder::ColorTransform::YCbCr,
-        _ if pm.samples_per_pixel == 3 => jpeg_decoder::ColorTransform::RGB,
-        _ => jpeg_decoder::ColorTransform::Grayscale,
-    });
-    let px = d.decode().map_err(|e| e.to_string())?;
-    let info = d.info().ok_or("no frame header")?;
-    if u32::from(info.width) != pm.columns || u32::from(info.height) != pm.rows {
-        return Err(format!(
-            "the JPEG frame is {}×{} but the DICOM header says {}×{}",
-            info.width, info.height, pm.columns, pm.rows
-        ));
-    }
-    let frame = match info.pixel_format {
-        jpeg_decoder::PixelFormat::L16 => {
-            widen_u16(px.chunks_exact(2).map(|b| u16::from_ne_bytes([b[0], b[1]])).collect(), pm)?
-        }
-        _ => widen_u8(px, pm)?,
+    let h = obscura_jpeg::read_header(data).map_err(|e| e.to_string())?;
+    check_geometry("JPEG", h.width, h.height, h.components, pm)?;
+    // Photometric Interpretation decides the colour transform, not the JFIF / Adobe markers; like
+    // DCMTK, lossless data is never colour-converted by the codec
+    let lossless = matches!(h.process, obscura_jpeg::Process::Lossless { .. });
+    let ybr = matches!(pm.photometric, SourcePhotometric::YbrFull | SourcePhotometric::YbrFull422);
+    let convert = ybr && !lossless && h.components == 3;
+    let opts = obscura_jpeg::DecodeOptions {
+        color_transform: if convert {
+            obscura_jpeg::ColorTransform::YCbCrToRgb
+        } else {
+            obscura_jpeg::ColorTransform::None
+        },
+        max_pixels: pm.pixels(),
     };
-    Ok((frame, false))
+    let image = obscura_jpeg::decode(data, &opts).map_err(|e| e.to_string())?;
+    let frame = match image.samples {
+        obscura_jpeg::Samples::U8(v) => widen_u8(v, pm)?,
+        obscura_jpeg::Samples::U16(v) => widen_u16(v, pm)?,
+    };
+    Ok((frame, pm.photometric.is_ybr() && !convert))
 }
 
 /// Checks a codestream's frame header against the DICOM header before anything is decoded.
