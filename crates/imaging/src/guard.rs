@@ -49,6 +49,31 @@ fn long_vr(vr: &[u8]) -> bool {
     )
 }
 
+/// Bytes per value of a fixed-size binary VR (dicom-rs reads whole values only, so a length that
+/// is not a multiple leaves it out of step with the stream).
+fn value_size(vr: &[u8]) -> usize {
+    match vr {
+        b"US" | b"SS" | b"OW" => 2,
+        b"UL" | b"SL" | b"FL" | b"AT" | b"OL" | b"OF" => 4,
+        b"FD" | b"SV" | b"UV" | b"OD" | b"OV" => 8,
+        _ => 1,
+    }
+}
+
+/// The VR an Implicit VR data set gives `tag`, from the standard dictionary (as dicom-rs does).
+fn implicit_vr(group: u16, elem: u16) -> [u8; 2] {
+    use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
+    let vr = dicom_dictionary_std::StandardDataDictionary.by_tag(dicom_core::Tag(group, elem)).map(|e| e.vr());
+    match vr {
+        Some(VirtualVr::Exact(vr)) => {
+            let s = vr.to_string();
+            let b = s.as_bytes();
+            [b[0], b[1]]
+        }
+        _ => *b"UN",
+    }
+}
+
 /// Where the top-level Pixel Data value sits in the file's bytes (offsets from byte 0).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PixelDataLocation {
@@ -215,7 +240,12 @@ fn walk_data_set(
                         open.pop();
                     }
                 }
-                _ => {}
+                _ => {
+                    // not an item tag: dicom-rs would read (and allocate) its declared length
+                    return Err(ImagingError::Truncated {
+                        detail: format!("(FFFE,{elem:04X}) at byte {} is not an item or delimiter tag", pos - 8),
+                    });
+                }
             }
             continue;
         }
@@ -268,6 +298,16 @@ fn walk_data_set(
         if is_sq {
             open.push((Some(pos + len as usize), in_un)); // defined-length sequence: walk into its items
             continue;
+        }
+        let vr: [u8; 2] = if explicit { [b[pos - hdr + 4], b[pos - hdr + 5]] } else { implicit_vr(group, elem) };
+        let size = value_size(&vr);
+        if len as usize % size != 0 && !is_pixel_data {
+            return Err(ImagingError::Truncated {
+                detail: format!(
+                    "element ({group:04X},{elem:04X}) {} is {len} bytes long, not a multiple of its {size}-byte values",
+                    String::from_utf8_lossy(&vr)
+                ),
+            });
         }
         if is_pixel_data {
             found = Some(PixelDataLocation::Native { offset: pos as u64, len: u64::from(len) });
