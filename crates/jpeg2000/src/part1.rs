@@ -27,10 +27,11 @@ pub(crate) fn decode(cs: &[u8], main: &MainHeader) -> Result<Samples, J2kError> 
     if comps.len() != nc || comps.iter().any(|c| c.samples().len() != n) {
         return Err(J2kError::Decode("inner decoder returned an unexpected component layout".into()));
     }
-    // hayro always adds 2^(p-1) (it ignores Ssiz's sign bit) and does not clamp: its samples
-    // are in the unsigned domain, which `pack` clamps and moves back for signed streams.
-    // Rounding: OpenJPEG's lrintf, i.e. to nearest, ties to even.
-    let round = |v: f32| v.round_ties_even() as i32;
+    // The vendored hayro leaves the level shift to us: round as OpenJPEG (lrintf: to nearest,
+    // ties to even; OpenJPH's float-to-int conversion rounds the same way), add 2^(p-1) into
+    // the unsigned domain, which `pack` clamps and moves back for signed streams.
+    let shift = 1i32 << (h.precision - 1);
+    let round = |v: f32| (v.round_ties_even() as i32).saturating_add(shift);
     Ok(if nc == 1 {
         crate::pack(h, comps[0].samples().iter().map(|&v| round(v)))
     } else {

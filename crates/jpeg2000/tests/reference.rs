@@ -10,8 +10,10 @@ fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data")
 }
 
-/// Largest difference allowed against the primary reference on irreversible (9/7) streams,
-/// and the measured worst case it covers (see the crate's README section in lib.rs docs).
+/// Largest difference allowed against the primary reference on irreversible (9/7) streams.
+/// Measured: 0 on every stream whose primary reference is the decoder of its encoder's
+/// family; 1 (216 samples) on the one signed lossy HTJ2K stream, whose primary reference is
+/// OpenJPEG (OpenJPH's raw output clips negatives), where we equal OpenJPH (`.ojph`).
 const LOSSY_TOLERANCE: i32 = 1;
 
 pub struct Row {
@@ -114,6 +116,17 @@ fn every_stream_matches_its_references() {
             row.name
         );
         let ours = le_bytes(&image.samples);
+        // Signed HTJ2K: OpenJPH's own output, clipped at 0 by ojph_expand's raw writer.
+        let stem = row.name.rsplit_once('.').unwrap().0;
+        if let Ok(ojph) = std::fs::read(data_dir().join(format!("{stem}.ojph"))) {
+            let clipped: Vec<i32> =
+                values(&ours, row.precision, row.signed).into_iter().map(|v| v.max(0)).collect();
+            if clipped != values(&ojph, row.precision, row.signed) {
+                failures.push(format!("{}: differs from ojph_expand (negatives clipped)", row.name));
+            } else {
+                println!("{}: equals ojph_expand once negatives are clipped", row.name);
+            }
+        }
         if let Some(dir) = std::env::var_os("J2K_DUMP") {
             std::fs::write(PathBuf::from(dir).join(format!("{}.ours", row.name)), &ours).unwrap();
         }
@@ -126,7 +139,7 @@ fn every_stream_matches_its_references() {
             failures.push(format!("{}: differs from the lossless reference", row.name));
             continue;
         }
-        let ref_path = data_dir().join(format!("{}.ref", row.name.rsplit_once('.').unwrap().0));
+        let ref_path = data_dir().join(format!("{stem}.ref"));
         let Ok(reference) = std::fs::read(&ref_path) else {
             failures.push(format!("{}: not exact and no .ref samples to measure", row.name));
             continue;

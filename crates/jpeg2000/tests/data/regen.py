@@ -5,8 +5,10 @@ What it makes, in this directory:
   *.j2k / *.jp2 / *.j2c   codestreams: synthetic images encoded by opj_compress (OpenJPEG) and
                           ojph_compress (OpenJPH), and the pixel-data fragments of the JPEG 2000
                           files shipped in pydicom 3.0.2's wheel (`pydicom_*.j2k`).
-  *.ref                   for irreversible streams only: the primary reference's samples
-                          (same layout as the hashes below), for the tolerance comparison.
+  *.ref                   for small irreversible streams only: the primary reference's
+                          samples (same layout as the hashes below), to measure a difference.
+  *.ojph                  for signed HTJ2K streams: ojph_expand's output, which clips negative
+                          samples to 0 (its raw writer); obscura must equal it once clipped.
   index.tsv               one line per stream: name, codec (j2k|htj2k), width, height,
                           components, precision, signed, lossless (1 = reversible, exact
                           required), sha256 of the primary reference's samples, which
@@ -18,7 +20,8 @@ at that width (what obscura_jpeg2000::Samples holds).
 
 References: J2K: opj_decompress (primary), pylibjpeg-openjpeg, and GDCM (pydicom files only,
 through pydicom's gdcm plugin). HTJ2K: ojph_expand (primary), opj_decompress,
-pylibjpeg-openjpeg.
+pylibjpeg-openjpeg; for signed HTJ2K streams opj_decompress is primary (see *.ojph). "source"
+is the encoder's input, the ground truth of reversible synthetic streams.
 
 Set-up (Debian 12 + PyPI):
   apt-get install libopenjp2-tools openjph-tools
@@ -87,6 +90,9 @@ def images():
         # name: (array HxW or HxWxC, precision, signed)
         "ct512_s16": (ct512, 16, True),
         "ct128_s16": (ct128, 16, True),
+        # signed, all values >= 0 (ojph_compress 0.9's raw reader does not sign-extend)
+        "ct512_s16pos": (ct512 + 1024, 16, True),
+        "ct128_s16pos": (ct128 + 1024, 16, True),
         "ct128_u12": (ct128 + 1024, 12, False),
         "ct_37x23_s12": (ct_like((23, 37), 3, -2048, 2047), 12, True),
         "ct_37x23_u12": (ct_like((23, 37), 3, -2048, 2047) + 2048, 12, False),
@@ -262,9 +268,11 @@ J2K_CASES = [
 ]
 
 HT_CASES = [
-    ("ojph_ct512_s16_lossless.j2c", "ct512_s16", ["-reversible", "true"]),
-    ("ojph_ct128_s16_lossless.j2c", "ct128_s16", ["-reversible", "true", "-prog_order", "LRCP"]),
-    ("ojph_ct128_s16_lossy.j2c", "ct128_s16", ["-qstep", "0.002"]),
+    # ojph_compress 0.9 reads signed raw samples without sign extension: signed inputs here have
+    # no negative values; negative ones are covered by the rsojph_* streams below.
+    ("ojph_ct512_s16_lossless.j2c", "ct512_s16pos", ["-reversible", "true"]),
+    ("ojph_ct128_s16_lossless.j2c", "ct128_s16pos", ["-reversible", "true", "-prog_order", "LRCP"]),
+    ("ojph_ct128_s16_lossy.j2c", "ct128_s16pos", ["-qstep", "0.002"]),
     ("ojph_ct128_u12_lossless_rpcl.j2c", "ct128_u12", ["-reversible", "true", "-prog_order", "RPCL"]),
     ("ojph_ct128_u12_lossy.j2c", "ct128_u12", ["-qstep", "0.005"]),
     ("ojph_ct128_u12_tiles.j2c", "ct128_u12", ["-reversible", "true", "-tile_size", "{48,40}"]),
@@ -282,7 +290,19 @@ HT_CASES = [
     ("ojph_rgb_64x48_u8_i97_nomct.j2c", "rgb_64x48_u8", ["-qstep", "0.01", "-colour_trans", "false"]),
     ("ojph_rgb_33x17_u8_rct_rpcl.j2c", "rgb_33x17_u8", ["-reversible", "true", "-prog_order", "RPCL", "-num_decomps", "2"]),
     ("ojph_noise_32x32_u16_lossless.j2c", "noise_32x32_u16", ["-reversible", "true", "-num_decomps", "2"]),
-    ("ojph_noise_32x32_s16_lossless.j2c", "noise_32x32_s16", ["-reversible", "true", "-num_decomps", "2"]),
+    ("ojph_ct128_u12_prec32_lrcp.j2c", "ct128_u12", ["-reversible", "true", "-prog_order", "LRCP", "-precincts", "{32,32}"]),
+    ("ojph_ct128_u12_pcrl.j2c", "ct128_u12", ["-reversible", "true", "-prog_order", "PCRL", "-precincts", "{16,16},{32,32}"]),
+    ("ojph_ct128_u12_cprl_tiles.j2c", "ct128_u12", ["-reversible", "true", "-prog_order", "CPRL", "-tile_size", "{50,60}"]),
+]
+
+# HTJ2K streams with negative signed samples, made once by openjph-core 0.1.0's encoder (the
+# Rust port of OpenJPH; `ht_signed_encoder.rs` beside this file, built against
+# `openjph-core = "=0.1.0"`, run as `enc IN.rawl OUT.j2c W H BITS 1 1`) and kept as files.
+# References: opj_decompress + pylibjpeg-openjpeg (ojph_expand's raw writer mishandles
+# negative samples).
+RS_HT_STREAMS = [
+    ("rsojph_noise_32x32_s16_lossless.j2c", "noise_32x32_s16"),
+    ("rsojph_ct_37x23_s12_lossless.j2c", "ct_37x23_s12"),
 ]
 
 PYDICOM_FILES = [
@@ -412,8 +432,17 @@ def main():
                 agreed.append(rn)
         data = to_bytes(primary, prec, signed)
         sha = hashlib.sha256(data).hexdigest()
-        if not reversible:
+        if not reversible and primary.size <= 65536:
+            # small irreversible streams only: the big ones must match their hash exactly
             open(os.path.join(HERE, name.rsplit(".", 1)[0] + ".ref"), "wb").write(data)
+        if codec == "htj2k" and signed and primary_name != "ojph_expand" and primary.size <= 65536:
+            # ojph_expand's raw writer clips negative samples to 0; keep its output to show
+            # that obscura equals OpenJPH apart from that clipping
+            try:
+                o = ref_ojph(path, geo)
+                open(os.path.join(HERE, name.rsplit(".", 1)[0] + ".ojph"), "wb").write(to_bytes(o, prec, signed))
+            except Exception:
+                pass
         rows.append([name, codec, w, h, c, prec, int(signed), int(reversible), sha, "+".join(agreed), ",".join(diffs)])
         print(f"{name}: {w}x{h}x{c} p{prec}{'s' if signed else 'u'} rev={reversible} agreed={'+'.join(agreed)} {','.join(diffs)}")
 
@@ -426,8 +455,13 @@ def main():
         record(name, "j2k", [("opj_decompress", ref_opj), ("pylibjpeg-openjpeg", ref_pylibjpeg)], source(imgs[img]))
     for name, img, eargs in HT_CASES:
         encode_ojph(name, imgs[img], eargs)
-        record(name, "htj2k", [("ojph_expand", ref_ojph), ("opj_decompress", ref_opj), ("pylibjpeg-openjpeg", ref_pylibjpeg)],
-               source(imgs[img]))
+        refs = [("ojph_expand", ref_ojph), ("opj_decompress", ref_opj), ("pylibjpeg-openjpeg", ref_pylibjpeg)]
+        if imgs[img][2]:
+            # signed: ojph_expand's raw writer clips negative samples (see the .ojph files)
+            refs = refs[1:] + refs[:1]
+        record(name, "htj2k", refs, source(imgs[img]))
+    for name, img in RS_HT_STREAMS:
+        record(name, "htj2k", [("opj_decompress", ref_opj), ("pylibjpeg-openjpeg", ref_pylibjpeg)], source(imgs[img]))
     if os.path.exists(args.pydicom_wheel):
         for name, dcm, nf, ds in pydicom_streams(args.pydicom_wheel):
             gdcm = []

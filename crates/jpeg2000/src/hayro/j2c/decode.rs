@@ -55,7 +55,8 @@ pub(crate) fn decode<'a>(
         mct::apply_inverse(&mut ctx.channel_data, &tiles[0].component_infos, header)?;
     }
 
-    apply_sign_shift(&mut ctx.channel_data, &header.component_infos);
+    // obscura: no level shift here: the caller rounds the samples first and then adds
+    // 2^(p-1) in integers, as OpenJPEG (lrintf, then the shift) and OpenJPH do.
 
     Ok(())
 }
@@ -125,6 +126,7 @@ fn decode_tile<'a, 'b>(
             idx,
             header,
             component_info.wavelet_transform(),
+            !component_info.coding_style.parameters.code_block_style.high_throughput,
         );
         // Finally, we store the raw samples for the tile area in the correct
         // location. Note that in case we have MCT, we are not applying it yet.
@@ -318,12 +320,16 @@ fn decode_sub_band_bitplanes(
                 component_info.exponent_mantissa(sub_band.sub_band_type, resolution)?;
 
             let r_b = {
-                let log_gain = match sub_band.sub_band_type {
+                // obscura: OpenJPEG leaves the sub-band gain out of the 9/7 step size (and
+                // scales the high-pass samples by 2/K instead of 1/K in the IDWT).
+                let opj_97 = irreversible
+                    && !component_info.coding_style.parameters.code_block_style.high_throughput;
+                let log_gain = if opj_97 { 0 } else { match sub_band.sub_band_type {
                     SubBandType::LowLow => 0,
                     SubBandType::LowHigh => 1,
                     SubBandType::HighLow => 1,
                     SubBandType::HighHigh => 2,
-                };
+                } };
 
                 component_info.size_info.precision as u16 + log_gain
             };

@@ -44,7 +44,14 @@ pub(crate) fn apply(
     component_idx: usize,
     header: &Header,
     transform: WaveletTransform,
+    // obscura: OpenJPEG's 9/7 recipe (Part 1) or the standard one (HTJ2K).
+    opj_97: bool,
 ) {
+    let transform = match transform {
+        WaveletTransform::Reversible53 => Kernel::Rev53,
+        WaveletTransform::Irreversible97 if opj_97 => Kernel::Irr97Opj,
+        WaveletTransform::Irreversible97 => Kernel::Irr97Std,
+    };
     let tile_decompositions = &storage.tile_decompositions[component_idx];
 
     let mut decompositions = &storage.decompositions[tile_decompositions.decompositions.clone()];
@@ -167,12 +174,25 @@ impl<'a> IDWTInput<'a> {
 }
 
 /// The `2D_SR` procedure illustrated in Figure F.6.
+
+/// obscura: the wavelet kernel and, for the 9/7, whose floating-point recipe to follow.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Kernel {
+    /// 5/3 reversible.
+    Rev53,
+    /// 9/7 as OpenJPEG computes it (Part 1 streams): high-pass scaled by 1.625732422 and no
+    /// sub-band gain in the step size (its `BUG_WEIRD_TWO_INVK`), lifting steps unfused.
+    Irr97Opj,
+    /// 9/7 with the standard 1/K (HTJ2K streams, as OpenJPH), lifting steps unfused.
+    Irr97Std,
+}
+
 fn filter_2d(
     // The LL sub band of the given decomposition level.
     input: IDWTInput<'_>,
     coefficients: &mut Vec<f32>,
     decomposition: &Decomposition,
-    transform: WaveletTransform,
+    transform: Kernel,
     storage: &DecompositionStorage<'_>,
 ) -> IDWTTempOutput {
     dispatch!(Level::new(), simd => {
@@ -190,7 +210,7 @@ fn filter_2d_inner<S: Simd>(
     input: IDWTInput<'_>,
     coefficients: &mut Vec<f32>,
     decomposition: &Decomposition,
-    transform: WaveletTransform,
+    transform: Kernel,
     storage: &DecompositionStorage<'_>,
 ) {
     let width = decomposition.rect.width() as usize;
@@ -223,7 +243,7 @@ fn interleave_and_filter_horizontal<S: Simd>(
     input: IDWTInput<'_>,
     coefficients: &mut [f32],
     decomposition: &Decomposition,
-    transform: WaveletTransform,
+    transform: Kernel,
     storage: &DecompositionStorage<'_>,
 ) {
     let IntRect {
@@ -268,7 +288,7 @@ fn interleave_and_filter_horizontal<S: Simd>(
 /// Filters rows with the `1D_SR` procedure from F.3.6 while their low-pass and high-pass samples
 /// are still separate, and interleaves them afterward.
 struct HorizontalFilter {
-    transform: WaveletTransform,
+    transform: Kernel,
     low_first: bool,
     num_low: usize,
     num_high: usize,
@@ -277,7 +297,7 @@ struct HorizontalFilter {
 }
 
 impl HorizontalFilter {
-    fn new(transform: WaveletTransform, low_first: bool, num_low: usize, num_high: usize) -> Self {
+    fn new(transform: Kernel, low_first: bool, num_low: usize, num_high: usize) -> Self {
         Self {
             transform,
             low_first,
@@ -426,7 +446,7 @@ fn filter_vertical<S: Simd>(
     simd: S,
     coefficients: &mut [f32],
     rect: IntRect,
-    transform: WaveletTransform,
+    transform: Kernel,
 ) {
     let mut filter = VerticalFilter {
         coefficients,
@@ -568,15 +588,21 @@ trait Lifting<S: Simd> {
 
 /// The `1D_SR` procedure from F.3.6.
 #[inline(always)]
-fn filter_1d<S: Simd>(simd: S, transform: WaveletTransform, signal: &mut impl Lifting<S>) {
+fn filter_1d<S: Simd>(simd: S, transform: Kernel, signal: &mut impl Lifting<S>) {
     if signal.num_samples() == 1 {
-        signal.scale_high(simd, 0.5);
+        // obscura: with OpenJPEG's 9/7 convention (no sub-band gain in the step size) a lone
+        // sample is left as it is (opj_v8dwt_decode returns early).
+        if transform != Kernel::Irr97Opj {
+            signal.scale_high(simd, 0.5);
+        }
         return;
     }
 
     match transform {
-        WaveletTransform::Reversible53 => filter_53r(simd, signal),
-        WaveletTransform::Irreversible97 => filter_97i(simd, signal),
+        Kernel::Rev53 => filter_53r(simd, signal),
+        // obscura: OpenJPEG scales the high-pass samples by its historic 2/K constant.
+        Kernel::Irr97Opj => filter_97i(simd, signal, 1.625_732_4),
+        Kernel::Irr97Std => filter_97i(simd, signal, 1.0 / 1.230_174_1),
     }
 }
 
@@ -604,14 +630,13 @@ fn filter_53r<S: Simd>(simd: S, signal: &mut impl Lifting<S>) {
 
 /// The 1D Filter 9-7I procedure from F.3.8.2.
 #[inline(always)]
-fn filter_97i<S: Simd>(simd: S, signal: &mut impl Lifting<S>) {
+fn filter_97i<S: Simd>(simd: S, signal: &mut impl Lifting<S>, high_scale: f32) {
     // Table F.4.
     const NEG_ALPHA: f32 = 1.586_134_3;
     const NEG_BETA: f32 = 0.052_980_117;
     const NEG_GAMMA: f32 = -0.882_911_1;
     const NEG_DELTA: f32 = -0.443_506_87;
     const KAPPA: f32 = 1.230_174_1;
-    const INV_KAPPA: f32 = 1.0 / KAPPA;
 
     let neg_alpha = f32x8::splat(simd, NEG_ALPHA);
     let neg_beta = f32x8::splat(simd, NEG_BETA);
@@ -620,42 +645,42 @@ fn filter_97i<S: Simd>(simd: S, signal: &mut impl Lifting<S>) {
 
     // Step 1 and 2.
     signal.scale_low(simd, KAPPA);
-    signal.scale_high(simd, INV_KAPPA);
+    signal.scale_high(simd, high_scale);
 
     // Step 3.
     signal.lift_low(
         simd,
         #[inline(always)]
-        |s, left, right| (left + right).mul_add(neg_delta, s),
+        |s, left, right| (left + right) * neg_delta + s,
         #[inline(always)]
-        |s, left, right| math::mul_add(left + right, NEG_DELTA, s),
+        |s, left, right| (left + right) * NEG_DELTA + s,
     );
 
     // Step 4.
     signal.lift_high(
         simd,
         #[inline(always)]
-        |s, left, right| (left + right).mul_add(neg_gamma, s),
+        |s, left, right| (left + right) * neg_gamma + s,
         #[inline(always)]
-        |s, left, right| math::mul_add(left + right, NEG_GAMMA, s),
+        |s, left, right| (left + right) * NEG_GAMMA + s,
     );
 
     // Step 5.
     signal.lift_low(
         simd,
         #[inline(always)]
-        |s, left, right| (left + right).mul_add(neg_beta, s),
+        |s, left, right| (left + right) * neg_beta + s,
         #[inline(always)]
-        |s, left, right| math::mul_add(left + right, NEG_BETA, s),
+        |s, left, right| (left + right) * NEG_BETA + s,
     );
 
     // Step 6.
     signal.lift_high(
         simd,
         #[inline(always)]
-        |s, left, right| (left + right).mul_add(neg_alpha, s),
+        |s, left, right| (left + right) * neg_alpha + s,
         #[inline(always)]
-        |s, left, right| math::mul_add(left + right, NEG_ALPHA, s),
+        |s, left, right| (left + right) * NEG_ALPHA + s,
     );
 }
 
