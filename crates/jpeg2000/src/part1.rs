@@ -31,11 +31,31 @@ pub(crate) fn decode(cs: &[u8], main: &MainHeader) -> Result<Samples, J2kError> 
     // ties to even; OpenJPH's float-to-int conversion rounds the same way), add 2^(p-1) into
     // the unsigned domain, which `pack` clamps and moves back for signed streams.
     let shift = 1i32 << (h.precision - 1);
-    let round = |v: f32| (v.round_ties_even() as i32).saturating_add(shift);
+    let round = |v: f32| round_ties_even(v).saturating_add(shift);
     Ok(if nc == 1 {
         crate::pack(h, comps[0].samples().iter().map(|&v| round(v)))
     } else {
         let planes: Vec<&[f32]> = comps.iter().map(|c| c.samples()).collect();
         crate::pack(h, (0..n * nc).map(|i| round(planes[i % nc][i / nc])))
     })
+}
+
+/// `lrintf` (to nearest, ties to even) without a libm call: adding and subtracting 1.5 · 2^23
+/// rounds in the FPU's default mode, exact for |v| < 2^22; larger values (clamped later
+/// anyway) and NaN go through the saturating cast.
+#[inline(always)]
+fn round_ties_even(v: f32) -> i32 {
+    const MAGIC: f32 = 12_582_912.0;
+    if v.abs() < 4_194_304.0 { ((v + MAGIC) - MAGIC) as i32 } else { v as i32 }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rounds_like_lrintf() {
+        for v in [0.5f32, 1.5, 2.5, -0.5, -1.5, -2.5, 3.49999, -3.50001, 65535.5, 4_194_303.5, 1e9, -1e9, f32::NAN] {
+            let expected = if v.is_nan() { 0 } else { v.round_ties_even() as i32 };
+            assert_eq!(super::round_ties_even(v), expected, "{v}");
+        }
+    }
 }

@@ -18,6 +18,8 @@ pub(crate) struct HtScratch {
     data: Vec<u8>,
     /// Decoded samples: bit 31 sign, magnitude with bit 30 at the sub-band's top bit-plane.
     decoded: Vec<u32>,
+    /// The SigProp/MagRef segment, gathered before it is appended to `data`.
+    second: Vec<u8>,
 }
 
 /// Why an HT code-block could not be decoded.
@@ -54,11 +56,11 @@ pub(crate) fn decode_block<'a, I: Iterator<Item = (u8, u8, &'a [u8])>>(
     if block.k_max > 31 {
         return Err(HtError::TooManyBitplanes);
     }
-    let HtScratch { data, decoded } = scratch;
+    let HtScratch { data, decoded, second } = scratch;
     data.clear();
+    second.clear();
     let (mut len1, mut len2, mut passes) = (0u32, 0u32, 0u32);
     // Segments arrive in index order; the cleanup segment's bytes come first.
-    let mut second: Vec<u8> = Vec::new();
     for (idx, n_passes, bytes) in block.segments {
         match idx {
             0 => {
@@ -79,7 +81,7 @@ pub(crate) fn decode_block<'a, I: Iterator<Item = (u8, u8, &'a [u8])>>(
     if passes > 3 {
         return Err(HtError::MultipleSets);
     }
-    data.extend_from_slice(&second);
+    data.extend_from_slice(second);
     data.resize(data.len() + 16, 0);
     let (w, h) = (block.width, block.height);
     let stride = (w + 7) & !7;
