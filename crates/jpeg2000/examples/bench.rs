@@ -7,18 +7,9 @@ use std::time::{Duration, Instant};
 
 fn main() {
     let cases: [(&str, &[u8]); 3] = [
-        (
-            "J2K lossless (.90, opj_compress 5/3)",
-            include_bytes!("../tests/data/opj_ct512_s16_lossless.j2k"),
-        ),
-        (
-            "J2K lossy (.91, opj_compress -I -r 20)",
-            include_bytes!("../tests/data/opj_ct512_s16_lossy_i97.j2k"),
-        ),
-        (
-            "HTJ2K lossless (.201, ojph_compress)",
-            include_bytes!("../tests/data/ojph_ct512_s16_lossless.j2c"),
-        ),
+        ("J2K lossless (.90, opj_compress 5/3)", include_bytes!("../tests/data/opj_ct512_s16_lossless.j2k")),
+        ("J2K lossy (.91, opj_compress -I -r 20)", include_bytes!("../tests/data/opj_ct512_s16_lossy_i97.j2k")),
+        ("HTJ2K lossless (.201, ojph_compress)", include_bytes!("../tests/data/ojph_ct512_s16_lossless.j2c")),
     ];
     let opts = DecodeOptions {
         max_pixels: 512 * 512,

@@ -22,10 +22,6 @@ pub(crate) struct MainHeader {
     pub codestream_start: usize,
     /// Where the codestream ends (end of the `jp2c` box, or of the data).
     pub codestream_end: usize,
-    /// Offset, within the codestream, of the first component's `Ssiz` byte (each
-    /// component takes 3 bytes from there).
-    pub ssiz_offset: usize,
-    pub layers: u16,
 }
 
 struct Reader<'a> {
@@ -62,11 +58,7 @@ fn locate_codestream(data: &[u8]) -> Result<(usize, usize), J2kError> {
         return Ok((0, data.len()));
     }
     if !data.starts_with(JP2_SIGNATURE) {
-        return Err(if data.len() < 4 {
-            J2kError::Truncated("before the SIZ marker")
-        } else {
-            J2kError::NotJpeg2000
-        });
+        return Err(if data.len() < 4 { J2kError::Truncated("before the SIZ marker") } else { J2kError::NotJpeg2000 });
     }
     let mut r = Reader { data, pos: 0 };
     while r.pos < data.len() {
@@ -152,7 +144,6 @@ pub(crate) fn parse(data: &[u8]) -> Result<MainHeader, J2kError> {
     if tiles_x * tiles_y > MAX_TILES {
         return Err(bad("SIZ", "more than 65535 tiles"));
     }
-    let ssiz_offset = r.pos;
     let mut precision = 0u8;
     let mut signed = false;
     for c in 0..csiz {
@@ -230,6 +221,9 @@ pub(crate) fn parse(data: &[u8]) -> Result<MainHeader, J2kError> {
                     return Err(J2kError::Unsupported("Part 2 multiple component transform"));
                 }
                 check_spcod("COD", levels, xcb, ycb, transform)?;
+                if style & 0x80 != 0 {
+                    return Err(J2kError::Unsupported("mixed HT and Part 1 code-blocks"));
+                }
                 check_precincts("COD", scod & 1 != 0, levels, &mut b)?;
                 cod = Some((scod, prog, layers, mct, style, transform));
             }
@@ -251,7 +245,7 @@ pub(crate) fn parse(data: &[u8]) -> Result<MainHeader, J2kError> {
             _ => {}
         }
     }
-    let (_scod, _prog, layers, mct, style, transform) = cod.ok_or(J2kError::MissingMarker("COD"))?;
+    let (_scod, _prog, _layers, mct, style, transform) = cod.ok_or(J2kError::MissingMarker("COD"))?;
     if !qcd {
         return Err(J2kError::MissingMarker("QCD"));
     }
@@ -272,7 +266,7 @@ pub(crate) fn parse(data: &[u8]) -> Result<MainHeader, J2kError> {
         high_throughput,
         mct: mct == 1,
     };
-    Ok(MainHeader { frame, codestream_start: cs_start, codestream_end: cs_end, ssiz_offset, layers })
+    Ok(MainHeader { frame, codestream_start: cs_start, codestream_end: cs_end })
 }
 
 fn check_spcod(marker: &'static str, levels: u8, xcb: u8, ycb: u8, transform: u8) -> Result<(), J2kError> {

@@ -1,13 +1,15 @@
-//! JPEG 2000 decoding for DICOM, pure Rust: Part 1 (transfer syntaxes 1.2.840.10008.1.2.4.90
-//! and .91) through [`hayro-jpeg2000`](https://crates.io/crates/hayro-jpeg2000) and HTJ2K
-//! (Part 15; .201, .202, .203) through [`openjph-core`](https://crates.io/crates/openjph-core),
-//! with what both lack done here: the codestream's *signed* flag, clamping to the bit depth, the
-//! inverse colour transform (RCT/ICT) for HTJ2K, and a main-header parser that checks every
-//! stream against the caller's limits ([`DecodeOptions::max_pixels`], the DICOM header's
-//! geometry) before an inner decoder sees it. Output samples are the stored values, components
-//! interleaved per pixel, bit-exact with OpenJPEG / OpenJPH on reversible streams (see
-//! `tests/data/index.tsv` for the measured agreement on irreversible ones). No `unsafe` and no
-//! C code: it builds for `wasm32-unknown-unknown` without imports.
+//! JPEG 2000 decoding for DICOM, pure Rust and `#![forbid(unsafe_code)]`: Part 1 (transfer
+//! syntaxes 1.2.840.10008.1.2.4.90 and .91) and HTJ2K (Part 15; .201, .202, .203) through one
+//! pipeline, a vendored copy of [hayro-jpeg2000](https://crates.io/crates/hayro-jpeg2000) 0.5.0
+//! (packets, progressions, tiles, precincts, IDWT, MCT) with OpenJPH's HT block decoder (via
+//! [openjph-core](https://crates.io/crates/openjph-core) 0.1.0) plugged in, and what they lacked
+//! done here: the codestream's *signed* flag, clamping to the bit depth, OpenJPEG's
+//! floating-point recipe for the 9/7 wavelet and ICT on Part 1 streams and OpenJPH's on HTJ2K
+//! ones (so irreversible streams too decode bit-exact against `opj_decompress` /
+//! `ojph_expand`), and a main-header parser that checks every stream against the caller's
+//! limits ([`DecodeOptions::max_pixels`], the DICOM header's geometry) before any of it is
+//! decoded. Output samples are the stored values, components interleaved per pixel. No C, no
+//! imports in `wasm32-unknown-unknown`. See `README.md` for the measurements.
 //!
 //! ```
 //! # fn main() -> Result<(), obscura_jpeg2000::J2kError> {

@@ -50,10 +50,7 @@ fn siz_with_a_huge_image_is_refused_before_decoding() {
 
 #[test]
 fn the_corrupt_pydicom_fragment_is_refused() {
-    assert_eq!(
-        decode(DELIMITER, &opts()),
-        Err(J2kError::BadMarker { marker: "SIZ", reason: "more than 65535 tiles" })
-    );
+    assert_eq!(decode(DELIMITER, &opts()), Err(J2kError::BadMarker { marker: "SIZ", reason: "more than 65535 tiles" }));
 }
 
 #[test]
@@ -114,7 +111,7 @@ fn not_jpeg2000() {
 fn every_truncation() {
     for base in [GREY, CT, HT, RGB_HT, JP2] {
         // Every length through the headers and first packets, then a stride through the rest.
-        for len in (0..base.len().min(400)).chain((400..base.len()).step_by(97)) {
+        for len in (0..base.len().min(300)).chain((300..base.len()).step_by(199)) {
             let _ = survive(&base[..len]);
         }
     }
@@ -137,7 +134,7 @@ impl Rng {
 fn corrupted_bytes_everywhere() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for base in [GREY, CT, HT, RGB_HT] {
-        for _ in 0..80 {
+        for _ in 0..40 {
             let mut data = base.to_vec();
             for _ in 0..1 + rng.next() % 4 {
                 let i = (rng.next() % data.len() as u64) as usize;
@@ -146,7 +143,7 @@ fn corrupted_bytes_everywhere() {
             let _ = survive(&data);
         }
         // Every byte of the main header and first tile-part header, set to 0xff and to 0.
-        for i in 0..base.len().min(120) {
+        for i in 0..base.len().min(100) {
             for b in [0x00, 0xff] {
                 let mut data = base.to_vec();
                 data[i] = b;

@@ -2,7 +2,7 @@
 //! decoders' output: exact for reversible streams, exact or within the documented tolerance for
 //! irreversible ones.
 
-use obscura_jpeg2000::{decode, DecodeOptions, Expected, Samples};
+use obscura_jpeg2000::{DecodeOptions, Expected, Samples, decode};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
@@ -67,11 +67,7 @@ fn values(bytes: &[u8], precision: u8, signed: bool) -> Vec<i32> {
             .chunks_exact(2)
             .map(|c| {
                 let v = u16::from_le_bytes([c[0], c[1]]);
-                if signed {
-                    i32::from(v as i16)
-                } else {
-                    i32::from(v)
-                }
+                if signed { i32::from(v as i16) } else { i32::from(v) }
             })
             .collect()
     }
@@ -119,8 +115,7 @@ fn every_stream_matches_its_references() {
         // Signed HTJ2K: OpenJPH's own output, clipped at 0 by ojph_expand's raw writer.
         let stem = row.name.rsplit_once('.').unwrap().0;
         if let Ok(ojph) = std::fs::read(data_dir().join(format!("{stem}.ojph"))) {
-            let clipped: Vec<i32> =
-                values(&ours, row.precision, row.signed).into_iter().map(|v| v.max(0)).collect();
+            let clipped: Vec<i32> = values(&ours, row.precision, row.signed).into_iter().map(|v| v.max(0)).collect();
             if clipped != values(&ojph, row.precision, row.signed) {
                 failures.push(format!("{}: differs from ojph_expand (negatives clipped)", row.name));
             } else {

@@ -165,10 +165,7 @@ impl fmt::Display for TileError {
             Self::InvalidIndex => write!(f, "invalid tile index in tile-part header"),
             Self::InvalidOffsets => write!(f, "invalid tile offsets"),
             Self::PpmPptConflict => {
-                write!(
-                    f,
-                    "PPT marker present when PPM marker exists in main header"
-                )
+                write!(f, "PPT marker present when PPM marker exists in main header")
             }
         }
     }

@@ -21,30 +21,22 @@ mod inner {
     impl<S: Simd> f32x8<S> {
         #[inline(always)]
         pub(crate) fn from_slice(simd: S, slice: &[f32]) -> Self {
-            Self {
-                inner: fearless_simd::f32x8::from_slice(simd, slice),
-            }
+            Self { inner: fearless_simd::f32x8::from_slice(simd, slice) }
         }
 
         #[inline(always)]
         pub(crate) fn splat(simd: S, value: f32) -> Self {
-            Self {
-                inner: fearless_simd::f32x8::splat(simd, value),
-            }
+            Self { inner: fearless_simd::f32x8::splat(simd, value) }
         }
 
         #[inline(always)]
         pub(crate) fn mul_add(self, mul: Self, addend: Self) -> Self {
-            Self {
-                inner: self.inner.mul_add(mul.inner, addend.inner),
-            }
+            Self { inner: self.inner.mul_add(mul.inner, addend.inner) }
         }
 
         #[inline(always)]
         pub(crate) fn floor(self) -> Self {
-            Self {
-                inner: self.inner.floor(),
-            }
+            Self { inner: self.inner.floor() }
         }
 
         #[inline(always)]
@@ -54,30 +46,22 @@ mod inner {
 
         #[inline(always)]
         pub(crate) fn zip_low(self, other: Self) -> Self {
-            Self {
-                inner: self.inner.zip_low(other.inner),
-            }
+            Self { inner: self.inner.zip_low(other.inner) }
         }
 
         #[inline(always)]
         pub(crate) fn zip_high(self, other: Self) -> Self {
-            Self {
-                inner: self.inner.zip_high(other.inner),
-            }
+            Self { inner: self.inner.zip_high(other.inner) }
         }
 
         #[inline(always)]
         pub(crate) fn min(self, other: Self) -> Self {
-            Self {
-                inner: self.inner.min(other.inner),
-            }
+            Self { inner: self.inner.min(other.inner) }
         }
 
         #[inline(always)]
         pub(crate) fn max(self, other: Self) -> Self {
-            Self {
-                inner: self.inner.max(other.inner),
-            }
+            Self { inner: self.inner.max(other.inner) }
         }
     }
 
@@ -85,9 +69,7 @@ mod inner {
         type Output = Self;
         #[inline(always)]
         fn add(self, rhs: Self) -> Self {
-            Self {
-                inner: self.inner + rhs.inner,
-            }
+            Self { inner: self.inner + rhs.inner }
         }
     }
 
@@ -95,9 +77,7 @@ mod inner {
         type Output = Self;
         #[inline(always)]
         fn sub(self, rhs: Self) -> Self {
-            Self {
-                inner: self.inner - rhs.inner,
-            }
+            Self { inner: self.inner - rhs.inner }
         }
     }
 
@@ -105,9 +85,7 @@ mod inner {
         type Output = Self;
         #[inline(always)]
         fn mul(self, rhs: Self) -> Self {
-            Self {
-                inner: self.inner * rhs.inner,
-            }
+            Self { inner: self.inner * rhs.inner }
         }
     }
 
@@ -115,9 +93,7 @@ mod inner {
         type Output = Self;
         #[inline(always)]
         fn add(self, rhs: f32) -> Self {
-            Self {
-                inner: self.inner + rhs,
-            }
+            Self { inner: self.inner + rhs }
         }
     }
 
@@ -125,9 +101,7 @@ mod inner {
         type Output = Self;
         #[inline(always)]
         fn mul(self, rhs: f32) -> Self {
-            Self {
-                inner: self.inner * rhs,
-            }
+            Self { inner: self.inner * rhs }
         }
     }
 
@@ -170,24 +144,18 @@ mod inner {
         match N {
             1 => to_u8(simd, channels[0], scale).store_slice(out),
             2 => {
-                let (low, high) = simd.interleave_u8x16(
-                    to_u8(simd, channels[0], scale),
-                    to_u8(simd, channels[1], scale),
-                );
+                let (low, high) =
+                    simd.interleave_u8x16(to_u8(simd, channels[0], scale), to_u8(simd, channels[1], scale));
                 let (out_low, out_high) = out.split_at_mut(16);
                 low.store_slice(out_low);
                 high.store_slice(out_high);
             }
             3 => {
-                let (c0, c1, c2) = (
-                    to_u8(simd, channels[0], scale),
-                    to_u8(simd, channels[1], scale),
-                    to_u8(simd, channels[2], scale),
-                );
+                let (c0, c1, c2) =
+                    (to_u8(simd, channels[0], scale), to_u8(simd, channels[1], scale), to_u8(simd, channels[2], scale));
                 for (out, [i0, i1, i2]) in out.as_chunks_mut::<16>().0.iter_mut().zip(THREE_WAY) {
-                    let interleaved = c0.swizzle_dyn_precise(i0)
-                        | c1.swizzle_dyn_precise(i1)
-                        | c2.swizzle_dyn_precise(i2);
+                    let interleaved =
+                        c0.swizzle_dyn_precise(i0) | c1.swizzle_dyn_precise(i1) | c2.swizzle_dyn_precise(i2);
                     interleaved.store_slice(out);
                 }
             }
@@ -225,8 +193,7 @@ mod inner {
 
                 let zero = fearless_simd::f32x8::splat(simd, 0.0);
                 let max = fearless_simd::f32x8::splat(simd, 255.0);
-                let (a, b) = simd
-                    .split_i32x8(simd.cvt_i32_f32x8(simd.min_f32x8(simd.max_f32x8(v, zero), max)));
+                let (a, b) = simd.split_i32x8(simd.cvt_i32_f32x8(simd.min_f32x8(simd.max_f32x8(v, zero), max)));
                 simd.relaxed_narrow_i32x4(a, b).bitcast()
             }
         };
@@ -281,37 +248,24 @@ mod inner {
         pub(crate) fn from_slice(_simd: S, slice: &[f32]) -> Self {
             let mut val = [0.0_f32; SIMD_WIDTH];
             val.copy_from_slice(&slice[..SIMD_WIDTH]);
-            Self {
-                val,
-                _marker: PhantomData,
-            }
+            Self { val, _marker: PhantomData }
         }
 
         #[inline(always)]
         pub(crate) fn splat(_simd: S, value: f32) -> Self {
-            Self {
-                val: [value; SIMD_WIDTH],
-                _marker: PhantomData,
-            }
+            Self { val: [value; SIMD_WIDTH], _marker: PhantomData }
         }
 
         #[inline(always)]
         pub(crate) fn mul_add(self, mul: Self, addend: Self) -> Self {
-            let result =
-                core::array::from_fn(|i| super::mul_add(self.val[i], mul.val[i], addend.val[i]));
-            Self {
-                val: result,
-                _marker: PhantomData,
-            }
+            let result = core::array::from_fn(|i| super::mul_add(self.val[i], mul.val[i], addend.val[i]));
+            Self { val: result, _marker: PhantomData }
         }
 
         #[inline(always)]
         pub(crate) fn floor(self) -> Self {
             let result = core::array::from_fn(|i| super::floor_f32(self.val[i]));
-            Self {
-                val: result,
-                _marker: PhantomData,
-            }
+            Self { val: result, _marker: PhantomData }
         }
 
         #[inline(always)]
@@ -356,19 +310,13 @@ mod inner {
         #[inline(always)]
         pub(crate) fn min(self, other: Self) -> Self {
             let result = core::array::from_fn(|i| super::min_f32(self.val[i], other.val[i]));
-            Self {
-                val: result,
-                _marker: PhantomData,
-            }
+            Self { val: result, _marker: PhantomData }
         }
 
         #[inline(always)]
         pub(crate) fn max(self, other: Self) -> Self {
             let result = core::array::from_fn(|i| super::max_f32(self.val[i], other.val[i]));
-            Self {
-                val: result,
-                _marker: PhantomData,
-            }
+            Self { val: result, _marker: PhantomData }
         }
     }
 
@@ -377,10 +325,7 @@ mod inner {
         #[inline(always)]
         fn add(self, rhs: Self) -> Self {
             let result = core::array::from_fn(|i| self.val[i] + rhs.val[i]);
-            Self {
-                val: result,
-                _marker: PhantomData,
-            }
+            Self { val: result, _marker: PhantomData }
         }
     }
 
@@ -389,10 +334,7 @@ mod inner {
         #[inline(always)]
         fn sub(self, rhs: Self) -> Self {
             let result = core::array::from_fn(|i| self.val[i] - rhs.val[i]);
-            Self {
-                val: result,
-                _marker: PhantomData,
-            }
+            Self { val: result, _marker: PhantomData }
         }
     }
 
@@ -401,10 +343,7 @@ mod inner {
         #[inline(always)]
         fn mul(self, rhs: Self) -> Self {
             let result = core::array::from_fn(|i| self.val[i] * rhs.val[i]);
-            Self {
-                val: result,
-                _marker: PhantomData,
-            }
+            Self { val: result, _marker: PhantomData }
         }
     }
 
@@ -413,10 +352,7 @@ mod inner {
         #[inline(always)]
         fn add(self, rhs: f32) -> Self {
             let result = core::array::from_fn(|i| self.val[i] + rhs);
-            Self {
-                val: result,
-                _marker: PhantomData,
-            }
+            Self { val: result, _marker: PhantomData }
         }
     }
 
@@ -425,10 +361,7 @@ mod inner {
         #[inline(always)]
         fn mul(self, rhs: f32) -> Self {
             let result = core::array::from_fn(|i| self.val[i] * rhs);
-            Self {
-                val: result,
-                _marker: PhantomData,
-            }
+            Self { val: result, _marker: PhantomData }
         }
     }
 
@@ -500,46 +433,13 @@ mod inner {
 
 #[inline(always)]
 pub(crate) fn mul_add(a: f32, b: f32, c: f32) -> f32 {
-    #[cfg(all(
-        all(),
-        any(
-            all(
-                any(target_arch = "x86", target_arch = "x86_64"),
-                target_feature = "fma"
-            ),
-            all(target_arch = "aarch64", target_feature = "neon")
-        )
-    ))]
-    {
-        f32::mul_add(a, b, c)
-    }
-    #[cfg(not(all(
-        all(),
-        any(
-            all(
-                any(target_arch = "x86", target_arch = "x86_64"),
-                target_feature = "fma"
-            ),
-            all(target_arch = "aarch64", target_feature = "neon")
-        )
-    )))]
-    {
-        a * b + c
-    }
+    // obscura: never fused, so that native and wasm builds round alike (and as OpenJPEG).
+    a * b + c
 }
 
 #[inline(always)]
 pub(crate) fn floor_f32(x: f32) -> f32 {
-    #[cfg(all())]
-    {
-        x.floor()
-    }
-    #[cfg(not(all()))]
-    {
-        let xi = x as i32;
-        let xf = xi as f32;
-        if x < xf { xf - 1.0 } else { xf }
-    }
+    x.floor()
 }
 
 #[inline(always)]
@@ -549,37 +449,19 @@ pub(crate) fn round_to_u8(x: f32) -> u8 {
 
 #[inline(always)]
 pub(crate) fn pow2i(exp: i32) -> f32 {
-    if exp >= 0 {
-        (1_u32 << exp) as f32
-    } else {
-        1.0 / (1_u32 << -exp) as f32
-    }
+    if exp >= 0 { (1_u32 << exp) as f32 } else { 1.0 / (1_u32 << -exp) as f32 }
 }
 
 #[inline(always)]
 #[cfg_attr(feature = "simd", allow(dead_code))]
 pub(crate) fn min_f32(a: f32, b: f32) -> f32 {
-    #[cfg(all())]
-    {
-        a.min(b)
-    }
-    #[cfg(not(all()))]
-    {
-        if a < b { a } else { b }
-    }
+    a.min(b)
 }
 
 #[inline(always)]
 #[cfg_attr(feature = "simd", allow(dead_code))]
 pub(crate) fn max_f32(a: f32, b: f32) -> f32 {
-    #[cfg(all())]
-    {
-        a.max(b)
-    }
-    #[cfg(not(all()))]
-    {
-        if a > b { a } else { b }
-    }
+    a.max(b)
 }
 
 pub(crate) use inner::*;

@@ -22,7 +22,7 @@ into a simple 8-bit image with either greyscale, RGB, CMYK or an ICC-based color
 space.
 
 # Example
-```rust,no_run
+```text
 use hayro_jpeg2000::{DecodeSettings, DecoderContext, Image};
 
 let data = std::fs::read("image.jp2").unwrap();
@@ -71,12 +71,6 @@ via a crate-level attribute.
 The crate is `no_std` compatible but requires an allocator to be available.
 */
 
-
-
-
-
-
-
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -92,10 +86,7 @@ pub mod error;
 pub(crate) mod math;
 
 use crate::hayro::math::{Level, SIMD_WIDTH, Simd, dispatch, f32x8};
-pub use error::{
-    ColorError, DecodeError, DecodingError, FormatError, MarkerError, Result, TileError,
-    ValidationError,
-};
+pub use error::{ColorError, DecodeError, DecodingError, FormatError, MarkerError, Result, TileError, ValidationError};
 pub use j2c::{ComponentData, DecoderContext};
 pub use jp2::DecodedImage;
 
@@ -134,11 +125,7 @@ pub struct DecodeSettings {
 
 impl Default for DecodeSettings {
     fn default() -> Self {
-        Self {
-            resolve_palette_indices: true,
-            strict: false,
-            target_resolution: None,
-        }
+        Self { resolve_palette_indices: true, strict: false, target_resolution: None }
     }
 }
 
@@ -199,22 +186,16 @@ impl<'a> Image<'a> {
     }
 
     /// Decode the image and return its decoded components.
-    pub fn decode<'b>(
-        &'a self,
-        decoder_context: &'b mut DecoderContext<'a>,
-    ) -> Result<DecodedImage<'b>> {
+    pub fn decode<'b>(&'a self, decoder_context: &'b mut DecoderContext<'a>) -> Result<DecodedImage<'b>> {
         let settings = &self.settings;
         j2c::decode(self.codestream, &self.header, decoder_context)?;
-        let mut decoded_image = DecodedImage {
-            decoded_components: &mut decoder_context.channel_data,
-            boxes: self.boxes.clone(),
-        };
+        let mut decoded_image =
+            DecodedImage { decoded_components: &mut decoder_context.channel_data, boxes: self.boxes.clone() };
 
         // Resolve palette indices.
         if settings.resolve_palette_indices {
             let components = core::mem::take(decoded_image.decoded_components);
-            *decoded_image.decoded_components =
-                resolve_palette_indices(components, &decoded_image.boxes)?;
+            *decoded_image.decoded_components = resolve_palette_indices(components, &decoded_image.boxes)?;
         }
 
         if let Some(cdef) = &decoded_image.boxes.channel_definition {
@@ -224,14 +205,10 @@ impl<'a> Image<'a> {
                 .decoded_components
                 .iter()
                 .cloned()
-                .zip(
-                    cdef.channel_definitions
-                        .iter()
-                        .map(|c| match c._association {
-                            ChannelAssociation::WholeImage => u16::MAX,
-                            ChannelAssociation::Colour(c) => c,
-                        }),
-                )
+                .zip(cdef.channel_definitions.iter().map(|c| match c._association {
+                    ChannelAssociation::WholeImage => u16::MAX,
+                    ChannelAssociation::Colour(c) => c,
+                }))
                 .collect::<Vec<_>>();
             components.sort_by_key(|c1| c1.1);
             *decoded_image.decoded_components = components.into_iter().map(|c| c.0).collect();
@@ -279,13 +256,9 @@ pub(crate) fn resolve_alpha_and_color_space(
 
     // Validate the number of channels.
     if boxes.palette.is_none()
-        && actual_num_components
-            != (color_space.num_channels() + if has_alpha { 1 } else { 0 }) as usize
+        && actual_num_components != (color_space.num_channels() + if has_alpha { 1 } else { 0 }) as usize
     {
-        if !settings.strict
-            && actual_num_components == color_space.num_channels() as usize + 1
-            && !has_alpha
-        {
+        if !settings.strict && actual_num_components == color_space.num_channels() as usize + 1 && !has_alpha {
             // See OPENJPEG test case orb-blue10-lin-j2k. Assume that we have an
             // alpha channel in this case.
             has_alpha = true;
@@ -344,10 +317,7 @@ impl ColorSpace {
             Self::RGB => 3,
             Self::CMYK => 4,
             Self::Unknown { num_channels } => *num_channels,
-            Self::Icc {
-                num_channels: num_components,
-                ..
-            } => *num_components,
+            Self::Icc { num_channels: num_components, .. } => *num_components,
         }
     }
 }
@@ -437,10 +407,7 @@ fn interleave_and_convert(image: &DecodedImage<'_>, buf: &mut [u8]) {
             _ => unreachable!(),
         }
     } else {
-        let scales = components
-            .iter()
-            .map(|c| to_u8_scale(c.bit_depth))
-            .collect::<Vec<_>>();
+        let scales = components.iter().map(|c| to_u8_scale(c.bit_depth)).collect::<Vec<_>>();
 
         for sample in 0..max_len {
             for (channel, scale) in components.iter().zip(&scales) {
@@ -455,16 +422,8 @@ fn interleave_to_u8<const N: usize>(planes: [&[f32]; N], scale: f32, out: &mut [
 }
 
 #[inline(always)]
-fn interleave_to_u8_impl<S: Simd, const N: usize>(
-    simd: S,
-    planes: [&[f32]; N],
-    scale: f32,
-    out: &mut [u8],
-) {
-    let pixels = planes
-        .iter()
-        .map(|plane| plane.len())
-        .fold(out.len() / N, usize::min);
+fn interleave_to_u8_impl<S: Simd, const N: usize>(simd: S, planes: [&[f32]; N], scale: f32, out: &mut [u8]) {
+    let pixels = planes.iter().map(|plane| plane.len()).fold(out.len() / N, usize::min);
     let blocks = pixels / 16 * 16;
     let (out, tail) = out[..pixels * N].split_at_mut(blocks * N);
     let plane = |c: usize| planes[c][..blocks].as_chunks::<16>().0;
@@ -476,37 +435,20 @@ fn interleave_to_u8_impl<S: Simd, const N: usize>(
             }
         }
         2 => {
-            for ((out, c0), c1) in out
-                .as_chunks_mut::<32>()
-                .0
-                .iter_mut()
-                .zip(plane(0))
-                .zip(plane(1))
-            {
+            for ((out, c0), c1) in out.as_chunks_mut::<32>().0.iter_mut().zip(plane(0)).zip(plane(1)) {
                 math::round_and_interleave(simd, [c0, c1], scale, out);
             }
         }
         3 => {
-            for (((out, c0), c1), c2) in out
-                .as_chunks_mut::<48>()
-                .0
-                .iter_mut()
-                .zip(plane(0))
-                .zip(plane(1))
-                .zip(plane(2))
+            for (((out, c0), c1), c2) in
+                out.as_chunks_mut::<48>().0.iter_mut().zip(plane(0)).zip(plane(1)).zip(plane(2))
             {
                 math::round_and_interleave(simd, [c0, c1, c2], scale, out);
             }
         }
         4 => {
-            for ((((out, c0), c1), c2), c3) in out
-                .as_chunks_mut::<64>()
-                .0
-                .iter_mut()
-                .zip(plane(0))
-                .zip(plane(1))
-                .zip(plane(2))
-                .zip(plane(3))
+            for ((((out, c0), c1), c2), c3) in
+                out.as_chunks_mut::<64>().0.iter_mut().zip(plane(0)).zip(plane(1)).zip(plane(2)).zip(plane(3))
             {
                 math::round_and_interleave(simd, [c0, c1, c2, c3], scale, out);
             }
@@ -522,11 +464,8 @@ fn interleave_to_u8_impl<S: Simd, const N: usize>(
 }
 
 fn convert_color_space(image: &mut DecodedImage<'_>, bit_depth: u8) -> Result<()> {
-    if let Some(jp2::colr::ColorSpace::Enumerated(e)) = &image
-        .boxes
-        .color_specification
-        .as_ref()
-        .map(|i| &i.color_space)
+    if let Some(jp2::colr::ColorSpace::Enumerated(e)) =
+        &image.boxes.color_specification.as_ref().map(|i| &i.color_space)
     {
         match e {
             EnumeratedColorspace::Sycc => {
@@ -552,11 +491,7 @@ fn convert_color_space(image: &mut DecodedImage<'_>, bit_depth: u8) -> Result<()
 }
 
 fn get_color_space(boxes: &ImageBoxes, num_components: usize) -> Result<ColorSpace> {
-    let cs = match boxes
-        .color_specification
-        .as_ref()
-        .map(|c| &c.color_space)
-        .unwrap_or(&jp2::colr::ColorSpace::Unknown)
+    let cs = match boxes.color_specification.as_ref().map(|c| &c.color_space).unwrap_or(&jp2::colr::ColorSpace::Unknown)
     {
         jp2::colr::ColorSpace::Enumerated(e) => {
             match e {
@@ -565,7 +500,7 @@ fn get_color_space(boxes: &ImageBoxes, num_components: usize) -> Result<ColorSpa
                 EnumeratedColorspace::RommRgb => {
                     // Use an ICC profile to process the RommRGB color space.
                     ColorSpace::Icc {
-                        profile: Vec::new() /* obscura: ICC assets not vendored (raw codestreams only) */,
+                        profile: Vec::new(), /* obscura: ICC assets not vendored (raw codestreams only) */
                         num_channels: 3,
                     }
                 }
@@ -573,7 +508,7 @@ fn get_color_space(boxes: &ImageBoxes, num_components: usize) -> Result<ColorSpa
                 EnumeratedColorspace::Greyscale => ColorSpace::Gray,
                 EnumeratedColorspace::Sycc => ColorSpace::RGB,
                 EnumeratedColorspace::CieLab(_) => ColorSpace::Icc {
-                    profile: Vec::new() /* obscura: ICC assets not vendored (raw codestreams only) */,
+                    profile: Vec::new(), /* obscura: ICC assets not vendored (raw codestreams only) */
                     num_channels: 3,
                 },
                 _ => bail!(FormatError::Unsupported),
@@ -581,10 +516,7 @@ fn get_color_space(boxes: &ImageBoxes, num_components: usize) -> Result<ColorSpa
         }
         jp2::colr::ColorSpace::Icc(icc) => {
             if let Some(metadata) = ICCMetadata::from_data(icc) {
-                ColorSpace::Icc {
-                    profile: icc.clone(),
-                    num_channels: metadata.color_space.num_components(),
-                }
+                ColorSpace::Icc { profile: icc.clone(), num_channels: metadata.color_space.num_components() }
             } else {
                 // See OPENJPEG test orb-blue10-lin-jp2.jp2. They seem to
                 // assume RGB in this case (even though the image has 4
@@ -598,8 +530,7 @@ fn get_color_space(boxes: &ImageBoxes, num_components: usize) -> Result<ColorSpa
             3 => ColorSpace::RGB,
             4 => ColorSpace::CMYK,
             _ => ColorSpace::Unknown {
-                num_channels: u8::try_from(num_components)
-                    .map_err(|_| ValidationError::TooManyChannels)?,
+                num_channels: u8::try_from(num_components).map_err(|_| ValidationError::TooManyChannels)?,
             },
         },
     };
@@ -607,10 +538,7 @@ fn get_color_space(boxes: &ImageBoxes, num_components: usize) -> Result<ColorSpa
     Ok(cs)
 }
 
-fn resolve_palette_indices(
-    components: Vec<ComponentData>,
-    boxes: &ImageBoxes,
-) -> Result<Vec<ComponentData>> {
+fn resolve_palette_indices(components: Vec<ComponentData>, boxes: &ImageBoxes) -> Result<Vec<ComponentData>> {
     let Some(palette) = boxes.palette.as_ref() else {
         // Nothing to resolve.
         return Ok(components);
@@ -622,35 +550,25 @@ fn resolve_palette_indices(
 
     for entry in &mapping.entries {
         let component_idx = entry.component_index as usize;
-        let component = components
-            .get(component_idx)
-            .ok_or(ColorError::PaletteResolutionFailed)?;
+        let component = components.get(component_idx).ok_or(ColorError::PaletteResolutionFailed)?;
 
         match entry.mapping_type {
             ComponentMappingType::Direct => resolved.push(component.clone()),
             ComponentMappingType::Palette { column } => {
                 let column_idx = column as usize;
-                let column_info = palette
-                    .columns
-                    .get(column_idx)
-                    .ok_or(ColorError::PaletteResolutionFailed)?;
+                let column_info = palette.columns.get(column_idx).ok_or(ColorError::PaletteResolutionFailed)?;
 
-                let mut mapped =
-                    Vec::with_capacity(component.container.truncated().len() + SIMD_WIDTH);
+                let mut mapped = Vec::with_capacity(component.container.truncated().len() + SIMD_WIDTH);
 
                 for &sample in component.container.truncated() {
                     // Lossy decoding can reconstruct indices outside the palette.
                     let index = ((sample + 0.5) as i64).clamp(0, max_index);
-                    let value = palette
-                        .map(index as usize, column_idx)
-                        .ok_or(ColorError::PaletteResolutionFailed)?;
+                    let value = palette.map(index as usize, column_idx).ok_or(ColorError::PaletteResolutionFailed)?;
                     mapped.push(value as f32);
                 }
 
-                resolved.push(ComponentData {
-                    container: math::SimdBuffer::new(mapped),
-                    bit_depth: column_info.bit_depth,
-                });
+                resolved
+                    .push(ComponentData { container: math::SimdBuffer::new(mapped), bit_depth: column_info.bit_depth });
             }
         }
     }
@@ -659,15 +577,8 @@ fn resolve_palette_indices(
 }
 
 #[inline(always)]
-fn cielab_to_rgb<S: Simd>(
-    simd: S,
-    components: &mut [ComponentData],
-    bit_depth: u8,
-    lab: &CieLab,
-) -> Result<()> {
-    let (head, _) = components
-        .split_at_mut_checked(3)
-        .ok_or(ColorError::LabConversionFailed)?;
+fn cielab_to_rgb<S: Simd>(simd: S, components: &mut [ComponentData], bit_depth: u8, lab: &CieLab) -> Result<()> {
+    let (head, _) = components.split_at_mut_checked(3).ok_or(ColorError::LabConversionFailed)?;
 
     let [l, a, b] = head else {
         unreachable!();
@@ -687,9 +598,7 @@ fn cielab_to_rgb<S: Simd>(
     let rb = lab.rb.unwrap_or(200);
     let ol = lab.ol.unwrap_or(0);
     let oa = lab.oa.unwrap_or(1 << (bit_depth - 1));
-    let ob = lab
-        .ob
-        .unwrap_or((1 << (bit_depth - 2)) + (1 << (bit_depth - 3)));
+    let ob = lab.ob.unwrap_or((1 << (bit_depth - 2)) + (1 << (bit_depth - 3)));
 
     // Copied from OpenJPEG.
     let min_l = -(rl as f32 * ol as f32) / ((1 << prec0) - 1) as f32;
@@ -773,9 +682,7 @@ fn sycc_to_rgb<S: Simd>(simd: S, components: &mut [ComponentData], bit_depth: u8
     let offset = (1_u32 << (bit_depth as u32 - 1)) as f32;
     let max_value = ((1_u32 << bit_depth as u32) - 1) as f32;
 
-    let (head, _) = components
-        .split_at_mut_checked(3)
-        .ok_or(ColorError::SyccConversionFailed)?;
+    let (head, _) = components.split_at_mut_checked(3).ok_or(ColorError::SyccConversionFailed)?;
 
     let [y, cb, cr] = head else {
         unreachable!();

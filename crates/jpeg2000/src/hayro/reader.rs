@@ -99,9 +99,7 @@ impl<'a> BitReader<'a> {
     pub(crate) fn read_u64(&mut self) -> Option<u64> {
         let bytes = self.read_bytes(8)?;
 
-        Some(u64::from_be_bytes([
-            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-        ]))
+        Some(u64::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7]]))
     }
 
     #[inline(always)]

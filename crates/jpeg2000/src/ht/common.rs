@@ -7,8 +7,7 @@
 
 use std::sync::OnceLock;
 
-use super::tables::{VlcSrcEntry, VLC_SRC_TABLE0, VLC_SRC_TABLE1};
-
+use super::tables::{VLC_SRC_TABLE0, VLC_SRC_TABLE1, VlcSrcEntry};
 
 // ---------------------------------------------------------------------------
 // Public data structures
@@ -49,7 +48,6 @@ pub(crate) fn decoder_tables() -> &'static DecoderTables {
     })
 }
 
-
 // ---------------------------------------------------------------------------
 // VLC decoder table initialisation
 // ---------------------------------------------------------------------------
@@ -69,8 +67,7 @@ fn vlc_init_one_dec_table(tbl: &mut [u16; 1024], src: &[VlcSrcEntry]) {
         let cwd = i & 0x7F;
         let c_q = i >> 7;
         for entry in src {
-            if entry.c_q as u32 == c_q && entry.cwd as u32 == (cwd & ((1u32 << entry.cwd_len) - 1))
-            {
+            if entry.c_q as u32 == c_q && entry.cwd as u32 == (cwd & ((1u32 << entry.cwd_len) - 1)) {
                 tbl[i as usize] = ((entry.rho as u16) << 4)
                     | ((entry.u_off as u16) << 3)
                     | ((entry.e_k as u16) << 12)
@@ -119,11 +116,8 @@ fn uvlc_init_dec_tables(t: &mut DecoderTables) {
             let u0 = if mode == 1 { d >> 5 } else { 0 };
             let u1 = if mode == 1 { 0 } else { d >> 5 };
 
-            t.uvlc_tbl0[i as usize] = (total_prefix
-                | (total_suffix << 3)
-                | (u0_suffix_len << 7)
-                | (u0 << 10)
-                | (u1 << 13)) as u16;
+            t.uvlc_tbl0[i as usize] =
+                (total_prefix | (total_suffix << 3) | (u0_suffix_len << 7) | (u0 << 10) | (u1 << 13)) as u16;
         } else if mode == 3 {
             // Both u_off are 1, MEL event = 0
             let d0 = DEC[(vlc & 0x7) as usize] as u32;
@@ -148,11 +142,8 @@ fn uvlc_init_dec_tables(t: &mut DecoderTables) {
                 t.uvlc_bias[i as usize] = 0;
             }
 
-            t.uvlc_tbl0[i as usize] = (total_prefix
-                | (total_suffix << 3)
-                | (u0_suffix_len << 7)
-                | (u0 << 10)
-                | (u1 << 13)) as u16;
+            t.uvlc_tbl0[i as usize] =
+                (total_prefix | (total_suffix << 3) | (u0_suffix_len << 7) | (u0 << 10) | (u1 << 13)) as u16;
         } else {
             // mode == 4: Both u_off are 1, MEL event = 1
             let d0 = DEC[(vlc & 0x7) as usize] as u32;
@@ -165,11 +156,8 @@ fn uvlc_init_dec_tables(t: &mut DecoderTables) {
             let u0 = (d0 >> 5) + 2;
             let u1 = (d1 >> 5) + 2;
 
-            t.uvlc_tbl0[i as usize] = (total_prefix
-                | (total_suffix << 3)
-                | (u0_suffix_len << 7)
-                | (u0 << 10)
-                | (u1 << 13)) as u16;
+            t.uvlc_tbl0[i as usize] =
+                (total_prefix | (total_suffix << 3) | (u0_suffix_len << 7) | (u0 << 10) | (u1 << 13)) as u16;
             t.uvlc_bias[i as usize] = 10; // 0b10 for u0 and 0b10 for u1
         }
     }
@@ -190,11 +178,8 @@ fn uvlc_init_dec_tables(t: &mut DecoderTables) {
             let u0 = if mode == 1 { d >> 5 } else { 0 };
             let u1 = if mode == 1 { 0 } else { d >> 5 };
 
-            t.uvlc_tbl1[i as usize] = (total_prefix
-                | (total_suffix << 3)
-                | (u0_suffix_len << 7)
-                | (u0 << 10)
-                | (u1 << 13)) as u16;
+            t.uvlc_tbl1[i as usize] =
+                (total_prefix | (total_suffix << 3) | (u0_suffix_len << 7) | (u0 << 10) | (u1 << 13)) as u16;
         } else {
             // mode == 3: Both u_off are 1
             let d0 = DEC[(vlc & 0x7) as usize] as u32;
@@ -207,11 +192,8 @@ fn uvlc_init_dec_tables(t: &mut DecoderTables) {
             let u0 = d0 >> 5;
             let u1 = d1 >> 5;
 
-            t.uvlc_tbl1[i as usize] = (total_prefix
-                | (total_suffix << 3)
-                | (u0_suffix_len << 7)
-                | (u0 << 10)
-                | (u1 << 13)) as u16;
+            t.uvlc_tbl1[i as usize] =
+                (total_prefix | (total_suffix << 3) | (u0_suffix_len << 7) | (u0 << 10) | (u1 << 13)) as u16;
         }
     }
 }

@@ -165,11 +165,7 @@ impl<'a> DecMelSt<'a> {
         let num = 4 - (start & 0x3);
         for _ in 0..num {
             debug_assert!(!mel.unstuff || mel.data[mel.pos] <= 0x8F);
-            let d: u64 = if mel.size > 0 {
-                mel.data[mel.pos] as u64
-            } else {
-                0xFF
-            };
+            let d: u64 = if mel.size > 0 { mel.data[mel.pos] as u64 } else { 0xFF };
             let d = if mel.size == 1 { d | 0xF } else { d };
             if mel.size > 0 {
                 mel.pos += 1;
@@ -244,35 +240,19 @@ impl<'a> RevStruct<'a> {
 
         // Accumulate with unstuffing
         let mut tmp = val >> 24;
-        let mut bits: u32 = 8 - if self.unstuff && ((val >> 24) & 0x7F) == 0x7F {
-            1
-        } else {
-            0
-        };
+        let mut bits: u32 = 8 - if self.unstuff && ((val >> 24) & 0x7F) == 0x7F { 1 } else { 0 };
         let mut unstuff = (val >> 24) > 0x8F;
 
         tmp |= ((val >> 16) & 0xFF) << bits;
-        bits += 8 - if unstuff && ((val >> 16) & 0x7F) == 0x7F {
-            1
-        } else {
-            0
-        };
+        bits += 8 - if unstuff && ((val >> 16) & 0x7F) == 0x7F { 1 } else { 0 };
         unstuff = ((val >> 16) & 0xFF) > 0x8F;
 
         tmp |= ((val >> 8) & 0xFF) << bits;
-        bits += 8 - if unstuff && ((val >> 8) & 0x7F) == 0x7F {
-            1
-        } else {
-            0
-        };
+        bits += 8 - if unstuff && ((val >> 8) & 0x7F) == 0x7F { 1 } else { 0 };
         unstuff = ((val >> 8) & 0xFF) > 0x8F;
 
         tmp |= (val & 0xFF) << bits;
-        bits += 8 - if unstuff && (val & 0x7F) == 0x7F {
-            1
-        } else {
-            0
-        };
+        bits += 8 - if unstuff && (val & 0x7F) == 0x7F { 1 } else { 0 };
         unstuff = (val & 0xFF) > 0x8F;
 
         self.tmp |= (tmp as u64) << self.bits;
@@ -283,14 +263,7 @@ impl<'a> RevStruct<'a> {
     /// Initialise VLC reader, skip first 12 bits (interface locator).
     fn rev_init(data: &'a [u8], lcup: usize, scup: usize) -> Self {
         let start_pos = lcup - 2;
-        let mut vlc = RevStruct {
-            data,
-            pos: start_pos,
-            tmp: 0,
-            bits: 0,
-            size: (scup as i32) - 2,
-            unstuff: false,
-        };
+        let mut vlc = RevStruct { data, pos: start_pos, tmp: 0, bits: 0, size: (scup as i32) - 2, unstuff: false };
 
         // Read first (half) byte
         let d = u32::from(vlc.data[vlc.pos]);
@@ -303,21 +276,13 @@ impl<'a> RevStruct<'a> {
 
         // Align to 4-byte boundary
         let num = 1 + (vlc.pos & 0x3);
-        let tnum = if (num as i32) < vlc.size {
-            num
-        } else {
-            vlc.size as usize
-        };
+        let tnum = if (num as i32) < vlc.size { num } else { vlc.size as usize };
         for _ in 0..tnum {
             let d = u64::from(vlc.data[vlc.pos]);
             if vlc.pos > 0 {
                 vlc.pos -= 1;
             }
-            let d_bits = 8 - if vlc.unstuff && (d & 0x7F) == 0x7F {
-                1u32
-            } else {
-                0
-            };
+            let d_bits = 8 - if vlc.unstuff && (d & 0x7F) == 0x7F { 1u32 } else { 0 };
             vlc.tmp |= d << vlc.bits;
             vlc.bits += d_bits;
             vlc.unstuff = d > 0x8F;
@@ -375,35 +340,19 @@ impl<'a> RevStruct<'a> {
         }
 
         let mut tmp = val >> 24;
-        let mut bits: u32 = 8 - if self.unstuff && ((val >> 24) & 0x7F) == 0x7F {
-            1
-        } else {
-            0
-        };
+        let mut bits: u32 = 8 - if self.unstuff && ((val >> 24) & 0x7F) == 0x7F { 1 } else { 0 };
         let mut unstuff = (val >> 24) > 0x8F;
 
         tmp |= ((val >> 16) & 0xFF) << bits;
-        bits += 8 - if unstuff && ((val >> 16) & 0x7F) == 0x7F {
-            1
-        } else {
-            0
-        };
+        bits += 8 - if unstuff && ((val >> 16) & 0x7F) == 0x7F { 1 } else { 0 };
         unstuff = ((val >> 16) & 0xFF) > 0x8F;
 
         tmp |= ((val >> 8) & 0xFF) << bits;
-        bits += 8 - if unstuff && ((val >> 8) & 0x7F) == 0x7F {
-            1
-        } else {
-            0
-        };
+        bits += 8 - if unstuff && ((val >> 8) & 0x7F) == 0x7F { 1 } else { 0 };
         unstuff = ((val >> 8) & 0xFF) > 0x8F;
 
         tmp |= (val & 0xFF) << bits;
-        bits += 8 - if unstuff && (val & 0x7F) == 0x7F {
-            1
-        } else {
-            0
-        };
+        bits += 8 - if unstuff && (val & 0x7F) == 0x7F { 1 } else { 0 };
         unstuff = (val & 0xFF) > 0x8F;
 
         self.tmp |= (tmp as u64) << self.bits;
@@ -414,14 +363,7 @@ impl<'a> RevStruct<'a> {
     /// Initialise MRP reader.
     fn rev_init_mrp(data: &'a [u8], lcup: usize, len2: usize) -> Self {
         let start_pos = lcup + len2 - 1;
-        let mut mrp = RevStruct {
-            data,
-            pos: start_pos,
-            tmp: 0,
-            bits: 0,
-            size: len2 as i32,
-            unstuff: true,
-        };
+        let mut mrp = RevStruct { data, pos: start_pos, tmp: 0, bits: 0, size: len2 as i32, unstuff: true };
 
         let num = 1 + (mrp.pos & 0x3);
         for _ in 0..num {
@@ -435,11 +377,7 @@ impl<'a> RevStruct<'a> {
             } else {
                 0
             };
-            let d_bits = 8 - if mrp.unstuff && (d & 0x7F) == 0x7F {
-                1u32
-            } else {
-                0
-            };
+            let d_bits = 8 - if mrp.unstuff && (d & 0x7F) == 0x7F { 1u32 } else { 0 };
             mrp.tmp |= d << mrp.bits;
             mrp.bits += d_bits;
             mrp.unstuff = d > 0x8F;
@@ -536,14 +474,7 @@ impl<'a> FrwdStruct32<'a> {
 
     /// Initialise forward reader.
     fn frwd_init<const FEED: u8>(data: &'a [u8], size: i32) -> Self {
-        let mut msp = FrwdStruct32 {
-            data,
-            pos: 0,
-            tmp: 0,
-            bits: 0,
-            unstuff: 0,
-            size,
-        };
+        let mut msp = FrwdStruct32 { data, pos: 0, tmp: 0, bits: 0, unstuff: 0, size };
 
         // Align to 4-byte boundary (portable: always read up to 4 bytes)
         let num = 4usize;
@@ -1054,16 +985,8 @@ pub(crate) fn decode_codeblock32(
                     t0 |= ((s1 & 0x30) << 4) | ((s1 & 0xC0) << 6);
 
                     let sp_below = sp_row + (sstr as usize);
-                    let s2 = if y + 2 < height {
-                        u32::from(scratch[sp_below + col * 4])
-                    } else {
-                        0
-                    };
-                    let s3 = if y + 2 < height {
-                        u32::from(scratch[sp_below + col * 4 + 2])
-                    } else {
-                        0
-                    };
+                    let s2 = if y + 2 < height { u32::from(scratch[sp_below + col * 4]) } else { 0 };
+                    let s3 = if y + 2 < height { u32::from(scratch[sp_below + col * 4 + 2]) } else { 0 };
                     let mut t1 = ((s2 & 0x30) >> 2) | (s2 & 0xC0);
                     t1 |= ((s3 & 0x30) << 6) | ((s3 & 0xC0) << 8);
 
@@ -1092,8 +1015,7 @@ pub(crate) fn decode_codeblock32(
         {
             let mut prev_row_sig = vec![0u16; 256 + 8];
 
-            let mut sigprop =
-                FrwdStruct32::frwd_init::<0x00>(&coded_data[lengths1 as usize..], lengths2 as i32);
+            let mut sigprop = FrwdStruct32::frwd_init::<0x00>(&coded_data[lengths1 as usize..], lengths2 as i32);
 
             let mut y: u32 = 0;
             while y < height {
@@ -1123,8 +1045,7 @@ pub(crate) fn decode_codeblock32(
                     let cur_pattern = pattern >> (s * 4);
 
                     // Load prev_sig (32 bits = 2 consecutive u16)
-                    let ps = u32::from(prev_row_sig[prev_sig_idx])
-                        | (u32::from(prev_row_sig[prev_sig_idx + 1]) << 16);
+                    let ps = u32::from(prev_row_sig[prev_sig_idx]) | (u32::from(prev_row_sig[prev_sig_idx + 1]) << 16);
 
                     // Load next sigma row (32 bits)
                     let ns = u32::from(scratch[sigma_next + cur_sig_idx])
@@ -1236,24 +1157,21 @@ pub(crate) fn decode_codeblock32(
 
                                     sample_mask += sample_mask;
                                     if new_sig & sample_mask != 0 {
-                                        decoded_data[dp_base + (stride as usize) + dp_col] =
-                                            (cwd << 31) | val;
+                                        decoded_data[dp_base + (stride as usize) + dp_col] = (cwd << 31) | val;
                                         cwd >>= 1;
                                         cnt += 1;
                                     }
 
                                     sample_mask += sample_mask;
                                     if new_sig & sample_mask != 0 {
-                                        decoded_data[dp_base + 2 * (stride as usize) + dp_col] =
-                                            (cwd << 31) | val;
+                                        decoded_data[dp_base + 2 * (stride as usize) + dp_col] = (cwd << 31) | val;
                                         cwd >>= 1;
                                         cnt += 1;
                                     }
 
                                     sample_mask += sample_mask;
                                     if new_sig & sample_mask != 0 {
-                                        decoded_data[dp_base + 3 * (stride as usize) + dp_col] =
-                                            (cwd << 31) | val;
+                                        decoded_data[dp_base + 3 * (stride as usize) + dp_col] = (cwd << 31) | val;
                                         cwd >>= 1;
                                         cnt += 1;
                                     }
@@ -1284,8 +1202,7 @@ pub(crate) fn decode_codeblock32(
 
         // -- Magnitude Refinement Pass (MRP) ---------------------------------
         if num_passes > 2 {
-            let mut magref =
-                RevStruct::rev_init_mrp(coded_data, lengths1 as usize, lengths2 as usize);
+            let mut magref = RevStruct::rev_init_mrp(coded_data, lengths1 as usize, lengths2 as usize);
 
             let mut y: u32 = 0;
             while y < height {
@@ -1298,11 +1215,7 @@ pub(crate) fn decode_codeblock32(
                     let sig_idx = sigma_row + ((i >> 2) as usize);
                     // Load 32 bits of sigma (two consecutive u16)
                     let sig = u32::from(scratch[sig_idx])
-                        | (u32::from(if sig_idx + 1 < scratch.len() {
-                            scratch[sig_idx + 1]
-                        } else {
-                            0
-                        }) << 16);
+                        | (u32::from(if sig_idx + 1 < scratch.len() { scratch[sig_idx + 1] } else { 0 }) << 16);
 
                     let mut cwd = magref.rev_fetch_mrp();
 

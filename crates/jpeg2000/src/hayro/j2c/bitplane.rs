@@ -32,22 +32,11 @@ pub(crate) fn decode(
     storage: &DecompositionStorage<'_>,
     strict: bool,
 ) -> Result<()> {
-    tile_ctx.bit_plane_decode_context.reset(
-        code_block,
-        sub_band_type,
-        style,
-        total_bitplanes,
-        strict,
-    )?;
+    tile_ctx.bit_plane_decode_context.reset(code_block, sub_band_type, style, total_bitplanes, strict)?;
     tile_ctx.bit_plane_decode_buffers.reset();
 
-    decode_inner(
-        code_block,
-        storage,
-        &mut tile_ctx.bit_plane_decode_context,
-        &mut tile_ctx.bit_plane_decode_buffers,
-    )
-    .ok_or(DecodingError::CodeBlockDecodeFailure)?;
+    decode_inner(code_block, storage, &mut tile_ctx.bit_plane_decode_context, &mut tile_ctx.bit_plane_decode_buffers)
+        .ok_or(DecodingError::CodeBlockDecodeFailure)?;
 
     Ok(())
 }
@@ -72,9 +61,7 @@ fn decode_inner(
                 if segment.idx != last_segment_idx {
                     assert_eq!(segment.idx, last_segment_idx + 1);
 
-                    bp_buffers
-                        .segment_ranges
-                        .push(bp_buffers.combined_layers.len());
+                    bp_buffers.segment_ranges.push(bp_buffers.combined_layers.len());
                     bp_buffers.segment_coding_passes.push(coding_passes);
                     last_segment_idx += 1;
                 }
@@ -87,21 +74,16 @@ fn decode_inner(
 
     assert_eq!(coding_passes, code_block.number_of_coding_passes);
 
-    bp_buffers
-        .segment_ranges
-        .push(bp_buffers.combined_layers.len());
+    bp_buffers.segment_ranges.push(bp_buffers.combined_layers.len());
     bp_buffers.segment_coding_passes.push(coding_passes);
 
-    let is_normal_mode =
-        !ctx.style.selective_arithmetic_coding_bypass && !ctx.style.termination_on_each_pass;
+    let is_normal_mode = !ctx.style.selective_arithmetic_coding_bypass && !ctx.style.termination_on_each_pass;
 
     if is_normal_mode {
         // Only one termination per code block, so we can just decode the
         // whole range in one single go, processing all coding passes at once.
         let mut decoder = ArithmeticDecoder::new(&bp_buffers.combined_layers);
-        let end = code_block
-            .number_of_coding_passes
-            .min(ctx.max_coding_passes);
+        let end = code_block.number_of_coding_passes.min(ctx.max_coding_passes);
 
         if ctx.can_use_fast_path() {
             fast_path::handle_coding_passes(0, end, ctx, &mut decoder)?;
@@ -116,11 +98,10 @@ fn decode_inner(
         // exact index of the covered coding passes (see Table D.9).
         for segment in 0..bp_buffers.segment_coding_passes.len() - 1 {
             let start_coding_pass = bp_buffers.segment_coding_passes[segment];
-            let end_coding_pass =
-                bp_buffers.segment_coding_passes[segment + 1].min(ctx.max_coding_passes);
+            let end_coding_pass = bp_buffers.segment_coding_passes[segment + 1].min(ctx.max_coding_passes);
 
-            let data = &bp_buffers.combined_layers
-                [bp_buffers.segment_ranges[segment]..bp_buffers.segment_ranges[segment + 1]];
+            let data =
+                &bp_buffers.combined_layers[bp_buffers.segment_ranges[segment]..bp_buffers.segment_ranges[segment + 1]];
 
             let use_arithmetic = if ctx.style.selective_arithmetic_coding_bypass {
                 if start_coding_pass <= 9 {
@@ -275,12 +256,7 @@ impl CoefficientState {
 pub(crate) struct Coefficient(u32);
 
 impl Coefficient {
-    pub(crate) fn reconstructed(
-        &self,
-        state: &CoefficientState,
-        irreversible: bool,
-        roi_shift: u8,
-    ) -> f32 {
+    pub(crate) fn reconstructed(&self, state: &CoefficientState, irreversible: bool, roi_shift: u8) -> f32 {
         let mut magnitude = self.0 & !0x80000000;
         let mut bit_position = state.decoded_bit_position();
 
@@ -467,20 +443,16 @@ impl BitPlaneDecodeContext {
         let num_coefficients = padded_width as usize * padded_height as usize;
 
         self.coefficients.clear();
-        self.coefficients
-            .resize(num_coefficients, Coefficient::default());
+        self.coefficients.resize(num_coefficients, Coefficient::default());
 
         self.neighbor_significances.clear();
-        self.neighbor_significances
-            .resize(num_coefficients, NeighborSignificances::default());
+        self.neighbor_significances.resize(num_coefficients, NeighborSignificances::default());
 
         self.coefficient_states.clear();
-        self.coefficient_states
-            .resize(num_coefficients, CoefficientState::default());
+        self.coefficient_states.resize(num_coefficients, CoefficientState::default());
 
         self.stripe_flags.clear();
-        self.stripe_flags
-            .resize((height.div_ceil(4) + 2) as usize * padded_width as usize, 0);
+        self.stripe_flags.resize((height.div_ceil(4) + 2) as usize * padded_width as usize, 0);
 
         self.width = width;
         self.padded_width = padded_width;
@@ -498,18 +470,12 @@ impl BitPlaneDecodeContext {
         // See issue 399. If this subtraction fails the file is in theory invalid,
         // but we still try to be lenient.
         self.bitplanes = if strict {
-            total_bitplanes
-                .checked_sub(code_block.missing_bit_planes)
-                .ok_or(DecodingError::InvalidBitplaneCount)?
+            total_bitplanes.checked_sub(code_block.missing_bit_planes).ok_or(DecodingError::InvalidBitplaneCount)?
         } else {
             total_bitplanes.saturating_sub(code_block.missing_bit_planes)
         };
 
-        self.max_coding_passes = if self.bitplanes == 0 {
-            0
-        } else {
-            1 + 3 * (self.bitplanes - 1)
-        };
+        self.max_coding_passes = if self.bitplanes == 0 { 0 } else { 1 + 3 * (self.bitplanes - 1) };
 
         if self.max_coding_passes < code_block.number_of_coding_passes && strict {
             bail!(DecodingError::TooManyCodingPasses);
@@ -518,15 +484,10 @@ impl BitPlaneDecodeContext {
         Ok(())
     }
 
-    pub(crate) fn coefficient_rows(
-        &self,
-    ) -> impl Iterator<Item = (&[Coefficient], &[CoefficientState])> {
+    pub(crate) fn coefficient_rows(&self) -> impl Iterator<Item = (&[Coefficient], &[CoefficientState])> {
         self.coefficients
             .chunks_exact(self.padded_width as usize)
-            .zip(
-                self.coefficient_states
-                    .chunks_exact(self.padded_width as usize),
-            )
+            .zip(self.coefficient_states.chunks_exact(self.padded_width as usize))
             // Exclude the padding that we added.
             .map(|(coefficients, states)| {
                 (
@@ -579,18 +540,14 @@ impl BitPlaneDecodeContext {
         self.coefficient_states[idx].set_decoded_bit_position(self.current_bit_position);
 
         // Update all neighbors so they know this coefficient is significant now.
-        self.neighbor_significances[position.top_left().index(self.padded_width)]
-            .set_bottom_right();
+        self.neighbor_significances[position.top_left().index(self.padded_width)].set_bottom_right();
         self.neighbor_significances[position.top().index(self.padded_width)].set_bottom();
-        self.neighbor_significances[position.top_right().index(self.padded_width)]
-            .set_bottom_left();
+        self.neighbor_significances[position.top_right().index(self.padded_width)].set_bottom_left();
         self.neighbor_significances[position.left().index(self.padded_width)].set_right();
         self.neighbor_significances[position.right().index(self.padded_width)].set_left();
-        self.neighbor_significances[position.bottom_left().index(self.padded_width)]
-            .set_top_right();
+        self.neighbor_significances[position.bottom_left().index(self.padded_width)].set_top_right();
         self.neighbor_significances[position.bottom().index(self.padded_width)].set_top();
-        self.neighbor_significances[position.bottom_right().index(self.padded_width)]
-            .set_top_left();
+        self.neighbor_significances[position.bottom_right().index(self.padded_width)].set_top_left();
     }
 
     #[inline(always)]
@@ -662,18 +619,12 @@ fn cleanup_pass(ctx: &mut BitPlaneDecodeContext, decoder: &mut impl BitDecoder) 
                 let use_rl = cur_pos.real_y() % 4 == 0
                     && (ctx.height - cur_pos.real_y()) >= 4
                     && ctx.neighborhood_significance_states(*cur_pos) == 0
-                    && ctx.neighborhood_significance_states(Position::new_index(
-                        cur_pos.index_x,
-                        cur_pos.index_y + 1,
-                    )) == 0
-                    && ctx.neighborhood_significance_states(Position::new_index(
-                        cur_pos.index_x,
-                        cur_pos.index_y + 2,
-                    )) == 0
-                    && ctx.neighborhood_significance_states(Position::new_index(
-                        cur_pos.index_x,
-                        cur_pos.index_y + 3,
-                    )) == 0;
+                    && ctx.neighborhood_significance_states(Position::new_index(cur_pos.index_x, cur_pos.index_y + 1))
+                        == 0
+                    && ctx.neighborhood_significance_states(Position::new_index(cur_pos.index_x, cur_pos.index_y + 2))
+                        == 0
+                    && ctx.neighborhood_significance_states(Position::new_index(cur_pos.index_x, cur_pos.index_y + 3))
+                        == 0;
 
                 let bit = if use_rl {
                     // "If the four contiguous coefficients in the column being scanned are all decoded
@@ -698,10 +649,8 @@ fn cleanup_pass(ctx: &mut BitPlaneDecodeContext, decoder: &mut impl BitDecoder) 
                         // UNIFORM context (index 46 in Table C.2), denote which
                         // coefficient from the top of the column down is the first
                         // to be found significant."
-                        let mut num_zeroes =
-                            decoder.read_bit(ctx.arithmetic_decoder_context(18))?;
-                        num_zeroes = (num_zeroes << 1)
-                            | decoder.read_bit(ctx.arithmetic_decoder_context(18))?;
+                        let mut num_zeroes = decoder.read_bit(ctx.arithmetic_decoder_context(18))?;
+                        num_zeroes = (num_zeroes << 1) | decoder.read_bit(ctx.arithmetic_decoder_context(18))?;
 
                         for _ in 0..num_zeroes {
                             cur_pos.index_y += 1;
@@ -729,10 +678,7 @@ fn cleanup_pass(ctx: &mut BitPlaneDecodeContext, decoder: &mut impl BitDecoder) 
 /// Perform the significance propagation pass (Section D.3.1).
 ///
 /// See also the flow chart in Figure 7.4 in the JPEG2000 book.
-fn significance_propagation_pass(
-    ctx: &mut BitPlaneDecodeContext,
-    decoder: &mut impl BitDecoder,
-) -> Option<()> {
+fn significance_propagation_pass(ctx: &mut BitPlaneDecodeContext, decoder: &mut impl BitDecoder) -> Option<()> {
     for_each_position(
         ctx.width,
         ctx.height,
@@ -741,8 +687,7 @@ fn significance_propagation_pass(
             // "The significance propagation pass only includes bits of coefficients
             // that were insignificant (the significance state has yet to be set)
             // and have a non-zero context."
-            if !ctx.is_significant(*cur_pos) && ctx.neighborhood_significance_states(*cur_pos) != 0
-            {
+            if !ctx.is_significant(*cur_pos) && ctx.neighborhood_significance_states(*cur_pos) != 0 {
                 let ctx_label = context_label_zero_coding(*cur_pos, ctx);
                 let bit = decoder.read_bit(ctx.arithmetic_decoder_context(ctx_label))?;
                 ctx.set_zero_coded(*cur_pos);
@@ -766,10 +711,7 @@ fn significance_propagation_pass(
 /// Perform the magnitude refinement pass, specified in Section D.3.3.
 ///
 /// See also the flow chart in Figure 7.5 in the JPEG2000 book.
-fn magnitude_refinement_pass(
-    ctx: &mut BitPlaneDecodeContext,
-    decoder: &mut impl BitDecoder,
-) -> Option<()> {
+fn magnitude_refinement_pass(ctx: &mut BitPlaneDecodeContext, decoder: &mut impl BitDecoder) -> Option<()> {
     for_each_position(
         ctx.width,
         ctx.height,
@@ -789,11 +731,7 @@ fn magnitude_refinement_pass(
     )
 }
 
-fn for_each_position(
-    width: u32,
-    height: u32,
-    mut action: impl FnMut(&mut Position) -> Option<()>,
-) -> Option<()> {
+fn for_each_position(width: u32, height: u32, mut action: impl FnMut(&mut Position) -> Option<()>) -> Option<()> {
     // "Each bit-plane of a code-block is scanned in a particular order.
     // Starting at the top left, the first four coefficients of the
     // first column are scanned, followed by the first four coefficients of
@@ -895,11 +833,7 @@ const ZERO_CTX_HH_LOOKUP: [u8; 256] = [
 
 /// Decode a sign bit (Section D.3.2).
 #[inline(always)]
-fn decode_sign_bit<T: BitDecoder>(
-    pos: Position,
-    ctx: &mut BitPlaneDecodeContext,
-    decoder: &mut T,
-) -> Option<()> {
+fn decode_sign_bit<T: BitDecoder>(pos: Position, ctx: &mut BitPlaneDecodeContext, decoder: &mut T) -> Option<()> {
     /// Based on Table D.2.
     #[inline(always)]
     fn context_label_sign_coding(pos: Position, ctx: &BitPlaneDecodeContext) -> (u8, u8) {
@@ -916,8 +850,7 @@ fn decode_sign_bit<T: BitDecoder>(
         let left_sign = ctx.sign(pos.left());
         let right_sign = ctx.sign(pos.right());
         let top_sign = ctx.sign(pos.top());
-        let bottom_sign = if ctx.style.vertically_causal_context && ctx.neighbor_in_next_stripe(pos)
-        {
+        let bottom_sign = if ctx.style.vertically_causal_context && ctx.neighbor_in_next_stripe(pos) {
             0
         } else {
             ctx.sign(pos.bottom())
@@ -940,11 +873,7 @@ fn decode_sign_bit<T: BitDecoder>(
 
     let (ctx_label, xor_bit) = context_label_sign_coding(pos, ctx);
     let ad_ctx = ctx.arithmetic_decoder_context(ctx_label);
-    let sign_bit = if T::IS_BYPASS {
-        decoder.read_bit(ad_ctx)?
-    } else {
-        decoder.read_bit(ad_ctx)? ^ xor_bit as u32
-    };
+    let sign_bit = if T::IS_BYPASS { decoder.read_bit(ad_ctx)? } else { decoder.read_bit(ad_ctx)? ^ xor_bit as u32 };
     ctx.set_sign(pos, sign_bit as u8);
 
     Some(())
@@ -986,17 +915,11 @@ struct Position {
 
 impl Position {
     fn new(x: u32, y: u32) -> Self {
-        Self {
-            index_x: x + COEFFICIENTS_PADDING,
-            index_y: y + COEFFICIENTS_PADDING,
-        }
+        Self { index_x: x + COEFFICIENTS_PADDING, index_y: y + COEFFICIENTS_PADDING }
     }
 
     fn new_index(x: u32, y: u32) -> Self {
-        Self {
-            index_x: x,
-            index_y: y,
-        }
+        Self { index_x: x, index_y: y }
     }
 
     fn left(&self) -> Self {
@@ -1084,8 +1007,8 @@ impl BitDecoder for BypassDecoder<'_> {
 
 mod fast_path {
     use super::{
-        ArithmeticDecoder, BitPlaneDecodeContext, COEFFICIENTS_PADDING, SIGN_CONTEXT_LOOKUP,
-        SubBandType, ZERO_CTX_HH_LOOKUP, ZERO_CTX_HL_LOOKUP, ZERO_CTX_LL_LH_LOOKUP,
+        ArithmeticDecoder, BitPlaneDecodeContext, COEFFICIENTS_PADDING, SIGN_CONTEXT_LOOKUP, SubBandType,
+        ZERO_CTX_HH_LOOKUP, ZERO_CTX_HL_LOOKUP, ZERO_CTX_LL_LH_LOOKUP,
     };
 
     // Note: Credit where credit is due, this fast path borrows some core ideas
@@ -1165,14 +1088,7 @@ mod fast_path {
                     if bit == 1 {
                         let mut num_zeroes = decoder.read_bit(&mut ctx.contexts[18]);
                         num_zeroes = (num_zeroes << 1) | decoder.read_bit(&mut ctx.contexts[18]);
-                        cleanup_from_run_length(
-                            ctx,
-                            decoder,
-                            zero_contexts,
-                            column,
-                            &mut flags,
-                            num_zeroes,
-                        );
+                        cleanup_from_run_length(ctx, decoder, zero_contexts, column, &mut flags, num_zeroes);
                     }
                 } else {
                     cleanup!(0);
@@ -1197,31 +1113,13 @@ mod fast_path {
     ) {
         macro_rules! decode {
             ($coefficient_in_stripe:expr) => {
-                cleanup_coefficient(
-                    ctx,
-                    decoder,
-                    zero_contexts,
-                    column,
-                    flags,
-                    $coefficient_in_stripe,
-                    false,
-                    false,
-                )
+                cleanup_coefficient(ctx, decoder, zero_contexts, column, flags, $coefficient_in_stripe, false, false)
             };
         }
 
         macro_rules! significant {
             ($coefficient_in_stripe:expr) => {
-                cleanup_coefficient(
-                    ctx,
-                    decoder,
-                    zero_contexts,
-                    column,
-                    flags,
-                    $coefficient_in_stripe,
-                    false,
-                    true,
-                )
+                cleanup_coefficient(ctx, decoder, zero_contexts, column, flags, $coefficient_in_stripe, false, true)
             };
         }
 
@@ -1259,18 +1157,15 @@ mod fast_path {
         debug_assert!(coefficient_in_stripe < 4);
         let shift = coefficient_in_stripe * FLAGS_PER_COEFFICIENT;
 
-        if !check_flags || (*flags & ((FLAG_SIGNIFICANT_THIS | FLAG_ZERO_CODED_THIS) << shift)) == 0
-        {
+        if !check_flags || (*flags & ((FLAG_SIGNIFICANT_THIS | FLAG_ZERO_CODED_THIS) << shift)) == 0 {
             if !already_known_significant {
-                let ctx_label =
-                    zero_contexts[((*flags >> shift) & FLAG_SIGNIFICANT_NEIGHBORS) as usize];
+                let ctx_label = zero_contexts[((*flags >> shift) & FLAG_SIGNIFICANT_NEIGHBORS) as usize];
                 if decoder.read_bit(&mut ctx.contexts[ctx_label as usize]) == 0 {
                     return;
                 }
             }
 
-            let coefficient_idx =
-                column.coefficient_idx + coefficient_in_stripe as usize * column.stride;
+            let coefficient_idx = column.coefficient_idx + coefficient_in_stripe as usize * column.stride;
             push_magnitude_bit(ctx, coefficient_idx, 1);
             let sign = decode_sign_bit(ctx, decoder, column, *flags, coefficient_in_stripe);
             set_sign(ctx, coefficient_idx, sign as u8);
@@ -1278,10 +1173,7 @@ mod fast_path {
         }
     }
 
-    fn significance_propagation_pass(
-        ctx: &mut BitPlaneDecodeContext,
-        decoder: &mut ArithmeticDecoder<'_>,
-    ) {
+    fn significance_propagation_pass(ctx: &mut BitPlaneDecodeContext, decoder: &mut ArithmeticDecoder<'_>) {
         let zero_contexts = zero_context_lookup(ctx.sub_band_type);
 
         for_each_stripe_column(
@@ -1336,8 +1228,7 @@ mod fast_path {
             *flags |= FLAG_ZERO_CODED_THIS << shift;
 
             if bit == 1 {
-                let coefficient_idx =
-                    column.coefficient_idx + coefficient_in_stripe as usize * column.stride;
+                let coefficient_idx = column.coefficient_idx + coefficient_in_stripe as usize * column.stride;
                 push_magnitude_bit(ctx, coefficient_idx, bit);
 
                 let sign = decode_sign_bit(ctx, decoder, column, *flags, coefficient_in_stripe);
@@ -1347,10 +1238,7 @@ mod fast_path {
         }
     }
 
-    fn magnitude_refinement_pass(
-        ctx: &mut BitPlaneDecodeContext,
-        decoder: &mut ArithmeticDecoder<'_>,
-    ) {
+    fn magnitude_refinement_pass(ctx: &mut BitPlaneDecodeContext, decoder: &mut ArithmeticDecoder<'_>) {
         for_each_stripe_column(
             ctx,
             #[inline(always)]
@@ -1359,13 +1247,7 @@ mod fast_path {
 
                 macro_rules! refine {
                     ($coefficient_in_stripe:expr) => {
-                        magnitude_refinement_coefficient(
-                            ctx,
-                            decoder,
-                            column,
-                            &mut flags,
-                            $coefficient_in_stripe,
-                        )
+                        magnitude_refinement_coefficient(ctx, decoder, column, &mut flags, $coefficient_in_stripe)
                     };
                 }
 
@@ -1397,13 +1279,11 @@ mod fast_path {
         if should_decode_refinement {
             let ctx_label = magnitude_refinement_context(shifted_flags);
             let bit = decoder.read_bit(&mut ctx.contexts[ctx_label as usize]);
-            let coefficient_idx =
-                column.coefficient_idx + coefficient_in_stripe as usize * column.stride;
+            let coefficient_idx = column.coefficient_idx + coefficient_in_stripe as usize * column.stride;
             if bit == 1 {
                 push_magnitude_bit(ctx, coefficient_idx, bit);
             }
-            ctx.coefficient_states[coefficient_idx]
-                .set_decoded_bit_position(ctx.current_bit_position);
+            ctx.coefficient_states[coefficient_idx].set_decoded_bit_position(ctx.current_bit_position);
             *flags |= FLAG_MAGNITUDE_REFINED_THIS << shift;
         }
     }
@@ -1426,9 +1306,7 @@ mod fast_path {
         } else {
             (flags >> (FLAG_SIGN_THIS_SHIFT + (coefficient_in_stripe - 1) * 3)) & 1
         };
-        let bottom_sign = (flags
-            >> (FLAG_SIGN_BOTTOM_THIS_SHIFT + coefficient_in_stripe * FLAGS_PER_COEFFICIENT))
-            & 1;
+        let bottom_sign = (flags >> (FLAG_SIGN_BOTTOM_THIS_SHIFT + coefficient_in_stripe * FLAGS_PER_COEFFICIENT)) & 1;
         let left_sign = (left_flags >> (FLAG_SIGN_THIS_SHIFT + shift)) & 1;
         let right_sign = (right_flags >> (FLAG_SIGN_THIS_SHIFT + shift)) & 1;
 
@@ -1528,8 +1406,7 @@ mod fast_path {
         sign: u32,
     ) {
         let shift = coefficient_in_stripe * FLAGS_PER_COEFFICIENT;
-        let coefficient_idx =
-            column.coefficient_idx + coefficient_in_stripe as usize * column.stride;
+        let coefficient_idx = column.coefficient_idx + coefficient_in_stripe as usize * column.stride;
         ctx.coefficient_states[coefficient_idx].set_decoded_bit_position(ctx.current_bit_position);
 
         ctx.stripe_flags[column.flag_idx - 1] |= FLAG_SIGNIFICANT_RIGHT << shift;
@@ -1538,8 +1415,8 @@ mod fast_path {
 
         if coefficient_in_stripe == 0 {
             let top = column.flag_idx - column.stride;
-            ctx.stripe_flags[top] |= (sign << FLAG_SIGN_BOTTOM_STRIPE_SHIFT)
-                | (FLAG_SIGNIFICANT_BOTTOM << LAST_COEFFICIENT_SHIFT);
+            ctx.stripe_flags[top] |=
+                (sign << FLAG_SIGN_BOTTOM_STRIPE_SHIFT) | (FLAG_SIGNIFICANT_BOTTOM << LAST_COEFFICIENT_SHIFT);
             ctx.stripe_flags[top - 1] |= FLAG_SIGNIFICANT_BOTTOM_RIGHT << LAST_COEFFICIENT_SHIFT;
             ctx.stripe_flags[top + 1] |= FLAG_SIGNIFICANT_BOTTOM_LEFT << LAST_COEFFICIENT_SHIFT;
         }
@@ -1641,10 +1518,8 @@ mod fast_path {
             let bottom_sign = (lookup >> 6) & 1;
             let bottom_significance = (lookup >> 7) & 1;
 
-            let significances = (top_significance << 6)
-                | (left_significance << 4)
-                | (right_significance << 2)
-                | bottom_significance;
+            let significances =
+                (top_significance << 6) | (left_significance << 4) | (right_significance << 2) | bottom_significance;
             let signs = (top_sign << 6) | (left_sign << 4) | (right_sign << 2) | bottom_sign;
             let merged_significances = ((significances & signs) << 1) | (significances & !signs);
 
@@ -1655,8 +1530,7 @@ mod fast_path {
         out
     }
 
-    const ZERO_CTX_LL_LH_STRIPE_LOOKUP: [u8; 512] =
-        build_zero_context_lookup(ZERO_CTX_LL_LH_LOOKUP);
+    const ZERO_CTX_LL_LH_STRIPE_LOOKUP: [u8; 512] = build_zero_context_lookup(ZERO_CTX_LL_LH_LOOKUP);
     const ZERO_CTX_HL_STRIPE_LOOKUP: [u8; 512] = build_zero_context_lookup(ZERO_CTX_HL_LOOKUP);
     const ZERO_CTX_HH_STRIPE_LOOKUP: [u8; 512] = build_zero_context_lookup(ZERO_CTX_HH_LOOKUP);
 

@@ -37,10 +37,8 @@ fn build_decompositions(
             .filter(|r| *r > 0)
             .ok_or(ValidationError::InvalidComponentMetadata)?;
         let top_resolution = ResolutionTile::new(component_tile, decoded_resolutions - 1);
-        component_samples.push(
-            usize::try_from(top_resolution.rect.area())
-                .map_err(|_| ValidationError::ImageTooLarge)?,
-        );
+        component_samples
+            .push(usize::try_from(top_resolution.rect.area()).map_err(|_| ValidationError::ImageTooLarge)?);
     }
     let max_coefficients = component_samples.iter().copied().max().unwrap_or(0);
 
@@ -53,8 +51,7 @@ fn build_decompositions(
 
     for (component_idx, component_tile) in tile.component_tiles().enumerate() {
         let mut coefficient_counter = 0_usize;
-        let decoded_resolutions =
-            component_tile.component_info.num_resolution_levels() - skipped_resolution_levels;
+        let decoded_resolutions = component_tile.component_info.num_resolution_levels() - skipped_resolution_levels;
         let d_start = storage.decompositions.len();
         let mut resolution_tiles = component_tile.resolution_tiles();
 
@@ -72,9 +69,8 @@ fn build_decompositions(
             } else {
                 0
             };
-            let next_coefficient_counter = coefficient_counter
-                .checked_add(added_coefficients)
-                .ok_or(ValidationError::ImageTooLarge)?;
+            let next_coefficient_counter =
+                coefficient_counter.checked_add(added_coefficients).ok_or(ValidationError::ImageTooLarge)?;
             let coefficients = coefficient_counter..next_coefficient_counter;
             coefficient_counter = next_coefficient_counter;
 
@@ -128,10 +124,7 @@ fn build_precincts(
 ) -> Result<Range<usize>> {
     let start = storage.precincts.len();
 
-    for precinct_data in resolution_tile
-        .precincts()
-        .ok_or(DecodingError::InvalidPrecinct)?
-    {
+    for precinct_data in resolution_tile.precincts().ok_or(DecodingError::InvalidPrecinct)? {
         let precinct_rect = precinct_data.rect;
 
         let cb_width = resolution_tile.code_block_width();
@@ -149,17 +142,9 @@ fn build_precincts(
         // If the sub-band is empty, there are no code-blocks, but due to our
         // flooring/ceiling above, we would get 1 code-block in each direction.
         // Because of this, we need to special-case this.
-        let code_blocks_x = if sub_band_rect.width() == 0 {
-            0
-        } else {
-            code_block_area.width() / cb_width
-        };
+        let code_blocks_x = if sub_band_rect.width() == 0 { 0 } else { code_block_area.width() / cb_width };
 
-        let code_blocks_y = if sub_band_rect.height() == 0 {
-            0
-        } else {
-            code_block_area.height() / cb_height
-        };
+        let code_blocks_y = if sub_band_rect.height() == 0 { 0 } else { code_block_area.height() / cb_height };
 
         let blocks = build_code_blocks(
             code_block_area,
@@ -171,16 +156,10 @@ fn build_precincts(
             storage,
         );
 
-        let code_inclusion_tree =
-            TagTree::new(code_blocks_x, code_blocks_y, &mut storage.tag_tree_nodes);
-        let zero_bitplane_tree =
-            TagTree::new(code_blocks_x, code_blocks_y, &mut storage.tag_tree_nodes);
+        let code_inclusion_tree = TagTree::new(code_blocks_x, code_blocks_y, &mut storage.tag_tree_nodes);
+        let zero_bitplane_tree = TagTree::new(code_blocks_x, code_blocks_y, &mut storage.tag_tree_nodes);
 
-        storage.precincts.push(Precinct {
-            code_blocks: blocks,
-            code_inclusion_tree,
-            zero_bitplane_tree,
-        });
+        storage.precincts.push(Precinct { code_blocks: blocks, code_inclusion_tree, zero_bitplane_tree });
     }
 
     let end = storage.precincts.len();
@@ -212,8 +191,7 @@ fn build_code_blocks(
             // the sub-band coefficients. When this happens, only the
             // coefficients lying within the sub-band are coded using the method
             // described in Annex D."
-            let area = IntRect::from_xywh(x, y, code_block_width, code_block_height)
-                .intersect(sub_band_rect);
+            let area = IntRect::from_xywh(x, y, code_block_width, code_block_height).intersect(sub_band_rect);
 
             let start = storage.layers.len();
             storage.layers.extend(iter::repeat_n(

@@ -34,10 +34,7 @@ pub(crate) struct PpmMarkerData<'a> {
 /// The packed packet headers of a single tile-part.
 pub(crate) type PpmPacket = Vec<u8>;
 
-pub(crate) fn read_header<'a>(
-    reader: &mut BitReader<'a>,
-    settings: &DecodeSettings,
-) -> Result<Header> {
+pub(crate) fn read_header<'a>(reader: &mut BitReader<'a>, settings: &DecodeSettings) -> Result<Header> {
     if reader.read_marker()? != markers::SIZ {
         bail!(MarkerError::Expected("SIZ"));
     }
@@ -66,9 +63,7 @@ pub(crate) fn read_header<'a>(
                 reader.read_marker()?;
                 let (component_index, coc) =
                     coc_marker(reader, num_components).ok_or(MarkerError::ParseFailure("COC"))?;
-                *cod_components
-                    .get_mut(component_index as usize)
-                    .ok_or(MarkerError::ParseFailure("COC"))? = Some(coc);
+                *cod_components.get_mut(component_index as usize).ok_or(MarkerError::ParseFailure("COC"))? = Some(coc);
             }
             markers::QCD => {
                 reader.read_marker()?;
@@ -78,17 +73,13 @@ pub(crate) fn read_header<'a>(
                 reader.read_marker()?;
                 let (component_index, qcc) =
                     qcc_marker(reader, num_components).ok_or(MarkerError::ParseFailure("QCC"))?;
-                *qcd_components
-                    .get_mut(component_index as usize)
-                    .ok_or(MarkerError::ParseFailure("QCC"))? = Some(qcc);
+                *qcd_components.get_mut(component_index as usize).ok_or(MarkerError::ParseFailure("QCC"))? = Some(qcc);
             }
             markers::RGN => {
                 reader.read_marker()?;
                 let (component_index, roi_shift) =
                     rgn_marker(reader, num_components).ok_or(MarkerError::ParseFailure("RGN"))?;
-                *roi_shifts
-                    .get_mut(component_index as usize)
-                    .ok_or(MarkerError::ParseFailure("RGN"))? = roi_shift;
+                *roi_shifts.get_mut(component_index as usize).ok_or(MarkerError::ParseFailure("RGN"))? = roi_shift;
             }
             markers::TLM => {
                 reader.read_marker()?;
@@ -104,9 +95,7 @@ pub(crate) fn read_header<'a>(
             }
             markers::POC => {
                 reader.read_marker()?;
-                progression_changes.extend(
-                    poc_marker(reader, num_components).ok_or(MarkerError::ParseFailure("POC"))?,
-                );
+                progression_changes.extend(poc_marker(reader, num_components).ok_or(MarkerError::ParseFailure("POC"))?);
             }
             markers::CRG => {
                 reader.read_marker()?;
@@ -157,29 +146,17 @@ pub(crate) fn read_header<'a>(
     // Components can have different number of resolution levels. In that case, we
     // can only skip as many resolution levels as the component with the smallest
     // number of resolution levels.
-    let min_num_resolution_levels = component_infos
-        .iter()
-        .map(|c| c.num_resolution_levels())
-        .min()
-        .unwrap();
-    let skipped_resolution_levels =
-        if let Some((target_width, target_height)) = settings.target_resolution {
-            let width_log = size_data
-                .image_width()
-                .checked_div(target_width)
-                .and_then(|v| v.checked_ilog2())
-                .unwrap_or(0);
-            let height_log = size_data
-                .image_height()
-                .checked_div(target_height)
-                .and_then(|v| v.checked_ilog2())
-                .unwrap_or(0);
+    let min_num_resolution_levels = component_infos.iter().map(|c| c.num_resolution_levels()).min().unwrap();
+    let skipped_resolution_levels = if let Some((target_width, target_height)) = settings.target_resolution {
+        let width_log = size_data.image_width().checked_div(target_width).and_then(|v| v.checked_ilog2()).unwrap_or(0);
+        let height_log =
+            size_data.image_height().checked_div(target_height).and_then(|v| v.checked_ilog2()).unwrap_or(0);
 
-            width_log.min(height_log) as u8
-        } else {
-            0
-        }
-        .min(min_num_resolution_levels - 1);
+        width_log.min(height_log) as u8
+    } else {
+        0
+    }
+    .min(min_num_resolution_levels - 1);
 
     // If the user defined a maximum resolution level that is lower than the
     // maximum available one, the final image needs to be shrinked further.
@@ -211,10 +188,7 @@ fn validate(header: &Header) -> Result<()> {
 
         if num_precinct_exponents == 0 {
             bail!(ValidationError::MissingPrecinctExponents);
-        } else if matches!(
-            quantization_style,
-            QuantizationStyle::NoQuantization | QuantizationStyle::ScalarExpounded
-        ) {
+        } else if matches!(quantization_style, QuantizationStyle::NoQuantization | QuantizationStyle::ScalarExpounded) {
             // See the accesses in the `exponent_mantissa` method. The largest
             // access is 1 + (max_resolution_idx - 1) * 3 + 2.
 
@@ -241,11 +215,7 @@ pub(crate) struct ComponentInfo {
 }
 
 impl ComponentInfo {
-    pub(crate) fn exponent_mantissa(
-        &self,
-        sub_band_type: SubBandType,
-        resolution: u8,
-    ) -> Result<(u16, u16)> {
+    pub(crate) fn exponent_mantissa(&self, sub_band_type: SubBandType, resolution: u8) -> Result<(u16, u16)> {
         let n_ll = self.coding_style.parameters.num_decomposition_levels;
 
         let sb_index = match sub_band_type {
@@ -265,20 +235,12 @@ impl ComponentInfo {
                     step_sizes.get(1 + (resolution as usize - 1) * 3 + sb_index as usize)
                 };
 
-                Ok(entry
-                    .map(|s| (s.exponent, s.mantissa))
-                    .ok_or(ValidationError::MissingStepSize)?)
+                Ok(entry.map(|s| (s.exponent, s.mantissa)).ok_or(ValidationError::MissingStepSize)?)
             }
             QuantizationStyle::ScalarDerived => {
-                let (e_0, mantissa) = step_sizes
-                    .first()
-                    .map(|s| (s.exponent, s.mantissa))
-                    .ok_or(ValidationError::MissingStepSize)?;
-                let n_b = if resolution == 0 {
-                    n_ll as u16
-                } else {
-                    n_ll as u16 + 1 - resolution as u16
-                };
+                let (e_0, mantissa) =
+                    step_sizes.first().map(|s| (s.exponent, s.mantissa)).ok_or(ValidationError::MissingStepSize)?;
+                let n_b = if resolution == 0 { n_ll as u16 } else { n_ll as u16 + 1 - resolution as u16 };
 
                 let exponent = e_0
                     .checked_sub(n_ll as u16)
@@ -537,10 +499,7 @@ impl SizeData {
 
     /// The total number of tiles.
     pub(crate) fn num_tiles(&self) -> Result<u32> {
-        let tile_count = self
-            .num_x_tiles()
-            .checked_mul(self.num_y_tiles())
-            .ok_or(ValidationError::ImageTooLarge)?;
+        let tile_count = self.num_x_tiles().checked_mul(self.num_y_tiles()).ok_or(ValidationError::ImageTooLarge)?;
 
         Ok(tile_count)
     }
@@ -568,15 +527,13 @@ impl SizeData {
     /// Return the overall width of the image.
     pub(crate) fn image_width(&self) -> u32 {
         // See B-1 and B-14.
-        u64::from(self.reference_grid_width).div_ceil(self.x_divisor()) as u32
-            - self.image_x_offset()
+        u64::from(self.reference_grid_width).div_ceil(self.x_divisor()) as u32 - self.image_x_offset()
     }
 
     /// Return the overall height of the image.
     pub(crate) fn image_height(&self) -> u32 {
         // See B-1 and B-14.
-        u64::from(self.reference_grid_height).div_ceil(self.y_divisor()) as u32
-            - self.image_y_offset()
+        u64::from(self.reference_grid_height).div_ceil(self.y_divisor()) as u32 - self.image_y_offset()
     }
 }
 
@@ -609,15 +566,9 @@ fn size_marker(reader: &mut BitReader<'_>) -> Result<SizeData> {
     // Also, the tile size plus the tile offset shall be greater than the image area offset.
     // This ensures that the first tile (tile 0) will contain at least one reference grid point
     // from the image area (B-4).
-    if size_data
-        .tile_x_offset
-        .checked_add(size_data.tile_width)
-        .ok_or(crate::hayro::TileError::InvalidOffsets)?
+    if size_data.tile_x_offset.checked_add(size_data.tile_width).ok_or(crate::hayro::TileError::InvalidOffsets)?
         <= size_data.image_area_x_offset
-        || size_data
-            .tile_y_offset
-            .checked_add(size_data.tile_height)
-            .ok_or(crate::hayro::TileError::InvalidOffsets)?
+        || size_data.tile_y_offset.checked_add(size_data.tile_height).ok_or(crate::hayro::TileError::InvalidOffsets)?
             <= size_data.image_area_y_offset
     {
         bail!(crate::hayro::TileError::InvalidOffsets);
@@ -672,11 +623,7 @@ fn size_marker_inner(reader: &mut BitReader<'_>) -> Option<SizeData> {
             return None;
         }
 
-        components.push(ComponentSizeInfo {
-            precision,
-            horizontal_resolution: x_rsiz,
-            vertical_resolution: y_rsiz,
-        });
+        components.push(ComponentSizeInfo { precision, horizontal_resolution: x_rsiz, vertical_resolution: y_rsiz });
     }
 
     // In case all components are sub-sampled at the same level, we
@@ -733,8 +680,7 @@ fn coding_style_parameters(
     let code_block_height = reader.read_byte()?.checked_add(2)?;
 
     // Table A.18.
-    if code_block_width > 10 || code_block_height > 10 || code_block_width + code_block_height > 12
-    {
+    if code_block_width > 10 || code_block_height > 10 || code_block_width + code_block_height > 12 {
         return None;
     }
 
@@ -799,11 +745,7 @@ fn ppm_packets(mut markers: Vec<PpmMarkerData<'_>>) -> Option<Vec<PpmPacket>> {
     // The packet headers of a tile-part can continue in the next marker
     // segment (A.7.4), so the segments need to be concatenated first.
     markers.sort_by_key(|m| m.sequence_idx);
-    let data = markers
-        .iter()
-        .flat_map(|m| m.data)
-        .copied()
-        .collect::<Vec<_>>();
+    let data = markers.iter().flat_map(|m| m.data).copied().collect::<Vec<_>>();
 
     let mut reader = BitReader::new(&data);
     let mut packets = vec![];
@@ -821,11 +763,7 @@ pub(crate) fn rgn_marker(reader: &mut BitReader<'_>, csiz: u16) -> Option<(u16, 
     // Length.
     let _ = reader.read_u16()?;
 
-    let component_index = if csiz < 257 {
-        reader.read_byte()? as u16
-    } else {
-        reader.read_u16()?
-    };
+    let component_index = if csiz < 257 { reader.read_byte()? as u16 } else { reader.read_u16()? };
 
     let roi_style = reader.read_byte()?;
     let roi_shift = reader.read_byte()?;
@@ -865,34 +803,21 @@ pub(crate) fn cod_marker(reader: &mut BitReader<'_>) -> Option<CodingStyleDefaul
         progression_order,
         num_layers: num_layers as u8,
         mct,
-        component_parameters: CodingStyleComponent {
-            flags: coding_style_flags,
-            parameters: coding_style_parameters,
-        },
+        component_parameters: CodingStyleComponent { flags: coding_style_flags, parameters: coding_style_parameters },
     })
 }
 
 /// COC marker (A.6.2).
-pub(crate) fn coc_marker(
-    reader: &mut BitReader<'_>,
-    csiz: u16,
-) -> Option<(u16, CodingStyleComponent)> {
+pub(crate) fn coc_marker(reader: &mut BitReader<'_>, csiz: u16) -> Option<(u16, CodingStyleComponent)> {
     // Length.
     let _ = reader.read_u16()?;
 
-    let component_index = if csiz < 257 {
-        reader.read_byte()? as u16
-    } else {
-        reader.read_u16()?
-    };
+    let component_index = if csiz < 257 { reader.read_byte()? as u16 } else { reader.read_u16()? };
     let coding_style = CodingStyleFlags::from_u8(reader.read_byte()?);
 
     let parameters = coding_style_parameters(reader, &coding_style)?;
 
-    let coc = CodingStyleComponent {
-        flags: coding_style,
-        parameters,
-    };
+    let coc = CodingStyleComponent { flags: coding_style, parameters };
 
     Some((component_index, coc))
 }
@@ -903,11 +828,7 @@ pub(crate) fn poc_marker(reader: &mut BitReader<'_>, csiz: u16) -> Option<Vec<Pr
     let mut reader = BitReader::new(reader.read_bytes(length as usize)?);
 
     let read_component_index = |reader: &mut BitReader<'_>| {
-        if csiz < 257 {
-            reader.read_byte().map(u16::from)
-        } else {
-            reader.read_u16()
-        }
+        if csiz < 257 { reader.read_byte().map(u16::from) } else { reader.read_u16() }
     };
 
     let entry_size = if csiz < 257 { 7 } else { 9 };
@@ -951,21 +872,14 @@ pub(crate) fn qcd_marker(reader: &mut BitReader<'_>) -> Option<QuantizationInfo>
 pub(crate) fn qcc_marker(reader: &mut BitReader<'_>, csiz: u16) -> Option<(u16, QuantizationInfo)> {
     let length = reader.read_u16()?;
 
-    let component_index = if csiz < 257 {
-        reader.read_byte()? as u16
-    } else {
-        reader.read_u16()?
-    };
+    let component_index = if csiz < 257 { reader.read_byte()? as u16 } else { reader.read_u16()? };
 
     let sqcc_val = reader.read_byte()?;
     let quantization_style = QuantizationStyle::from_u8(sqcc_val & 0x1F).ok()?;
     let guard_bits = (sqcc_val >> 5) & 0x07;
 
     let component_index_size = if csiz < 257 { 1 } else { 2 };
-    let remaining_bytes = length
-        .checked_sub(2)?
-        .checked_sub(component_index_size)?
-        .checked_sub(1)? as usize;
+    let remaining_bytes = length.checked_sub(2)?.checked_sub(component_index_size)?.checked_sub(1)? as usize;
 
     let mut parameters = quantization_parameters(reader, quantization_style, remaining_bytes)?;
     parameters.guard_bits = guard_bits;
@@ -1013,17 +927,10 @@ fn quantization_parameters(
         }
     }
 
-    Some(QuantizationInfo {
-        quantization_style,
-        guard_bits: 0,
-        step_sizes,
-    })
+    Some(QuantizationInfo { quantization_style, guard_bits: 0, step_sizes })
 }
 
-#[allow(
-    unused,
-    reason = "Not all marker codes are used in every decoding path yet"
-)]
+#[allow(unused, reason = "Not all marker codes are used in every decoding path yet")]
 /// Marker codes (Table A.2).
 pub(crate) mod markers {
     /// Start of codestream - 'SOC'.

@@ -21,11 +21,7 @@ use crate::hayro::math::SimdBuffer;
 use crate::hayro::reader::BitReader;
 use core::ops::Range;
 
-pub(crate) fn decode<'a>(
-    data: &'a [u8],
-    header: &'a Header,
-    ctx: &mut DecoderContext<'a>,
-) -> Result<()> {
+pub(crate) fn decode<'a>(data: &'a [u8], header: &'a Header, ctx: &mut DecoderContext<'a>) -> Result<()> {
     let mut reader = BitReader::new(data);
     let tiles = tile::parse(&mut reader, header)?;
 
@@ -138,13 +134,7 @@ fn decode_tile<'a, 'b>(
         // IDWT and store on a per-component basis. Thus, we only need to
         // store one IDWT output at a time, allowing for better reuse of
         // allocations.
-        store(
-            tile,
-            header,
-            tile_ctx,
-            &mut channel_data[idx],
-            component_info,
-        );
+        store(tile, header, tile_ctx, &mut channel_data[idx], component_info);
     }
 
     Ok(())
@@ -159,26 +149,14 @@ pub(crate) struct TileDecompositions {
 }
 
 impl TileDecompositions {
-    pub(crate) fn sub_band_iter(
-        &self,
-        resolution: u8,
-        decompositions: &[Decomposition],
-    ) -> SubBandIter {
+    pub(crate) fn sub_band_iter(&self, resolution: u8, decompositions: &[Decomposition]) -> SubBandIter {
         let indices = if resolution == 0 {
-            [
-                self.first_ll_sub_band,
-                self.first_ll_sub_band,
-                self.first_ll_sub_band,
-            ]
+            [self.first_ll_sub_band, self.first_ll_sub_band, self.first_ll_sub_band]
         } else {
             decompositions[self.decompositions.clone()][resolution as usize - 1].sub_bands
         };
 
-        SubBandIter {
-            next_idx: 0,
-            indices,
-            resolution,
-        }
+        SubBandIter { next_idx: 0, indices, resolution }
     }
 }
 
@@ -194,11 +172,7 @@ impl Iterator for SubBandIter {
 
     fn next(&mut self) -> Option<Self::Item> {
         let value = if self.resolution == 0 {
-            if self.next_idx > 0 {
-                None
-            } else {
-                Some(self.indices[0])
-            }
+            if self.next_idx > 0 { None } else { Some(self.indices[0]) }
         } else if self.next_idx >= self.indices.len() {
             None
         } else {
@@ -285,14 +259,7 @@ fn decode_component_tile_bit_planes<'a>(
         let sub_band_iter = tile_composition.sub_band_iter(resolution, &storage.decompositions);
 
         for sub_band_idx in sub_band_iter {
-            decode_sub_band_bitplanes(
-                sub_band_idx,
-                resolution,
-                component_info,
-                tile_ctx,
-                storage,
-                header,
-            )?;
+            decode_sub_band_bitplanes(sub_band_idx, resolution, component_info, tile_ctx, storage, header)?;
         }
     }
 
@@ -309,27 +276,28 @@ fn decode_sub_band_bitplanes(
 ) -> Result<()> {
     let sub_band = &storage.sub_bands[sub_band_idx];
 
-    let quantised =
-        component_info.quantization_info.quantization_style != QuantizationStyle::NoQuantization;
+    let quantised = component_info.quantization_info.quantization_style != QuantizationStyle::NoQuantization;
     let irreversible = component_info.wavelet_transform() == WaveletTransform::Irreversible97;
     let dequantization_step = {
         if !quantised {
             1.0
         } else {
-            let (exponent, mantissa) =
-                component_info.exponent_mantissa(sub_band.sub_band_type, resolution)?;
+            let (exponent, mantissa) = component_info.exponent_mantissa(sub_band.sub_band_type, resolution)?;
 
             let r_b = {
                 // obscura: OpenJPEG leaves the sub-band gain out of the 9/7 step size (and
                 // scales the high-pass samples by 2/K instead of 1/K in the IDWT).
-                let opj_97 = irreversible
-                    && !component_info.coding_style.parameters.code_block_style.high_throughput;
-                let log_gain = if opj_97 { 0 } else { match sub_band.sub_band_type {
-                    SubBandType::LowLow => 0,
-                    SubBandType::LowHigh => 1,
-                    SubBandType::HighLow => 1,
-                    SubBandType::HighHigh => 2,
-                } };
+                let opj_97 = irreversible && !component_info.coding_style.parameters.code_block_style.high_throughput;
+                let log_gain = if opj_97 {
+                    0
+                } else {
+                    match sub_band.sub_band_type {
+                        SubBandType::LowLow => 0,
+                        SubBandType::LowHigh => 1,
+                        SubBandType::HighLow => 1,
+                        SubBandType::HighHigh => 2,
+                    }
+                };
 
                 component_info.size_info.precision as u16 + log_gain
             };
@@ -354,23 +322,10 @@ fn decode_sub_band_bitplanes(
         num_bitplanes as u8
     };
 
-    for precinct in sub_band
-        .precincts
-        .clone()
-        .map(|idx| &storage.precincts[idx])
-    {
-        for code_block in precinct
-            .code_blocks
-            .clone()
-            .map(|idx| &storage.code_blocks[idx])
-        {
+    for precinct in sub_band.precincts.clone().map(|idx| &storage.precincts[idx]) {
+        for code_block in precinct.code_blocks.clone().map(|idx| &storage.code_blocks[idx]) {
             // obscura: HTJ2K code-blocks (Part 15) go to the HT block decoder.
-            if component_info
-                .coding_style
-                .parameters
-                .code_block_style
-                .high_throughput
-            {
+            if component_info.coding_style.parameters.code_block_style.high_throughput {
                 let x_offset = code_block.rect.x0 - sub_band.rect.x0;
                 let y_offset = code_block.rect.y0 - sub_band.rect.y0;
                 let sb_width = sub_band.rect.width() as usize;
@@ -387,22 +342,14 @@ fn decode_sub_band_bitplanes(
                     height: code_block.rect.height(),
                     missing_msbs: code_block.missing_bit_planes,
                     k_max: num_bitplanes,
-                    stripe_causal: component_info
-                        .coding_style
-                        .parameters
-                        .code_block_style
-                        .vertically_causal_context,
+                    stripe_causal: component_info.coding_style.parameters.code_block_style.vertically_causal_context,
                 };
                 // OpenJPH's dequantisation: reversible, the integer part of the fixed-point
                 // magnitude; irreversible, the whole of it (half-LSB included) times the step.
                 let shift = 31 - u32::from(num_bitplanes.min(31));
                 let scale = dequantization_step * crate::hayro::math::pow2i(-(shift as i32));
                 crate::ht::decode_block(block, &mut tile_ctx.ht_scratch, |x, y, negative, mag| {
-                    let v = if irreversible {
-                        mag as f32 * scale
-                    } else {
-                        (mag >> shift) as f32 * dequantization_step
-                    };
+                    let v = if irreversible { mag as f32 * scale } else { (mag >> shift) as f32 * dequantization_step };
                     let idx = (y_offset as usize + y as usize) * sb_width + x_offset as usize + x as usize;
                     if let Some(out) = base_store.get_mut(idx) {
                         *out = if negative { -v } else { v };
@@ -434,19 +381,13 @@ fn decode_sub_band_bitplanes(
             let base_store = &mut storage.coefficients[sub_band.coefficients.clone()];
             let mut base_idx = (y_offset * sub_band.rect.width()) as usize + x_offset as usize;
 
-            for (coefficients, coefficient_states) in
-                tile_ctx.bit_plane_decode_context.coefficient_rows()
-            {
+            for (coefficients, coefficient_states) in tile_ctx.bit_plane_decode_context.coefficient_rows() {
                 let out_row = &mut base_store[base_idx..];
 
                 for ((output, coefficient), coefficient_state) in
                     out_row.iter_mut().zip(coefficients).zip(coefficient_states)
                 {
-                    *output = coefficient.reconstructed(
-                        coefficient_state,
-                        irreversible,
-                        component_info.roi_shift,
-                    );
+                    *output = coefficient.reconstructed(coefficient_state, irreversible, component_info.roi_shift);
                     *output *= dequantization_step;
                 }
 
@@ -494,15 +435,10 @@ fn store<'a>(
         return;
     }
 
-    let (scale_x, scale_y) = (
-        component_info.size_info.horizontal_resolution,
-        component_info.size_info.vertical_resolution,
-    );
+    let (scale_x, scale_y) =
+        (component_info.size_info.horizontal_resolution, component_info.size_info.vertical_resolution);
 
-    let (image_x_offset, image_y_offset) = (
-        header.size_data.image_x_offset(),
-        header.size_data.image_y_offset(),
-    );
+    let (image_x_offset, image_y_offset) = (header.size_data.image_x_offset(), header.size_data.image_y_offset());
 
     if scale_x == 1 && scale_y == 1 {
         // If no sub-sampling, use a fast path where we copy rows of coefficients
@@ -529,9 +465,8 @@ fn store<'a>(
 
         for (input_row, output_row) in input_row_iter.zip(output_row_iter) {
             let input_row = &input_row[skip_x as usize..];
-            let output_row = &mut output_row
-                [resolution_tile.rect.x0.saturating_sub(image_x_offset) as usize..]
-                [..input_row.len()];
+            let output_row =
+                &mut output_row[resolution_tile.rect.x0.saturating_sub(image_x_offset) as usize..][..input_row.len()];
 
             output_row.copy_from_slice(input_row);
         }
@@ -543,37 +478,28 @@ fn store<'a>(
         let y_shrink_factor = header.size_data.y_shrink_factor;
 
         // Otherwise, copy sample by sample.
-        let first_x = (tile.rect.x0 == header.size_data.image_area_x_offset)
-            .then_some(resolution_tile.rect.x0);
-        let first_y = (tile.rect.y0 == header.size_data.image_area_y_offset)
-            .then_some(resolution_tile.rect.y0);
+        let first_x = (tile.rect.x0 == header.size_data.image_area_x_offset).then_some(resolution_tile.rect.x0);
+        let first_y = (tile.rect.y0 == header.size_data.image_area_y_offset).then_some(resolution_tile.rect.y0);
 
         for y in resolution_tile.rect.y0..resolution_tile.rect.y1 {
             let relative_y = (y - idwt_output.rect.y0) as usize;
-            let reference_grid_y = if first_y == Some(y) {
-                image_y_offset
-            } else {
-                (scale_y as u32 * y) / y_shrink_factor
-            };
+            let reference_grid_y =
+                if first_y == Some(y) { image_y_offset } else { (scale_y as u32 * y) / y_shrink_factor };
             let y_end = (scale_y as u32 * (y + 1)) / y_shrink_factor;
 
             for x in resolution_tile.rect.x0..resolution_tile.rect.x1 {
                 let relative_x = (x - idwt_output.rect.x0) as usize;
-                let reference_grid_x = if first_x == Some(x) {
-                    image_x_offset
-                } else {
-                    (scale_x as u32 * x) / x_shrink_factor
-                };
+                let reference_grid_x =
+                    if first_x == Some(x) { image_x_offset } else { (scale_x as u32 * x) / x_shrink_factor };
                 let x_end = (scale_x as u32 * (x + 1)) / x_shrink_factor;
 
-                let sample = idwt_output.coefficients
-                    [relative_y * idwt_output.rect.width() as usize + relative_x];
+                let sample = idwt_output.coefficients[relative_y * idwt_output.rect.width() as usize + relative_x];
 
-                for x_position in u32::max(reference_grid_x, image_x_offset)
-                    ..u32::min(x_end, image_width + image_x_offset)
+                for x_position in
+                    u32::max(reference_grid_x, image_x_offset)..u32::min(x_end, image_width + image_x_offset)
                 {
-                    for y_position in u32::max(reference_grid_y, image_y_offset)
-                        ..u32::min(y_end, image_height + image_y_offset)
+                    for y_position in
+                        u32::max(reference_grid_y, image_y_offset)..u32::min(y_end, image_height + image_y_offset)
                     {
                         let pos = (y_position - image_y_offset) as usize * image_width as usize
                             + (x_position - image_x_offset) as usize;

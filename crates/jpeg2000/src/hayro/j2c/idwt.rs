@@ -24,10 +24,7 @@ pub(crate) struct IDWTOutput {
 
 impl Default for IDWTOutput {
     fn default() -> Self {
-        Self {
-            coefficients: vec![],
-            rect: IntRect::from_ltrb(0, 0, u32::MAX, u32::MAX),
-        }
+        Self { coefficients: vec![], rect: IntRect::from_ltrb(0, 0, u32::MAX, u32::MAX) }
     }
 }
 
@@ -56,9 +53,7 @@ pub(crate) fn apply(
 
     let mut decompositions = &storage.decompositions[tile_decompositions.decompositions.clone()];
     // If we requested a lower resolution level, we can skip some decompositions.
-    decompositions = &decompositions[..decompositions
-        .len()
-        .saturating_sub(header.skipped_resolution_levels as usize)];
+    decompositions = &decompositions[..decompositions.len().saturating_sub(header.skipped_resolution_levels as usize)];
     let ll_sub_band = &storage.sub_bands[tile_decompositions.first_ll_sub_band];
 
     // To explain a bit why we have this scratch buffer and another coefficient
@@ -88,9 +83,7 @@ pub(crate) fn apply(
     if decompositions.is_empty() {
         // Single decomposition, just copy the coefficients from the sub-band.
         output.coefficients.clear();
-        output
-            .coefficients
-            .extend_from_slice(&storage.coefficients[ll_sub_band.coefficients.clone()]);
+        output.coefficients.extend_from_slice(&storage.coefficients[ll_sub_band.coefficients.clone()]);
 
         output.rect = ll_sub_band.rect;
 
@@ -101,9 +94,7 @@ pub(crate) fn apply(
     // from the highest decomposition. Therefore, reserve as much.
     let (s_min, s_max) = estimate_buffer_size(decompositions.last().unwrap());
     if output.coefficients.len() < s_min {
-        output
-            .coefficients
-            .reserve_exact(s_max - output.coefficients.len());
+        output.coefficients.reserve_exact(s_max - output.coefficients.len());
     }
 
     if decompositions.len() > 1 {
@@ -122,11 +113,7 @@ pub(crate) fn apply(
 
     let mut temp_output = filter_2d(
         IDWTInput::from_sub_band(ll_sub_band, storage),
-        if use_scratch {
-            scratch_buf
-        } else {
-            &mut output.coefficients
-        },
+        if use_scratch { scratch_buf } else { &mut output.coefficients },
         &decompositions[0],
         transform,
         storage,
@@ -136,21 +123,9 @@ pub(crate) fn apply(
         use_scratch = !use_scratch;
 
         temp_output = if use_scratch {
-            filter_2d(
-                IDWTInput::from_output(&output.coefficients),
-                scratch_buf,
-                decomposition,
-                transform,
-                storage,
-            )
+            filter_2d(IDWTInput::from_output(&output.coefficients), scratch_buf, decomposition, transform, storage)
         } else {
-            filter_2d(
-                IDWTInput::from_output(scratch_buf),
-                &mut output.coefficients,
-                decomposition,
-                transform,
-                storage,
-            )
+            filter_2d(IDWTInput::from_output(scratch_buf), &mut output.coefficients, decomposition, transform, storage)
         };
     }
 
@@ -163,9 +138,7 @@ struct IDWTInput<'a> {
 
 impl<'a> IDWTInput<'a> {
     fn from_sub_band(sub_band: &'a SubBand, storage: &'a DecompositionStorage<'_>) -> Self {
-        IDWTInput {
-            coefficients: &storage.coefficients[sub_band.coefficients.clone()],
-        }
+        IDWTInput { coefficients: &storage.coefficients[sub_band.coefficients.clone()] }
     }
 
     fn from_output(coefficients: &'a [f32]) -> Self {
@@ -199,9 +172,7 @@ fn filter_2d(
         filter_2d_inner(simd, input, coefficients, decomposition, transform, storage);
     });
 
-    IDWTTempOutput {
-        rect: decomposition.rect,
-    }
+    IDWTTempOutput { rect: decomposition.rect }
 }
 
 #[inline(always)]
@@ -246,18 +217,12 @@ fn interleave_and_filter_horizontal<S: Simd>(
     transform: Kernel,
     storage: &DecompositionStorage<'_>,
 ) {
-    let IntRect {
-        x0: u0,
-        x1: u1,
-        y0: v0,
-        ..
-    } = decomposition.rect;
+    let IntRect { x0: u0, x1: u1, y0: v0, .. } = decomposition.rect;
     let width = decomposition.rect.width() as usize;
 
     let ll = input.coefficients;
-    let [hl, lh, hh] = decomposition
-        .sub_bands
-        .map(|idx| &storage.coefficients[storage.sub_bands[idx].coefficients.clone()]);
+    let [hl, lh, hh] =
+        decomposition.sub_bands.map(|idx| &storage.coefficients[storage.sub_bands[idx].coefficients.clone()]);
 
     // See Figure F.8.
     let num_low = (u1.div_ceil(2) - u0.div_ceil(2)) as usize;
@@ -265,24 +230,8 @@ fn interleave_and_filter_horizontal<S: Simd>(
     let mut filter = HorizontalFilter::new(transform, u0.is_multiple_of(2), num_low, num_high);
 
     let (first_low_row, first_high_row) = if v0.is_multiple_of(2) { (0, 1) } else { (1, 0) };
-    filter.filter_rows(
-        simd,
-        ll,
-        hl,
-        coefficients
-            .chunks_exact_mut(width)
-            .skip(first_low_row)
-            .step_by(2),
-    );
-    filter.filter_rows(
-        simd,
-        lh,
-        hh,
-        coefficients
-            .chunks_exact_mut(width)
-            .skip(first_high_row)
-            .step_by(2),
-    );
+    filter.filter_rows(simd, ll, hl, coefficients.chunks_exact_mut(width).skip(first_low_row).step_by(2));
+    filter.filter_rows(simd, lh, hh, coefficients.chunks_exact_mut(width).skip(first_high_row).step_by(2));
 }
 
 /// Filters rows with the `1D_SR` procedure from F.3.6 while their low-pass and high-pass samples
@@ -298,14 +247,7 @@ struct HorizontalFilter {
 
 impl HorizontalFilter {
     fn new(transform: Kernel, low_first: bool, num_low: usize, num_high: usize) -> Self {
-        Self {
-            transform,
-            low_first,
-            num_low,
-            num_high,
-            low: vec![0.0; num_low + 2],
-            high: vec![0.0; num_high + 2],
-        }
+        Self { transform, low_first, num_low, num_high, low: vec![0.0; num_low + 2], high: vec![0.0; num_high + 2] }
     }
 
     #[inline(always)]
@@ -317,10 +259,8 @@ impl HorizontalFilter {
         rows: impl Iterator<Item = &'a mut [f32]>,
     ) {
         for (v, row) in rows.enumerate() {
-            self.low[1..=self.num_low]
-                .copy_from_slice(&low_band[v * self.num_low..][..self.num_low]);
-            self.high[1..=self.num_high]
-                .copy_from_slice(&high_band[v * self.num_high..][..self.num_high]);
+            self.low[1..=self.num_low].copy_from_slice(&low_band[v * self.num_low..][..self.num_low]);
+            self.high[1..=self.num_high].copy_from_slice(&high_band[v * self.num_high..][..self.num_high]);
 
             filter_1d(simd, self.transform, self);
 
@@ -360,14 +300,7 @@ impl<S: Simd> Lifting<S> for HorizontalFilter {
         f_scalar: impl Fn(f32, f32, f32) -> f32,
     ) {
         let offset = usize::from(self.low_first);
-        lift_band(
-            simd,
-            &mut self.low,
-            &mut self.high,
-            offset,
-            f_simd,
-            f_scalar,
-        );
+        lift_band(simd, &mut self.low, &mut self.high, offset, f_simd, f_scalar);
     }
 
     #[inline(always)]
@@ -378,14 +311,7 @@ impl<S: Simd> Lifting<S> for HorizontalFilter {
         f_scalar: impl Fn(f32, f32, f32) -> f32,
     ) {
         let offset = usize::from(!self.low_first);
-        lift_band(
-            simd,
-            &mut self.high,
-            &mut self.low,
-            offset,
-            f_simd,
-            f_scalar,
-        );
+        lift_band(simd, &mut self.high, &mut self.low, offset, f_simd, f_scalar);
     }
 }
 
@@ -419,8 +345,7 @@ fn interleave_row<S: Simd>(simd: S, first: &[f32], second: &[f32], output: &mut 
     let num_pairs = first.len().min(second.len());
     let (first_chunks, first_rest) = first[..num_pairs].as_chunks::<SIMD_WIDTH>();
     let (second_chunks, second_rest) = second[..num_pairs].as_chunks::<SIMD_WIDTH>();
-    let (output_chunks, output_rest) =
-        output[..num_pairs * 2].as_chunks_mut::<{ 2 * SIMD_WIDTH }>();
+    let (output_chunks, output_rest) = output[..num_pairs * 2].as_chunks_mut::<{ 2 * SIMD_WIDTH }>();
 
     for ((f, s), out) in first_chunks.iter().zip(second_chunks).zip(output_chunks) {
         let f = f32x8::from_slice(simd, f);
@@ -442,12 +367,7 @@ fn interleave_row<S: Simd>(simd: S, first: &[f32], second: &[f32], output: &mut 
 
 /// The `VER_SR` procedure from F.3.5.
 #[inline(always)]
-fn filter_vertical<S: Simd>(
-    simd: S,
-    coefficients: &mut [f32],
-    rect: IntRect,
-    transform: Kernel,
-) {
+fn filter_vertical<S: Simd>(simd: S, coefficients: &mut [f32], rect: IntRect, transform: Kernel) {
     let mut filter = VerticalFilter {
         coefficients,
         width: rect.width() as usize,
@@ -469,12 +389,7 @@ struct VerticalFilter<'a> {
 impl VerticalFilter<'_> {
     #[inline(always)]
     fn scale_rows<S: Simd>(&mut self, simd: S, first_row: usize, factor: f32) {
-        for row in self
-            .coefficients
-            .chunks_exact_mut(self.width)
-            .skip(first_row)
-            .step_by(2)
-        {
+        for row in self.coefficients.chunks_exact_mut(self.width).skip(first_row).step_by(2) {
             scale(simd, row, factor);
         }
     }
@@ -494,30 +409,15 @@ impl VerticalFilter<'_> {
             // The periodic symmetric extension (F.3.7) mirrors the columns at their first and last
             // row.
             let above = if row == 0 { 1 } else { row - 1 };
-            let below = if row == height - 1 {
-                height - 2
-            } else {
-                row + 1
-            };
+            let below = if row == height - 1 { height - 2 } else { row + 1 };
 
             let (rows_before, rest) = self.coefficients.split_at_mut(row * width);
             let (current, rows_after) = rest.split_at_mut(width);
             let neighbor = |r: usize| {
-                if r < row {
-                    &rows_before[r * width..][..width]
-                } else {
-                    &rows_after[(r - row - 1) * width..][..width]
-                }
+                if r < row { &rows_before[r * width..][..width] } else { &rows_after[(r - row - 1) * width..][..width] }
             };
 
-            lift_samples(
-                simd,
-                current,
-                neighbor(above),
-                neighbor(below),
-                &f_simd,
-                &f_scalar,
-            );
+            lift_samples(simd, current, neighbor(above), neighbor(below), &f_simd, &f_scalar);
         }
     }
 }

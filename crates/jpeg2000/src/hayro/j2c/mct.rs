@@ -13,11 +13,7 @@ pub(crate) fn apply_inverse(
     header: &Header,
 ) -> Result<()> {
     if components.len() < 3 {
-        return if header.strict {
-            err!(ColorError::Mct)
-        } else {
-            Ok(())
-        };
+        return if header.strict { err!(ColorError::Mct) } else { Ok(()) };
     }
 
     let (s, _) = components.split_at_mut(3);
@@ -37,34 +33,20 @@ pub(crate) fn apply_inverse(
 
     // obscura: OpenJPEG's ICT for Part 1, OpenJPH's for HTJ2K.
     let opj = !component_infos[0].coding_style.parameters.code_block_style.high_throughput;
-    apply_inner(
-        transform,
-        opj,
-        &mut s0.container,
-        &mut s1.container,
-        &mut s2.container,
-    );
+    apply_inner(transform, opj, &mut s0.container, &mut s1.container, &mut s2.container);
 
     Ok(())
 }
 
-fn apply_inner(
-    transform: WaveletTransform,
-    opj: bool,
-    s0: &mut [f32],
-    s1: &mut [f32],
-    s2: &mut [f32],
-) {
+fn apply_inner(transform: WaveletTransform, opj: bool, s0: &mut [f32], s1: &mut [f32], s2: &mut [f32]) {
     dispatch!(Level::new(), simd => apply_inner_impl(simd, transform, opj, s0, s1, s2));
 }
 
 // obscura: OpenJPH's ICT constants (ojph_colour.cpp, CT_CNST), from 0.299f/0.587f/0.114f in f64.
 const OJPH_CR2R: f32 = (2.0 * (1.0 - 0.299_f32 as f64)) as f32;
 const OJPH_CB2B: f32 = (2.0 * (1.0 - 0.114_f32 as f64)) as f32;
-const OJPH_CB2G: f32 =
-    (2.0 * (0.114_f32 as f64) * (1.0 - 0.114_f32 as f64) / (0.587_f32 as f64)) as f32;
-const OJPH_CR2G: f32 =
-    (2.0 * (0.299_f32 as f64) * (1.0 - 0.299_f32 as f64) / (0.587_f32 as f64)) as f32;
+const OJPH_CB2G: f32 = (2.0 * (0.114_f32 as f64) * (1.0 - 0.114_f32 as f64) / (0.587_f32 as f64)) as f32;
+const OJPH_CR2G: f32 = (2.0 * (0.299_f32 as f64) * (1.0 - 0.299_f32 as f64) / (0.587_f32 as f64)) as f32;
 
 #[inline(always)]
 fn apply_inner_impl<S: Simd>(
@@ -78,12 +60,8 @@ fn apply_inner_impl<S: Simd>(
     match transform {
         // Irreversible MCT, specified in G.3.
         WaveletTransform::Irreversible97 => {
-            for ((y0, y1), y2) in s0
-                .as_chunks_mut::<8>()
-                .0
-                .iter_mut()
-                .zip(s1.as_chunks_mut::<8>().0)
-                .zip(s2.as_chunks_mut::<8>().0)
+            for ((y0, y1), y2) in
+                s0.as_chunks_mut::<8>().0.iter_mut().zip(s1.as_chunks_mut::<8>().0).zip(s2.as_chunks_mut::<8>().0)
             {
                 let y_0 = f32x8::from_slice(simd, y0);
                 let y_1 = f32x8::from_slice(simd, y1);
@@ -92,17 +70,9 @@ fn apply_inner_impl<S: Simd>(
                 // obscura: unfused, in OpenJPEG's (opj_mct_decode_real) or OpenJPH's
                 // (ict_backward) order and constants.
                 let (i0, i1, i2) = if opj {
-                    (
-                        y_0 + y_2 * 1.402,
-                        (y_0 - y_1 * 0.34413) - y_2 * 0.71414,
-                        y_0 + y_1 * 1.772,
-                    )
+                    (y_0 + y_2 * 1.402, (y_0 - y_1 * 0.34413) - y_2 * 0.71414, y_0 + y_1 * 1.772)
                 } else {
-                    (
-                        y_0 + y_2 * OJPH_CR2R,
-                        (y_0 - y_2 * OJPH_CR2G) - y_1 * OJPH_CB2G,
-                        y_0 + y_1 * OJPH_CB2B,
-                    )
+                    (y_0 + y_2 * OJPH_CR2R, (y_0 - y_2 * OJPH_CR2G) - y_1 * OJPH_CB2G, y_0 + y_1 * OJPH_CB2B)
                 };
 
                 i0.store(y0);
@@ -112,12 +82,8 @@ fn apply_inner_impl<S: Simd>(
         }
         // Reversible MCT, specified in G.2.
         WaveletTransform::Reversible53 => {
-            for ((y0, y1), y2) in s0
-                .as_chunks_mut::<8>()
-                .0
-                .iter_mut()
-                .zip(s1.as_chunks_mut::<8>().0)
-                .zip(s2.as_chunks_mut::<8>().0)
+            for ((y0, y1), y2) in
+                s0.as_chunks_mut::<8>().0.iter_mut().zip(s1.as_chunks_mut::<8>().0).zip(s2.as_chunks_mut::<8>().0)
             {
                 let y_0 = f32x8::from_slice(simd, y0);
                 let y_1 = f32x8::from_slice(simd, y1);

@@ -56,12 +56,8 @@ pub(crate) fn parse<'a>(stream: &'a [u8], settings: &DecodeSettings) -> Result<I
     // RGB. The exception are three components where the last two are
     // subsampled relative to the first one, since that's practically only
     // done for YCbCr.
-    let subsampling = |c: &codestream::ComponentInfo| {
-        (
-            c.size_info.horizontal_resolution,
-            c.size_info.vertical_resolution,
-        )
-    };
+    let subsampling =
+        |c: &codestream::ComponentInfo| (c.size_info.horizontal_resolution, c.size_info.vertical_resolution);
     let has_subsampled_chroma = matches!(
         header.component_infos.as_slice(),
         [y, cb, cr] if {
@@ -81,8 +77,7 @@ pub(crate) fn parse<'a>(stream: &'a [u8], settings: &DecodeSettings) -> Result<I
 
     boxes.color_specification = Some(ColorSpecificationBox { color_space: cs });
 
-    let (color_space, has_alpha) =
-        resolve_alpha_and_color_space(&boxes, &parsed_codestream.header, settings)?;
+    let (color_space, has_alpha) = resolve_alpha_and_color_space(&boxes, &parsed_codestream.header, settings)?;
 
     Ok(Image {
         codestream: parsed_codestream.data,
@@ -94,10 +89,7 @@ pub(crate) fn parse<'a>(stream: &'a [u8], settings: &DecodeSettings) -> Result<I
     })
 }
 
-pub(crate) fn parse_raw<'a>(
-    stream: &'a [u8],
-    settings: &DecodeSettings,
-) -> Result<ParsedCodestream<'a>> {
+pub(crate) fn parse_raw<'a>(stream: &'a [u8], settings: &DecodeSettings) -> Result<ParsedCodestream<'a>> {
     let mut reader = BitReader::new(stream);
 
     let marker = reader.read_marker()?;
@@ -108,8 +100,5 @@ pub(crate) fn parse_raw<'a>(
     let header = codestream::read_header(&mut reader, settings)?;
     let code_stream_data = reader.tail().ok_or(FormatError::MissingCodestream)?;
 
-    Ok(ParsedCodestream {
-        header,
-        data: code_stream_data,
-    })
+    Ok(ParsedCodestream { header, data: code_stream_data })
 }

@@ -47,12 +47,8 @@ impl<'a> IteratorInput<'a> {
         mut layers: (u8, u8),
         mut components: (u8, u8),
     ) -> Self {
-        let max_resolution = tile
-            .component_infos
-            .iter()
-            .map(|c| c.coding_style.parameters.num_resolution_levels)
-            .max()
-            .unwrap_or(0);
+        let max_resolution =
+            tile.component_infos.iter().map(|c| c.coding_style.parameters.num_resolution_levels).max().unwrap_or(0);
         let max_layer = tile.num_layers;
         let max_component = tile.component_infos.len() as u8;
 
@@ -61,12 +57,7 @@ impl<'a> IteratorInput<'a> {
         layers.1 = layers.1.min(max_layer);
         components.1 = components.1.min(max_component);
 
-        Self {
-            layers,
-            tile,
-            resolutions,
-            components,
-        }
+        Self { layers, tile, resolutions, components }
     }
 
     fn min_layer(&self) -> u8 {
@@ -108,21 +99,12 @@ impl<'a> IteratorInput<'a> {
     }
 
     fn component_tiles(&self) -> Vec<ComponentTile<'a>> {
-        self.tile
-            .component_infos
-            .iter()
-            .map(|c| ComponentTile::new(self.tile, c))
-            .collect::<Vec<_>>()
+        self.tile.component_infos.iter().map(|c| ComponentTile::new(self.tile, c)).collect::<Vec<_>>()
     }
 
     /// The number of precincts of the given component at the given
     /// resolution, or 0 if the component doesn't have that resolution.
-    fn num_precincts(
-        &self,
-        component_tiles: &[ComponentTile<'a>],
-        component_idx: u8,
-        resolution: u8,
-    ) -> u64 {
+    fn num_precincts(&self, component_tiles: &[ComponentTile<'a>], component_idx: u8, resolution: u8) -> u64 {
         if component_idx >= self.max_comp() || resolution >= self.max_resolution(component_idx) {
             return 0;
         }
@@ -137,11 +119,8 @@ pub(crate) fn progression_iterator<'a>(
     tile: &'a Tile<'a>,
     header: &Header,
 ) -> Result<Box<dyn Iterator<Item = ProgressionData> + 'a>> {
-    let progression_changes = if tile.progression_changes.is_empty() {
-        &header.progression_changes
-    } else {
-        &tile.progression_changes
-    };
+    let progression_changes =
+        if tile.progression_changes.is_empty() { &header.progression_changes } else { &tile.progression_changes };
 
     if progression_changes.is_empty() {
         return progression_order_iterator(IteratorInput::new(tile), tile.progression_order);
@@ -167,12 +146,7 @@ pub(crate) fn progression_iterator<'a>(
     // included by a previous progression must not be included again.
     let mut included = BTreeSet::new();
 
-    Ok(Box::new(
-        iterators
-            .into_iter()
-            .flatten()
-            .filter(move |data| included.insert(*data)),
-    ))
+    Ok(Box::new(iterators.into_iter().flatten().filter(move |data| included.insert(*data))))
 }
 
 fn progression_order_iterator<'a>(
@@ -187,16 +161,13 @@ fn progression_order_iterator<'a>(
             Box::new(resolution_layer_component_position_progression(input))
         }
         ProgressionOrder::ResolutionPositionComponentLayer => Box::new(
-            resolution_position_component_layer_progression(input)
-                .ok_or(DecodingError::InvalidProgressionIterator)?,
+            resolution_position_component_layer_progression(input).ok_or(DecodingError::InvalidProgressionIterator)?,
         ),
         ProgressionOrder::PositionComponentResolutionLayer => Box::new(
-            position_component_resolution_layer_progression(input)
-                .ok_or(DecodingError::InvalidProgressionIterator)?,
+            position_component_resolution_layer_progression(input).ok_or(DecodingError::InvalidProgressionIterator)?,
         ),
         ProgressionOrder::ComponentPositionResolutionLayer => Box::new(
-            component_position_resolution_layer_progression(input)
-                .ok_or(DecodingError::InvalidProgressionIterator)?,
+            component_position_resolution_layer_progression(input).ok_or(DecodingError::InvalidProgressionIterator)?,
         ),
     })
 }
@@ -239,12 +210,7 @@ pub(crate) fn layer_resolution_component_position_progression<'a>(
             num_precincts = input.num_precincts(&component_tiles, component_idx, resolution);
         }
 
-        let data = ProgressionData {
-            layer_num: layer,
-            resolution,
-            component: component_idx,
-            precinct,
-        };
+        let data = ProgressionData { layer_num: layer, resolution, component: component_idx, precinct };
 
         precinct += 1;
 
@@ -290,12 +256,7 @@ pub(crate) fn resolution_layer_component_position_progression<'a>(
             num_precincts = input.num_precincts(&component_tiles, component_idx, resolution);
         }
 
-        let data = ProgressionData {
-            layer_num: layer,
-            resolution,
-            component: component_idx,
-            precinct,
-        };
+        let data = ProgressionData { layer_num: layer, resolution, component: component_idx, precinct };
 
         precinct += 1;
 

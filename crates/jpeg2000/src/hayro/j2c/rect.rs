@@ -12,12 +12,7 @@ impl IntRect {
     }
 
     pub(crate) fn from_xywh(x: u32, y: u32, w: u32, h: u32) -> Self {
-        Self {
-            x0: x,
-            y0: y,
-            x1: x + w,
-            y1: y + h,
-        }
+        Self { x0: x, y0: y, x1: x + w, y1: y + h }
     }
 
     pub(crate) fn width(&self) -> u32 {

@@ -20,13 +20,7 @@ pub(crate) fn parse<'a, 'b>(
     storage: &mut DecompositionStorage<'a>,
 ) -> Result<()> {
     for tile_part in &tile.tile_parts {
-        if parse_inner(
-            tile_part.clone(),
-            &mut progression_iterator,
-            &tile.component_infos,
-            storage,
-        )
-        .is_none()
+        if parse_inner(tile_part.clone(), &mut progression_iterator, &tile.component_infos, storage).is_none()
             && header.strict
         {
             bail!(TileError::Invalid);
@@ -46,15 +40,12 @@ fn parse_inner<'a>(
         let progression_data = progression_iterator.next()?;
         let resolution = progression_data.resolution;
         let component_info = &component_infos[progression_data.component as usize];
-        let tile_decompositions =
-            &mut storage.tile_decompositions[progression_data.component as usize];
+        let tile_decompositions = &mut storage.tile_decompositions[progression_data.component as usize];
         let sub_band_iter = tile_decompositions.sub_band_iter(resolution, &storage.decompositions);
 
         let body_reader = tile_part.body();
 
-        if component_info.coding_style.flags.may_use_sop_markers()
-            && body_reader.peek_marker() == Some(SOP)
-        {
+        if component_info.coding_style.flags.may_use_sop_markers() && body_reader.peek_marker() == Some(SOP) {
             body_reader.read_marker().ok()?;
             body_reader.skip_bytes(4)?;
         }
@@ -69,21 +60,13 @@ fn parse_inner<'a>(
         // case. The value 1 indicates a non-zero length."
         if !zero_length {
             for sub_band in sub_band_iter.clone() {
-                resolve_segments(
-                    sub_band,
-                    &progression_data,
-                    header_reader,
-                    storage,
-                    component_info,
-                )?;
+                resolve_segments(sub_band, &progression_data, header_reader, storage, component_info)?;
             }
         }
 
         header_reader.align();
 
-        if component_info.coding_style.flags.uses_eph_marker()
-            && header_reader.read_marker().ok()? != EPH
-        {
+        if component_info.coding_style.flags.uses_eph_marker() && header_reader.read_marker().ok()? != EPH {
             return None;
         }
 
@@ -93,13 +76,11 @@ fn parse_inner<'a>(
         if !zero_length {
             for sub_band in sub_band_iter {
                 let sub_band = &mut storage.sub_bands[sub_band];
-                let precinct = &mut storage.precincts[sub_band.precincts.clone()]
-                    [progression_data.precinct as usize];
+                let precinct = &mut storage.precincts[sub_band.precincts.clone()][progression_data.precinct as usize];
                 let code_blocks = &mut storage.code_blocks[precinct.code_blocks.clone()];
 
                 for code_block in code_blocks {
-                    let layer = &mut storage.layers[code_block.layers.clone()]
-                        [progression_data.layer_num as usize];
+                    let layer = &mut storage.layers[code_block.layers.clone()][progression_data.layer_num as usize];
 
                     if let Some(segments) = layer.segments.clone() {
                         let segments = &mut storage.segments[segments.clone()];
@@ -169,8 +150,7 @@ fn resolve_segments(
             continue;
         }
 
-        let layer =
-            &mut storage.layers[code_block.layers.clone()][progression_data.layer_num as usize];
+        let layer = &mut storage.layers[code_block.layers.clone()][progression_data.layer_num as usize];
 
         let included_first_time = is_included && !code_block.has_been_included;
 
@@ -250,10 +230,7 @@ fn resolve_segments(
                 // If we terminate on each pass, the segment is just the index
                 // of the pass.
                 pass_idx
-            } else if component_info
-                .code_block_style()
-                .selective_arithmetic_coding_bypass
-            {
+            } else if component_info.code_block_style().selective_arithmetic_coding_bypass {
                 // Use the formula derived from the table in the spec.
                 segment_idx_for_bypass(pass_idx)
             } else {
@@ -327,9 +304,5 @@ fn resolve_segments(
 /// Calculate the segment index for the given pass in arithmetic decoder
 /// bypass (see section D.6, Table D.9).
 fn segment_idx_for_bypass(pass_idx: u8) -> u8 {
-    if pass_idx < 10 {
-        0
-    } else {
-        1 + (2 * ((pass_idx - 10) / 3)) + (if ((pass_idx - 10) % 3) == 2 { 1 } else { 0 })
-    }
+    if pass_idx < 10 { 0 } else { 1 + (2 * ((pass_idx - 10) / 3)) + (if ((pass_idx - 10) % 3) == 2 { 1 } else { 0 }) }
 }

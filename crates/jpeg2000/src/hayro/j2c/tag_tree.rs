@@ -103,12 +103,7 @@ impl TagNode {
         let n3 = Self::build(top_left_width, height - top_left_height, level - 1, nodes);
         push(n3, 2, nodes);
 
-        let n4 = Self::build(
-            width - top_left_width,
-            height - top_left_height,
-            level - 1,
-            nodes,
-        );
+        let n4 = Self::build(width - top_left_width, height - top_left_height, level - 1, nodes);
         push(n4, 3, nodes);
 
         tag
@@ -167,33 +162,11 @@ fn read_tag_node(
 
     match (left, top) {
         (true, true) => read_tag_node(node.children[0], x, y, reader, node.value, max_val, nodes),
-        (false, true) => read_tag_node(
-            node.children[1],
-            x - top_left_width,
-            y,
-            reader,
-            node.value,
-            max_val,
-            nodes,
-        ),
-        (true, false) => read_tag_node(
-            node.children[2],
-            x,
-            y - top_left_height,
-            reader,
-            node.value,
-            max_val,
-            nodes,
-        ),
-        (false, false) => read_tag_node(
-            node.children[3],
-            x - top_left_width,
-            y - top_left_height,
-            reader,
-            node.value,
-            max_val,
-            nodes,
-        ),
+        (false, true) => read_tag_node(node.children[1], x - top_left_width, y, reader, node.value, max_val, nodes),
+        (true, false) => read_tag_node(node.children[2], x, y - top_left_height, reader, node.value, max_val, nodes),
+        (false, false) => {
+            read_tag_node(node.children[3], x - top_left_width, y - top_left_height, reader, node.value, max_val, nodes)
+        }
     }
 }
 
@@ -207,20 +180,13 @@ pub(crate) struct TagTree {
 impl TagTree {
     pub(crate) fn new(width: u32, height: u32, nodes: &mut Vec<TagNode>) -> Self {
         // Calculate how many levels the tree has in total.
-        let level = u32::max(
-            width.next_power_of_two().ilog2(),
-            height.next_power_of_two().ilog2(),
-        );
+        let level = u32::max(width.next_power_of_two().ilog2(), height.next_power_of_two().ilog2());
 
         let node = TagNode::build(width, height, level as u16, nodes);
         let idx = nodes.len();
         nodes.push(node);
 
-        Self {
-            root: idx,
-            width,
-            height,
-        }
+        Self { root: idx, width, height }
     }
 
     pub(crate) fn read(

@@ -4,9 +4,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::build::{PrecinctData, SubBandType};
-use super::codestream::{
-    ComponentInfo, Header, ProgressionChange, ProgressionOrder, markers, skip_marker_segment,
-};
+use super::codestream::{ComponentInfo, Header, ProgressionChange, ProgressionOrder, markers, skip_marker_segment};
 use super::rect::IntRect;
 use crate::hayro::error::{MarkerError, Result, TileError, ValidationError, bail, err};
 use crate::hayro::j2c::codestream;
@@ -58,9 +56,7 @@ impl<'a> TilePart<'a> {
         match self {
             TilePart::Merged(m) => &mut m.data,
             TilePart::Separated(s) => {
-                if s.headers[s.active_header_reader].at_end()
-                    && s.headers.len() - 1 > s.active_header_reader
-                {
+                if s.headers[s.active_header_reader].at_end() && s.headers.len() - 1 > s.active_header_reader {
                     s.active_header_reader += 1;
                 }
 
@@ -97,13 +93,11 @@ impl<'a> Tile<'a> {
 
             // Note that `x1` and `y1` are exclusive.
             let x1 = u64::min(
-                u64::from(size_data.tile_x_offset)
-                    + (x_coord + 1) * u64::from(size_data.tile_width),
+                u64::from(size_data.tile_x_offset) + (x_coord + 1) * u64::from(size_data.tile_width),
                 u64::from(size_data.reference_grid_width),
             ) as u32;
             let y1 = u64::min(
-                u64::from(size_data.tile_y_offset)
-                    + (y_coord + 1) * u64::from(size_data.tile_height),
+                u64::from(size_data.tile_y_offset) + (y_coord + 1) * u64::from(size_data.tile_height),
                 u64::from(size_data.reference_grid_height),
             ) as u32;
 
@@ -126,21 +120,14 @@ impl<'a> Tile<'a> {
     }
 
     pub(crate) fn component_tiles(&self) -> impl Iterator<Item = ComponentTile<'_>> {
-        self.component_infos
-            .iter()
-            .map(|i| ComponentTile::new(self, i))
+        self.component_infos.iter().map(|i| ComponentTile::new(self, i))
     }
 }
 
 /// Create the tiles and parse their constituent tile parts.
-pub(crate) fn parse<'a>(
-    reader: &mut BitReader<'a>,
-    main_header: &'a Header,
-) -> Result<Vec<Tile<'a>>> {
+pub(crate) fn parse<'a>(reader: &mut BitReader<'a>, main_header: &'a Header) -> Result<Vec<Tile<'a>>> {
     let tile_count = main_header.size_data.num_tiles()?;
-    let mut tiles = (0..tile_count)
-        .map(|idx| Tile::new(idx, main_header))
-        .collect::<Vec<_>>();
+    let mut tiles = (0..tile_count).map(|idx| Tile::new(idx, main_header)).collect::<Vec<_>>();
 
     let mut tile_part_idx = 0;
 
@@ -180,9 +167,7 @@ fn parse_tile_part<'a>(
     } else {
         // Subtract 12 to account for the marker length.
 
-        (tile_part_header.tile_part_length as usize)
-            .checked_sub(12)
-            .ok_or(TileError::Invalid)?
+        (tile_part_header.tile_part_length as usize).checked_sub(12).ok_or(TileError::Invalid)?
     };
 
     let start = reader.offset();
@@ -197,19 +182,11 @@ fn parse_tile_part<'a>(
         // but some files contain tile-parts that only consist of the SOT
         // marker segment. Those don't contain any data and can be skipped.
         if reader.offset() - start >= data_len {
-            return if main_header.strict {
-                err!(MarkerError::Expected("SOD"))
-            } else {
-                Ok(())
-            };
+            return if main_header.strict { err!(MarkerError::Expected("SOD")) } else { Ok(()) };
         }
 
         let Some(marker) = reader.peek_marker() else {
-            return if main_header.strict {
-                err!(MarkerError::Invalid)
-            } else {
-                Ok(())
-            };
+            return if main_header.strict { err!(MarkerError::Invalid) } else { Ok(()) };
         };
 
         match marker {
@@ -235,8 +212,8 @@ fn parse_tile_part<'a>(
             markers::COC => {
                 reader.read_marker()?;
 
-                let (component_index, coc) = codestream::coc_marker(reader, num_components as u16)
-                    .ok_or(MarkerError::ParseFailure("COC"))?;
+                let (component_index, coc) =
+                    codestream::coc_marker(reader, num_components as u16).ok_or(MarkerError::ParseFailure("COC"))?;
 
                 let old = tile
                     .component_infos
@@ -256,8 +233,8 @@ fn parse_tile_part<'a>(
             }
             markers::QCC => {
                 reader.read_marker()?;
-                let (component_index, qcc) = codestream::qcc_marker(reader, num_components as u16)
-                    .ok_or(MarkerError::ParseFailure("QCC"))?;
+                let (component_index, qcc) =
+                    codestream::qcc_marker(reader, num_components as u16).ok_or(MarkerError::ParseFailure("QCC"))?;
 
                 tile.component_infos
                     .get_mut(component_index as usize)
@@ -276,8 +253,7 @@ fn parse_tile_part<'a>(
             markers::RGN => {
                 reader.read_marker()?;
                 let (component_index, roi_shift) =
-                    codestream::rgn_marker(reader, num_components as u16)
-                        .ok_or(MarkerError::ParseFailure("RGN"))?;
+                    codestream::rgn_marker(reader, num_components as u16).ok_or(MarkerError::ParseFailure("RGN"))?;
 
                 tile.component_infos
                     .get_mut(component_index as usize)
@@ -287,8 +263,7 @@ fn parse_tile_part<'a>(
             markers::POC => {
                 reader.read_marker()?;
                 tile.progression_changes.extend(
-                    codestream::poc_marker(reader, num_components as u16)
-                        .ok_or(MarkerError::ParseFailure("POC"))?,
+                    codestream::poc_marker(reader, num_components as u16).ok_or(MarkerError::ParseFailure("POC"))?,
                 );
             }
             markers::PLT => {
@@ -316,11 +291,7 @@ fn parse_tile_part<'a>(
     let remaining_bytes = if let Some(len) = data_len.checked_sub(reader.offset() - start) {
         len
     } else {
-        return if main_header.strict {
-            err!(TileError::Invalid)
-        } else {
-            Ok(())
-        };
+        return if main_header.strict { err!(TileError::Invalid) } else { Ok(()) };
     };
 
     ppt_headers.sort_by_key(|p1| p1.sequence_idx);
@@ -343,15 +314,9 @@ fn parse_tile_part<'a>(
     };
 
     let tile_part = if !headers.is_empty() {
-        TilePart::Separated(SeparatedTilePart {
-            headers,
-            active_header_reader: 0,
-            body: BitReader::new(data),
-        })
+        TilePart::Separated(SeparatedTilePart { headers, active_header_reader: 0, body: BitReader::new(data) })
     } else {
-        TilePart::Merged(MergedTilePart {
-            data: BitReader::new(data),
-        })
+        TilePart::Merged(MergedTilePart { data: BitReader::new(data) })
     };
 
     tile.tile_parts.push(tile_part);
@@ -379,36 +344,19 @@ impl<'a> ComponentTile<'a> {
             tile_rect
         } else {
             // As described in B-12.
-            let t_x0 = tile_rect
-                .x0
-                .div_ceil(component_info.size_info.horizontal_resolution as u32);
-            let t_y0 = tile_rect
-                .y0
-                .div_ceil(component_info.size_info.vertical_resolution as u32);
-            let t_x1 = tile_rect
-                .x1
-                .div_ceil(component_info.size_info.horizontal_resolution as u32);
-            let t_y1 = tile_rect
-                .y1
-                .div_ceil(component_info.size_info.vertical_resolution as u32);
+            let t_x0 = tile_rect.x0.div_ceil(component_info.size_info.horizontal_resolution as u32);
+            let t_y0 = tile_rect.y0.div_ceil(component_info.size_info.vertical_resolution as u32);
+            let t_x1 = tile_rect.x1.div_ceil(component_info.size_info.horizontal_resolution as u32);
+            let t_y1 = tile_rect.y1.div_ceil(component_info.size_info.vertical_resolution as u32);
 
             IntRect::from_ltrb(t_x0, t_y0, t_x1, t_y1)
         };
 
-        ComponentTile {
-            tile,
-            component_info,
-            rect,
-        }
+        ComponentTile { tile, component_info, rect }
     }
 
     pub(crate) fn resolution_tiles(&self) -> impl Iterator<Item = ResolutionTile<'_>> {
-        (0..self
-            .component_info
-            .coding_style
-            .parameters
-            .num_resolution_levels)
-            .map(|r| ResolutionTile::new(*self, r))
+        (0..self.component_info.coding_style.parameters.num_resolution_levels).map(|r| ResolutionTile::new(*self, r))
     }
 }
 
@@ -426,31 +374,16 @@ pub(crate) struct ResolutionTile<'a> {
 
 impl<'a> ResolutionTile<'a> {
     pub(crate) fn new(component_tile: ComponentTile<'a>, resolution: u8) -> Self {
-        assert!(
-            component_tile
-                .component_info
-                .coding_style
-                .parameters
-                .num_resolution_levels
-                > resolution
-        );
+        assert!(component_tile.component_info.coding_style.parameters.num_resolution_levels > resolution);
 
         let rect = {
             // See formula B-14.
-            let n_l = component_tile
-                .component_info
-                .coding_style
-                .parameters
-                .num_decomposition_levels;
+            let n_l = component_tile.component_info.coding_style.parameters.num_decomposition_levels;
 
-            let tx0 = (component_tile.rect.x0 as u64)
-                .div_ceil(2_u64.pow(n_l as u32 - resolution as u32)) as u32;
-            let ty0 = (component_tile.rect.y0 as u64)
-                .div_ceil(2_u64.pow(n_l as u32 - resolution as u32)) as u32;
-            let tx1 = (component_tile.rect.x1 as u64)
-                .div_ceil(2_u64.pow(n_l as u32 - resolution as u32)) as u32;
-            let ty1 = (component_tile.rect.y1 as u64)
-                .div_ceil(2_u64.pow(n_l as u32 - resolution as u32)) as u32;
+            let tx0 = (component_tile.rect.x0 as u64).div_ceil(2_u64.pow(n_l as u32 - resolution as u32)) as u32;
+            let ty0 = (component_tile.rect.y0 as u64).div_ceil(2_u64.pow(n_l as u32 - resolution as u32)) as u32;
+            let tx1 = (component_tile.rect.x1 as u64).div_ceil(2_u64.pow(n_l as u32 - resolution as u32)) as u32;
+            let ty1 = (component_tile.rect.y1 as u64).div_ceil(2_u64.pow(n_l as u32 - resolution as u32)) as u32;
 
             IntRect::from_ltrb(tx0, ty0, tx1, ty1)
         };
@@ -462,27 +395,13 @@ impl<'a> ResolutionTile<'a> {
         // 1 includes the HL, LH and HH subbands of the N_L decomposition.
         let decomposition_level = {
             if resolution == 0 {
-                component_tile
-                    .component_info
-                    .coding_style
-                    .parameters
-                    .num_decomposition_levels
+                component_tile.component_info.coding_style.parameters.num_decomposition_levels
             } else {
-                component_tile
-                    .component_info
-                    .coding_style
-                    .parameters
-                    .num_decomposition_levels
-                    - (resolution - 1)
+                component_tile.component_info.coding_style.parameters.num_decomposition_levels - (resolution - 1)
             }
         };
 
-        ResolutionTile {
-            resolution,
-            decomposition_level,
-            component_tile,
-            rect,
-        }
+        ResolutionTile { resolution, decomposition_level, component_tile, rect }
     }
 
     pub(crate) fn sub_band_rect(&self, sub_band_type: SubBandType) -> IntRect {
@@ -493,16 +412,8 @@ impl<'a> ResolutionTile<'a> {
 
         // Formula B-15.
 
-        let xo_b = if matches!(sub_band_type, SubBandType::HighLow | SubBandType::HighHigh) {
-            1
-        } else {
-            0
-        };
-        let yo_b = if matches!(sub_band_type, SubBandType::LowHigh | SubBandType::HighHigh) {
-            1
-        } else {
-            0
-        };
+        let xo_b = if matches!(sub_band_type, SubBandType::HighLow | SubBandType::HighHigh) { 1 } else { 0 };
+        let yo_b = if matches!(sub_band_type, SubBandType::LowHigh | SubBandType::HighHigh) { 1 } else { 0 };
 
         let mut numerator_x = 0;
         let mut numerator_y = 0;
@@ -515,18 +426,10 @@ impl<'a> ResolutionTile<'a> {
 
         let denominator = 2_u64.pow(self.decomposition_level as u32);
 
-        let tbx_0 = (self.component_tile.rect.x0 as u64)
-            .saturating_sub(numerator_x)
-            .div_ceil(denominator) as u32;
-        let tbx_1 = (self.component_tile.rect.x1 as u64)
-            .saturating_sub(numerator_x)
-            .div_ceil(denominator) as u32;
-        let tby_0 = (self.component_tile.rect.y0 as u64)
-            .saturating_sub(numerator_y)
-            .div_ceil(denominator) as u32;
-        let tby_1 = (self.component_tile.rect.y1 as u64)
-            .saturating_sub(numerator_y)
-            .div_ceil(denominator) as u32;
+        let tbx_0 = (self.component_tile.rect.x0 as u64).saturating_sub(numerator_x).div_ceil(denominator) as u32;
+        let tbx_1 = (self.component_tile.rect.x1 as u64).saturating_sub(numerator_x).div_ceil(denominator) as u32;
+        let tby_0 = (self.component_tile.rect.y0 as u64).saturating_sub(numerator_y).div_ceil(denominator) as u32;
+        let tby_1 = (self.component_tile.rect.y1 as u64).saturating_sub(numerator_y).div_ceil(denominator) as u32;
 
         IntRect::from_ltrb(tbx_0, tby_0, tbx_1, tby_1)
     }
@@ -535,24 +438,14 @@ impl<'a> ResolutionTile<'a> {
     ///
     /// `PPx` in the specification.
     fn precinct_exponent_x(&self) -> u8 {
-        self.component_tile
-            .component_info
-            .coding_style
-            .parameters
-            .precinct_exponents[self.resolution as usize]
-            .0
+        self.component_tile.component_info.coding_style.parameters.precinct_exponents[self.resolution as usize].0
     }
 
     /// The exponent for determining the vertical size of a precinct.
     ///
     /// `PPx` in the specification.
     fn precinct_exponent_y(&self) -> u8 {
-        self.component_tile
-            .component_info
-            .coding_style
-            .parameters
-            .precinct_exponents[self.resolution as usize]
-            .1
+        self.component_tile.component_info.coding_style.parameters.precinct_exponents[self.resolution as usize].1
     }
 
     fn num_precincts_x(&self) -> u32 {
@@ -609,30 +502,16 @@ impl<'a> ResolutionTile<'a> {
         let ppx_pow2 = 1_u32 << ppx;
         let ppy_pow2 = 1_u32 << ppy;
 
-        let nl_minus_r = self
-            .component_tile
-            .component_info
-            .num_decomposition_levels()
-            - self.resolution;
+        let nl_minus_r = self.component_tile.component_info.num_decomposition_levels() - self.resolution;
 
-        let x_stride =
-            1_u32.checked_shl(self.precinct_exponent_x().checked_add(nl_minus_r)? as u32)?;
-        let y_stride =
-            1_u32.checked_shl(self.precinct_exponent_y().checked_add(nl_minus_r)? as u32)?;
+        let x_stride = 1_u32.checked_shl(self.precinct_exponent_x().checked_add(nl_minus_r)? as u32)?;
+        let y_stride = 1_u32.checked_shl(self.precinct_exponent_y().checked_add(nl_minus_r)? as u32)?;
 
-        let precinct_x_step = (self
-            .component_tile
-            .component_info
-            .size_info
-            .horizontal_resolution as u32)
-            .checked_mul(x_stride)?;
+        let precinct_x_step =
+            (self.component_tile.component_info.size_info.horizontal_resolution as u32).checked_mul(x_stride)?;
 
-        let precinct_y_step = (self
-            .component_tile
-            .component_info
-            .size_info
-            .vertical_resolution as u32)
-            .checked_mul(y_stride)?;
+        let precinct_y_step =
+            (self.component_tile.component_info.size_info.vertical_resolution as u32).checked_mul(y_stride)?;
 
         // These variables are used to map the start coordinates of each
         // precinct _on the reference grid_. Remember that the first
@@ -646,16 +525,12 @@ impl<'a> ResolutionTile<'a> {
         // is divisible, then we can't take the x/y position of the tile
         // as the start of the precinct, but instead have to advance to the
         // next multiple.
-        if !r_x.is_multiple_of(precinct_x_step)
-            && (self.rect.x0 * (1 << nl_minus_r)).is_multiple_of(x_stride)
-        {
+        if !r_x.is_multiple_of(precinct_x_step) && (self.rect.x0 * (1 << nl_minus_r)).is_multiple_of(x_stride) {
             r_x = r_x.checked_next_multiple_of(precinct_x_step)?;
         }
 
         // Same as above.
-        if !r_y.is_multiple_of(precinct_y_step)
-            && (self.rect.y0 * (1 << nl_minus_r)).is_multiple_of(y_stride)
-        {
+        if !r_y.is_multiple_of(precinct_y_step) && (self.rect.y0 * (1 << nl_minus_r)).is_multiple_of(y_stride) {
             r_y = r_y.checked_next_multiple_of(precinct_y_step)?;
         }
 
@@ -692,12 +567,7 @@ impl<'a> ResolutionTile<'a> {
 
     pub(crate) fn code_block_width(&self) -> u32 {
         // See B-17.
-        let xcb = self
-            .component_tile
-            .component_info
-            .coding_style
-            .parameters
-            .code_block_width;
+        let xcb = self.component_tile.component_info.coding_style.parameters.code_block_width;
 
         let xcb = if self.resolution > 0 {
             u8::min(xcb, self.precinct_exponent_x() - 1)
@@ -710,12 +580,7 @@ impl<'a> ResolutionTile<'a> {
 
     pub(crate) fn code_block_height(&self) -> u32 {
         // See B-18.
-        let ycb = self
-            .component_tile
-            .component_info
-            .coding_style
-            .parameters
-            .code_block_height;
+        let ycb = self.component_tile.component_info.coding_style.parameters.code_block_height;
 
         let ycb = if self.resolution > 0 {
             u8::min(ycb, self.precinct_exponent_y() - 1)
@@ -742,10 +607,7 @@ fn ppt_marker<'a>(reader: &mut BitReader<'a>) -> Option<PptMarkerData<'a>> {
     let length = reader.read_u16()?.checked_sub(2)?;
     let header_len = length.checked_sub(1)?;
     let sequence_idx = reader.read_byte()?;
-    Some(PptMarkerData {
-        data: reader.read_bytes(header_len as usize)?,
-        sequence_idx,
-    })
+    Some(PptMarkerData { data: reader.read_bytes(header_len as usize)?, sequence_idx })
 }
 
 /// SOT marker (A.4.2).
@@ -760,29 +622,22 @@ fn sot_marker(reader: &mut BitReader<'_>) -> Option<TilePartHeader> {
     let _tile_part_index = reader.read_byte()? as u16;
     let _num_tile_parts = reader.read_byte()?;
 
-    Some(TilePartHeader {
-        tile_index,
-        tile_part_length,
-    })
+    Some(TilePartHeader { tile_index, tile_part_length })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::hayro::j2c::codestream::{
-        CodeBlockStyle, CodingStyleComponent, CodingStyleDefault, CodingStyleFlags,
-        CodingStyleParameters, ComponentSizeInfo, QuantizationInfo, QuantizationStyle, SizeData,
-        WaveletTransform,
+        CodeBlockStyle, CodingStyleComponent, CodingStyleDefault, CodingStyleFlags, CodingStyleParameters,
+        ComponentSizeInfo, QuantizationInfo, QuantizationStyle, SizeData, WaveletTransform,
     };
 
     /// Test case for the example in B.4.
     #[test]
     fn test_jpeg2000_standard_example_b4() {
-        let component_size_info_0 = ComponentSizeInfo {
-            precision: 8,
-            horizontal_resolution: 1,
-            vertical_resolution: 1,
-        };
+        let component_size_info_0 =
+            ComponentSizeInfo { precision: 8, horizontal_resolution: 1, vertical_resolution: 1 };
 
         let dummy_component_coding_style = CodingStyleComponent {
             flags: CodingStyleFlags::default(),
@@ -810,11 +665,8 @@ mod tests {
             roi_shift: 0,
         };
 
-        let component_size_info_1 = ComponentSizeInfo {
-            precision: 8,
-            horizontal_resolution: 2,
-            vertical_resolution: 2,
-        };
+        let component_size_info_1 =
+            ComponentSizeInfo { precision: 8, horizontal_resolution: 2, vertical_resolution: 2 };
 
         let component_info_1 = ComponentInfo {
             size_info: component_size_info_1,

@@ -1,9 +1,6 @@
 //! Parsing a JP2 box, as specified in I.4.
 
-#![allow(
-    dead_code,
-    reason = "JP2 box constants exist for completeness but not all are referenced yet"
-)]
+#![allow(dead_code, reason = "JP2 box constants exist for completeness but not all are referenced yet")]
 
 use alloc::string::{String, ToString};
 
@@ -57,12 +54,7 @@ pub(crate) struct Jp2Box<'a> {
 ///
 /// Box tags are stored as 4-byte ASCII codes in big-endian format.
 pub(crate) fn tag_to_string(tag: u32) -> String {
-    let bytes = [
-        ((tag >> 24) & 0xFF) as u8,
-        ((tag >> 16) & 0xFF) as u8,
-        ((tag >> 8) & 0xFF) as u8,
-        (tag & 0xFF) as u8,
-    ];
+    let bytes = [((tag >> 24) & 0xFF) as u8, ((tag >> 16) & 0xFF) as u8, ((tag >> 8) & 0xFF) as u8, (tag & 0xFF) as u8];
     String::from_utf8_lossy(&bytes).to_string()
 }
 
@@ -95,10 +87,7 @@ pub(crate) fn read<'a>(reader: &mut BitReader<'a>, strict: bool) -> Option<Jp2Bo
         }
     };
 
-    Some(Jp2Box {
-        data,
-        box_type: t_box,
-    })
+    Some(Jp2Box { data, box_type: t_box })
 }
 
 fn read_data<'a>(reader: &mut BitReader<'a>, length: usize, strict: bool) -> Option<&'a [u8]> {

@@ -23,8 +23,7 @@ pub(crate) fn parse(boxes: &mut ImageBoxes, data: &[u8]) -> Result<()> {
         definitions.push(ChannelDefinition {
             channel_index,
             channel_type: ChannelType::from_raw(channel_type).ok_or(FormatError::InvalidBox)?,
-            _association: ChannelAssociation::from_raw(association)
-                .ok_or(FormatError::InvalidBox)?,
+            _association: ChannelAssociation::from_raw(association).ok_or(FormatError::InvalidBox)?,
         });
     }
 
@@ -37,9 +36,7 @@ pub(crate) fn parse(boxes: &mut ImageBoxes, data: &[u8]) -> Result<()> {
         }
     }
 
-    boxes.channel_definition = Some(ChannelDefinitionBox {
-        channel_definitions: definitions,
-    });
+    boxes.channel_definition = Some(ChannelDefinitionBox { channel_definitions: definitions });
 
     Ok(())
 }

@@ -17,16 +17,11 @@ pub(crate) fn parse(boxes: &mut ImageBoxes, data: &[u8]) -> Result<()> {
 
         let mapping_type = match mapping_type {
             0 => ComponentMappingType::Direct,
-            1 => ComponentMappingType::Palette {
-                column: palette_column,
-            },
+            1 => ComponentMappingType::Palette { column: palette_column },
             _ => bail!(FormatError::InvalidBox),
         };
 
-        entries.push(ComponentMappingEntry {
-            component_index,
-            mapping_type,
-        });
+        entries.push(ComponentMappingEntry { component_index, mapping_type });
     }
 
     boxes.component_mapping = Some(ComponentMappingBox { entries });

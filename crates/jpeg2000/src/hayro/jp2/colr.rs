@@ -29,8 +29,7 @@ pub(crate) fn parse(boxes: &mut ImageBoxes, data: &[u8]) -> Result<()> {
         1 => {
             let enumerated = reader.read_u32().ok_or(FormatError::InvalidBox)?;
             ColorSpace::Enumerated(
-                EnumeratedColorspace::from_raw(enumerated, &mut reader)
-                    .ok_or(FormatError::InvalidBox)?,
+                EnumeratedColorspace::from_raw(enumerated, &mut reader).ok_or(FormatError::InvalidBox)?,
             )
         }
         2 => {
@@ -40,9 +39,7 @@ pub(crate) fn parse(boxes: &mut ImageBoxes, data: &[u8]) -> Result<()> {
         _ => ColorSpace::Unknown,
     };
 
-    boxes.color_specification = Some(ColorSpecificationBox {
-        color_space: method,
-    });
+    boxes.color_specification = Some(ColorSpecificationBox { color_space: method });
 
     Ok(())
 }
@@ -116,14 +113,7 @@ impl EnumeratedColorspace {
                 // Not supported for now.
                 let _il = reader.read_u32();
 
-                Some(Self::CieLab(CieLab {
-                    rl,
-                    ol,
-                    ra,
-                    oa,
-                    rb,
-                    ob,
-                }))
+                Some(Self::CieLab(CieLab { rl, ol, ra, oa, rb, ob }))
             }
             15 => Some(Self::BiLevel2),
             16 => Some(Self::Srgb),

@@ -71,8 +71,7 @@ pub(crate) fn parse<'a>(data: &'a [u8], mut settings: DecodeSettings) -> Result<
 
                 // Read child boxes within JP2 Header box
                 while !jp2h_reader.at_end() {
-                    let child_box = r#box::read(&mut jp2h_reader, settings.strict)
-                        .ok_or(FormatError::InvalidBox)?;
+                    let child_box = r#box::read(&mut jp2h_reader, settings.strict).ok_or(FormatError::InvalidBox)?;
 
                     match child_box.box_type {
                         r#box::CHANNEL_DEFINITION => {
@@ -130,8 +129,7 @@ pub(crate) fn parse<'a>(data: &'a [u8], mut settings: DecodeSettings) -> Result<
         image_boxes.component_mapping = Some(ComponentMappingBox { entries: mappings });
     }
 
-    let (color_space, has_alpha) =
-        resolve_alpha_and_color_space(&image_boxes, &parsed_codestream.header, &settings)?;
+    let (color_space, has_alpha) = resolve_alpha_and_color_space(&image_boxes, &parsed_codestream.header, &settings)?;
 
     Ok(Image {
         codestream: parsed_codestream.data,

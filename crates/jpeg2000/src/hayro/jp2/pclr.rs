@@ -18,9 +18,7 @@ pub(crate) fn parse(boxes: &mut ImageBoxes, data: &[u8]) -> Result<()> {
     let mut columns = Vec::with_capacity(num_components);
     for _ in 0..num_components {
         let descriptor = reader.read_byte().ok_or(FormatError::InvalidBox)?;
-        let bit_depth = (descriptor & 0x7F)
-            .checked_add(1)
-            .ok_or(FormatError::InvalidBox)?;
+        let bit_depth = (descriptor & 0x7F).checked_add(1).ok_or(FormatError::InvalidBox)?;
         let is_signed = (descriptor & 0x80) != 0;
 
         if is_signed {
@@ -37,9 +35,7 @@ pub(crate) fn parse(boxes: &mut ImageBoxes, data: &[u8]) -> Result<()> {
 
         for column in &columns {
             let num_bytes = (column.bit_depth as usize).div_ceil(8).max(1);
-            let raw_bytes = reader
-                .read_bytes(num_bytes)
-                .ok_or(FormatError::InvalidBox)?;
+            let raw_bytes = reader.read_bytes(num_bytes).ok_or(FormatError::InvalidBox)?;
             let mut raw_value = 0_u64;
             for &byte in raw_bytes {
                 raw_value = (raw_value << 8) | byte as u64;
@@ -65,10 +61,7 @@ pub(crate) struct PaletteBox {
 impl PaletteBox {
     #[inline(always)]
     pub(crate) fn map(&self, entry: usize, column: usize) -> Option<u64> {
-        self.entries
-            .get(entry)
-            .and_then(|row| row.get(column))
-            .copied()
+        self.entries.get(entry).and_then(|row| row.get(column)).copied()
     }
 }
 
