@@ -152,3 +152,14 @@ fn corrupted_bytes_everywhere() {
         }
     }
 }
+
+/// Inputs the fuzzer (`fuzz/fuzz_targets/jpeg2000.rs`) found, kept as regressions.
+#[test]
+fn fuzz_findings() {
+    for data in [
+        // HT MEL segment breaking OpenJPH's unstuffing assertion.
+        &include_bytes!("data/fuzz_ht_mel_unstuff.j2c")[..],
+    ] {
+        let _ = survive(data);
+    }
+}

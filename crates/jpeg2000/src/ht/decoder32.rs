@@ -164,7 +164,8 @@ impl<'a> DecMelSt<'a> {
         // Align to 4-byte boundary (read 1..4 bytes)
         let num = 4 - (start & 0x3);
         for _ in 0..num {
-            debug_assert!(!mel.unstuff || mel.data[mel.pos] <= 0x8F);
+            // obscura: OpenJPH asserts `!unstuff || data[pos] <= 0x8F` here; hostile data
+            // breaks it harmlessly, so it is not checked.
             let d: u64 = if mel.size > 0 { mel.data[mel.pos] as u64 } else { 0xFF };
             let d = if mel.size == 1 { d | 0xF } else { d };
             if mel.size > 0 {
@@ -305,8 +306,10 @@ impl<'a> RevStruct<'a> {
 
     /// Consume `num_bits` from VLC and return remaining bottom 32 bits.
     fn rev_advance(&mut self, num_bits: u32) -> u32 {
-        debug_assert!(num_bits <= self.bits);
-        self.tmp >>= num_bits;
+        // obscura: saturate instead of OpenJPH's assert (`num_bits <= bits` holds for valid
+        // streams; a hostile one must not overflow).
+        let num_bits = num_bits.min(self.bits);
+        self.tmp = self.tmp.checked_shr(num_bits).unwrap_or(0);
         self.bits -= num_bits;
         self.tmp as u32
     }
@@ -399,8 +402,10 @@ impl<'a> RevStruct<'a> {
 
     /// Consume `num_bits` from MRP and return remaining bottom 32 bits.
     fn rev_advance_mrp(&mut self, num_bits: u32) -> u32 {
-        debug_assert!(num_bits <= self.bits);
-        self.tmp >>= num_bits;
+        // obscura: saturate instead of OpenJPH's assert (`num_bits <= bits` holds for valid
+        // streams; a hostile one must not overflow).
+        let num_bits = num_bits.min(self.bits);
+        self.tmp = self.tmp.checked_shr(num_bits).unwrap_or(0);
         self.bits -= num_bits;
         self.tmp as u32
     }
@@ -426,7 +431,6 @@ impl<'a> FrwdStruct32<'a> {
     /// Read and unstuff 4 bytes forward.  `FEED` is the byte value used when
     /// the bitstream is exhausted (0xFF for MagSgn, 0x00 for SPP).
     fn frwd_read<const FEED: u8>(&mut self) {
-        debug_assert!(self.bits <= 32);
 
         let val: u32;
         if self.size > 3 {
@@ -497,8 +501,10 @@ impl<'a> FrwdStruct32<'a> {
 
     /// Consume `num_bits` from the bitstream.
     fn frwd_advance(&mut self, num_bits: u32) {
-        debug_assert!(num_bits <= self.bits);
-        self.tmp >>= num_bits;
+        // obscura: saturate instead of OpenJPH's assert (`num_bits <= bits` holds for valid
+        // streams; a hostile one must not overflow).
+        let num_bits = num_bits.min(self.bits);
+        self.tmp = self.tmp.checked_shr(num_bits).unwrap_or(0);
         self.bits -= num_bits;
     }
 
