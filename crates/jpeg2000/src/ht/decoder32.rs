@@ -431,7 +431,6 @@ impl<'a> FrwdStruct32<'a> {
     /// Read and unstuff 4 bytes forward.  `FEED` is the byte value used when
     /// the bitstream is exhausted (0xFF for MagSgn, 0x00 for SPP).
     fn frwd_read<const FEED: u8>(&mut self) {
-
         let val: u32;
         if self.size > 3 {
             val = u32::from(self.data[self.pos])
