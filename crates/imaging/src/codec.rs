@@ -54,7 +54,7 @@ impl Codec {
             Codec::Rle => Ok((samples::rle_frame(data, pm)?, pm.photometric.is_ybr())),
             Codec::Jpeg => jpeg(data, pm),
             Codec::JpegLs => jpeg_ls(data, pm),
-            Codec::Jpeg2000 => Err("this codec is not part of this build yet".into()),
+            Codec::Jpeg2000 => jpeg_2000(data, pm),
         }
     }
 }
@@ -129,6 +129,20 @@ fn jpeg_ls(data: &[u8], pm: &PixelModule) -> Result<(Frame, bool), String> {
     };
     // JPEG-LS has no colour transform of its own (the HP ones are refused): YBR stays YBR
     Ok((frame, pm.photometric.is_ybr()))
+}
+
+fn jpeg_2000(data: &[u8], pm: &PixelModule) -> Result<(Frame, bool), String> {
+    let h = obscura_jpeg2000::read_header(data).map_err(|e| e.to_string())?;
+    check_geometry("JPEG 2000", h.width, h.height, h.components, pm)?;
+    let opts = obscura_jpeg2000::DecodeOptions { max_pixels: pm.pixels(), expected: None };
+    let image = obscura_jpeg2000::decode(data, &opts).map_err(|e| e.to_string())?;
+    let frame = match image.samples {
+        obscura_jpeg2000::Samples::U8(v) => widen_u8(v, pm)?,
+        obscura_jpeg2000::Samples::U16(v) => widen_u16(v, pm)?,
+    };
+    // with a colour transform in the codestream the decoder returns RGB (YBR_RCT / YBR_ICT);
+    // YBR_FULL without one is converted by the caller
+    Ok((frame, pm.photometric.is_ybr() && !image.header.mct))
 }
 
 /// The codestream of each frame: from the extended offset table, the basic offset table, one

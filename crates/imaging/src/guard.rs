@@ -301,7 +301,7 @@ fn walk_data_set(
         }
         let vr: [u8; 2] = if explicit { [b[pos - hdr + 4], b[pos - hdr + 5]] } else { implicit_vr(group, elem) };
         let size = value_size(&vr);
-        if len as usize % size != 0 && !is_pixel_data {
+        if !(len as usize).is_multiple_of(size) && !is_pixel_data {
             return Err(ImagingError::Truncated {
                 detail: format!(
                     "element ({group:04X},{elem:04X}) {} is {len} bytes long, not a multiple of its {size}-byte values",

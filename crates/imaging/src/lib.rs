@@ -10,7 +10,7 @@
 //!   converted to RGB) plus what the display pipeline needs (rescale, Modality / VOI LUTs,
 //!   windows, palette). Transfer syntaxes: Implicit / Explicit VR Little Endian, Explicit VR
 //!   Big Endian, Deflated, RLE Lossless, JPEG baseline / extended 12-bit / lossless (`obscura-jpeg`),
-//!   JPEG-LS (`obscura-jpegls`): our own pure-Rust codecs.
+//!   JPEG-LS (`obscura-jpegls`), JPEG 2000 and HTJ2K (`obscura-jpeg2000`): pure-Rust codecs of our own.
 //! * [`display`]: the DICOM display pipeline on the CPU (window functions, VOI LUT, palette,
 //!   MONOCHROME1) to 8-bit RGB, for people and as the renderer's reference.
 //! * [`read_attributes`] → [`Attributes`]: patient / study / series / instance

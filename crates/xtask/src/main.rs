@@ -37,6 +37,7 @@ const FUZZ_TARGETS: &[&str] = &[
     "decode",
     "jpegls",
     "jpeg",
+    "jpeg2000",
 ];
 /// Seconds per fuzz target in `cargo xtask test`.
 const TEST_FUZZ_SECONDS: u64 = 10;
