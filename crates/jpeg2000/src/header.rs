@@ -313,12 +313,21 @@ pub(crate) fn check_limits(h: &FrameHeader, opts: &crate::DecodeOptions) -> Resu
             ("width", e.width, h.width),
             ("height", e.height, h.height),
             ("components", u32::from(e.components), u32::from(h.components)),
-            ("precision", u32::from(e.precision), u32::from(h.precision)),
         ];
         for (field, expected, found) in pairs {
             if expected != found {
                 return Err(J2kError::Mismatch { field, expected, found });
             }
+        }
+        // Bits Stored and the codestream's precision legitimately differ in real files
+        // (pydicom's 693_J2KI.dcm: Bits Stored 14, codestream 16 bits; every reference decoder
+        // accepts it); what must agree is the container: 8-bit samples or 16-bit ones.
+        if (e.precision <= 8) != (h.precision <= 8) || e.precision == 0 || e.precision > 16 {
+            return Err(J2kError::Mismatch {
+                field: "precision",
+                expected: u32::from(e.precision),
+                found: u32::from(h.precision),
+            });
         }
     }
     Ok(())

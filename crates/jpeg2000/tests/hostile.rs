@@ -122,6 +122,18 @@ fn geometry_must_match_the_dicom_header() {
         let o = DecodeOptions { max_pixels: 1 << 20, expected: Some(e) };
         assert!(matches!(decode(GREY, &o), Err(J2kError::Mismatch { field: f, .. }) if f == field));
     }
+    // Bits Stored may differ from the codestream's precision within the same container.
+    let o = DecodeOptions { max_pixels: 1 << 20, expected: Some(Expected { precision: 5, ..expected }) };
+    assert!(decode(GREY, &o).is_ok());
+    let o = DecodeOptions { max_pixels: 1 << 20, expected: Some(Expected { precision: 0, ..expected }) };
+    assert!(matches!(decode(GREY, &o), Err(J2kError::Mismatch { field: "precision", .. })));
+    // pydicom's 693_J2KI.dcm: Bits Stored 14, a 16-bit codestream.
+    let j2ki = include_bytes!("data/pydicom_693_J2KI.j2k");
+    let o = DecodeOptions {
+        max_pixels: 1 << 20,
+        expected: Some(Expected { width: 512, height: 512, components: 1, precision: 14 }),
+    };
+    assert_eq!(decode(j2ki, &o).unwrap().header.precision, 16);
     let small = DecodeOptions { max_pixels: 37 * 23 - 1, expected: None };
     assert!(matches!(decode(GREY, &small), Err(J2kError::TooLarge { .. })));
 }
