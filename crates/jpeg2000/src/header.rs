@@ -8,6 +8,8 @@ use crate::{FrameHeader, J2kError};
 pub(crate) const MAX_TILES: u64 = 65_535;
 /// Most components we decode (DICOM: 1 or 3; 4 leaves room for RGBA / CMYK-like streams).
 pub(crate) const MAX_COMPONENTS: u16 = 4;
+/// Largest reference-grid coordinate (image and tile extents) we accept.
+pub(crate) const MAX_GRID: u32 = 1 << 31;
 /// Most decomposition levels (A.6.1).
 const MAX_LEVELS: u8 = 32;
 /// Most quality layers we accept: more are legal but only serve to make a decoder walk
@@ -130,6 +132,15 @@ pub(crate) fn parse(data: &[u8]) -> Result<MainHeader, J2kError> {
     }
     if xtsiz == 0 || ytsiz == 0 {
         return Err(bad("SIZ", "zero tile size"));
+    }
+    // The inner decoder computes in u32 on the reference grid (precinct and code-block
+    // corners beyond the image): keep every coordinate below 2^31 (DICOM images sit at 0).
+    if xsiz > MAX_GRID
+        || ysiz > MAX_GRID
+        || u64::from(xtosiz) + u64::from(xtsiz) > u64::from(MAX_GRID)
+        || u64::from(ytosiz) + u64::from(ytsiz) > u64::from(MAX_GRID)
+    {
+        return Err(J2kError::Unsupported("reference grid beyond 2^31"));
     }
     if xtosiz > xosiz || ytosiz > yosiz {
         return Err(bad("SIZ", "tile grid starts after the image"));
@@ -302,12 +313,21 @@ pub(crate) fn check_limits(h: &FrameHeader, opts: &crate::DecodeOptions) -> Resu
             ("width", e.width, h.width),
             ("height", e.height, h.height),
             ("components", u32::from(e.components), u32::from(h.components)),
-            ("precision", u32::from(e.precision), u32::from(h.precision)),
         ];
         for (field, expected, found) in pairs {
             if expected != found {
                 return Err(J2kError::Mismatch { field, expected, found });
             }
+        }
+        // Bits Stored and the codestream's precision legitimately differ in real files
+        // (pydicom's 693_J2KI.dcm: Bits Stored 14, codestream 16 bits; every reference decoder
+        // accepts it); what must agree is the container: 8-bit samples or 16-bit ones.
+        if (e.precision <= 8) != (h.precision <= 8) || e.precision == 0 || e.precision > 16 {
+            return Err(J2kError::Mismatch {
+                field: "precision",
+                expected: u32::from(e.precision),
+                found: u32::from(h.precision),
+            });
         }
     }
     Ok(())

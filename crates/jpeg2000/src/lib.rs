@@ -44,7 +44,8 @@ pub struct DecodeOptions {
     /// Most pixels (width × height) a frame may have; larger ones are refused before anything
     /// is allocated for them.
     pub max_pixels: u64,
-    /// The geometry the DICOM header announces; any difference is an error before decoding.
+    /// The geometry the DICOM header announces; a difference (see [`Expected::precision`]) is
+    /// an error before decoding.
     pub expected: Option<Expected>,
 }
 
@@ -64,7 +65,9 @@ pub struct Expected {
     pub height: u32,
     /// Samples per Pixel (0028,0002).
     pub components: u8,
-    /// Bits Stored (0028,0101), compared with the codestream's component precision.
+    /// Bits Stored (0028,0101). The codestream's precision may differ (real files do, e.g. 14
+    /// stored bits in a 16-bit codestream) but must need the same container: both ≤ 8 bits
+    /// ([`Samples::U8`]) or both 9–16 ([`Samples::U16`]); otherwise [`J2kError::Mismatch`].
     pub precision: u8,
 }
 

@@ -37,20 +37,46 @@ fn survive(data: &[u8]) -> Result<(), J2kError> {
 
 #[test]
 fn siz_with_a_huge_image_is_refused_before_decoding() {
-    let data = with_siz(GREY, XSIZ, &0xffff_fff0u32.to_be_bytes());
-    let data = with_siz(&data, YSIZ, &0xffff_fff0u32.to_be_bytes());
+    let data = with_siz(GREY, XSIZ, &0x7fff_fff0u32.to_be_bytes());
+    let data = with_siz(&data, YSIZ, &0x7fff_fff0u32.to_be_bytes());
     // One tile of the whole image (tile size = image size), so the tile count passes.
-    let data = with_siz(&data, XTSIZ, &[0xff, 0xff, 0xff, 0xf0, 0xff, 0xff, 0xff, 0xf0]);
+    let data = with_siz(&data, XTSIZ, &[0x7f, 0xff, 0xff, 0xf0, 0x7f, 0xff, 0xff, 0xf0]);
     let start = Instant::now();
-    assert!(matches!(decode(&data, &opts()), Err(J2kError::TooLarge { width: 0xffff_fff0, .. })));
+    assert!(matches!(decode(&data, &opts()), Err(J2kError::TooLarge { width: 0x7fff_fff0, .. })));
     assert!(start.elapsed() < Duration::from_millis(100));
     // read_header alone reports the size: the caller's limit is applied by decode.
-    assert_eq!(read_header(&data).unwrap().width, 0xffff_fff0);
+    assert_eq!(read_header(&data).unwrap().width, 0x7fff_fff0);
+}
+
+#[test]
+fn offsets_near_the_end_of_the_reference_grid() {
+    let put = |v: &mut Vec<u8>, at: usize, x: u32| v[at..at + 4].copy_from_slice(&x.to_be_bytes());
+    // A 37x23 image placed at the far end of the grid allowed (2^31), with tiles as large as
+    // the grid or a tile grid starting at the image: decodes or fails cleanly.
+    let end = (1u32 << 31) - 64;
+    for (tile, tile_origin) in [((1u32 << 31) - 1, 0u32), (64, end), (64, end - 40)] {
+        let mut v = GREY.to_vec();
+        put(&mut v, XSIZ, end + 37);
+        put(&mut v, YSIZ, end + 23);
+        put(&mut v, 16, end); // XOsiz
+        put(&mut v, 20, end); // YOsiz
+        put(&mut v, XTSIZ, tile);
+        put(&mut v, XTSIZ + 4, tile);
+        put(&mut v, 32, tile_origin); // XTOsiz
+        put(&mut v, 36, tile_origin); // YTOsiz
+        let _ = survive(&v);
+    }
+    // Beyond it: refused before decoding.
+    let mut v = GREY.to_vec();
+    put(&mut v, XSIZ, 0xffff_ff00 + 37);
+    put(&mut v, 16, 0xffff_ff00);
+    assert_eq!(decode(&v, &opts()), Err(J2kError::Unsupported("reference grid beyond 2^31")));
 }
 
 #[test]
 fn the_corrupt_pydicom_fragment_is_refused() {
-    assert_eq!(decode(DELIMITER, &opts()), Err(J2kError::BadMarker { marker: "SIZ", reason: "more than 65535 tiles" }));
+    // Its SIZ holds the bytes of a sequence delimiter: Xsiz = 0xdde00100.
+    assert_eq!(decode(DELIMITER, &opts()), Err(J2kError::Unsupported("reference grid beyond 2^31")));
 }
 
 #[test]
@@ -96,6 +122,18 @@ fn geometry_must_match_the_dicom_header() {
         let o = DecodeOptions { max_pixels: 1 << 20, expected: Some(e) };
         assert!(matches!(decode(GREY, &o), Err(J2kError::Mismatch { field: f, .. }) if f == field));
     }
+    // Bits Stored may differ from the codestream's precision within the same container.
+    let o = DecodeOptions { max_pixels: 1 << 20, expected: Some(Expected { precision: 5, ..expected }) };
+    assert!(decode(GREY, &o).is_ok());
+    let o = DecodeOptions { max_pixels: 1 << 20, expected: Some(Expected { precision: 0, ..expected }) };
+    assert!(matches!(decode(GREY, &o), Err(J2kError::Mismatch { field: "precision", .. })));
+    // pydicom's 693_J2KI.dcm: Bits Stored 14, a 16-bit codestream.
+    let j2ki = include_bytes!("data/pydicom_693_J2KI.j2k");
+    let o = DecodeOptions {
+        max_pixels: 1 << 20,
+        expected: Some(Expected { width: 512, height: 512, components: 1, precision: 14 }),
+    };
+    assert_eq!(decode(j2ki, &o).unwrap().header.precision, 16);
     let small = DecodeOptions { max_pixels: 37 * 23 - 1, expected: None };
     assert!(matches!(decode(GREY, &small), Err(J2kError::TooLarge { .. })));
 }
