@@ -170,8 +170,7 @@ fn jpeg_xl(data: &[u8], pm: &PixelModule) -> Result<(Frame, bool), String> {
     // jxl-oxide's own buffers (modular i32 channels, f32 render, group buffers) stay within a
     // few times the decoded frame: the DICOM header bounds what a codestream can make us allocate
     let limit = usize::try_from(pm.frame_samples().saturating_mul(64)).unwrap_or(usize::MAX).max(1 << 20);
-    let mut uninit =
-        JxlImage::builder().alloc_tracker(jxl_oxide::AllocTracker::with_limit(limit)).build_uninit();
+    let mut uninit = JxlImage::builder().alloc_tracker(jxl_oxide::AllocTracker::with_limit(limit)).build_uninit();
     // the image header first (growing prefixes), checked before any frame is loaded
     let (mut pos, mut end) = (0usize, 0usize);
     let mut image = loop {
@@ -293,7 +292,8 @@ pub(crate) fn frame_codestreams<'a>(
         return Ok((0..frames).map(|i| join(i..i + 1)).collect());
     }
     if let Some(marker) = codec.start_marker() {
-        let starts: Vec<usize> = (0..fragments.len()).filter(|&i| codec.starts_codestream(&fragments[i], marker)).collect();
+        let starts: Vec<usize> =
+            (0..fragments.len()).filter(|&i| codec.starts_codestream(&fragments[i], marker)).collect();
         if starts.len() == frames && starts.first() == Some(&0) {
             let mut bounds = starts.clone();
             bounds.push(fragments.len());
@@ -327,5 +327,19 @@ mod tests {
         // a bad offset table is an error, not a guess
         assert!(frame_codestreams(Codec::Jpeg, &[0, 5], None, &frags, 2).is_err());
         assert!(frame_codestreams(Codec::Rle, &[], None, &frags, 3).is_err());
+    }
+
+    #[test]
+    fn jpeg_xl_frames_start_with_a_codestream_or_a_container() {
+        for ts in ["1.2.840.10008.1.2.4.110", "1.2.840.10008.1.2.4.111", "1.2.840.10008.1.2.4.112"] {
+            assert_eq!(Codec::of(ts), Some(Codec::JpegXl));
+        }
+        let mut container = JXL_CONTAINER.to_vec();
+        container.extend([3, 3]);
+        let frags = vec![vec![0xFF, 0x0A, 1, 1], vec![2, 2], container, vec![4, 4]];
+        let got = frame_codestreams(Codec::JpegXl, &[], None, &frags, 2).unwrap();
+        assert_eq!(got[0].as_ref(), &[0xFF, 0x0A, 1, 1, 2, 2]);
+        assert_eq!(got[1].len(), 12 + 2 + 2);
+        assert!(got[1].starts_with(&JXL_CONTAINER));
     }
 }
