@@ -65,7 +65,7 @@ impl Codec {
             Codec::Rle => Ok((samples::rle_frame(data, pm)?, pm.photometric.is_ybr())),
             Codec::Jpeg => jpeg(data, pm),
             Codec::JpegLs => jpeg_ls(data, pm),
-            Codec::Jpeg2000 => Err("this codec is not part of this build yet".into()),
+            Codec::Jpeg2000 => jpeg_2000(data, pm),
             Codec::JpegXl => jpeg_xl(data, pm),
         }
     }
@@ -90,29 +90,27 @@ fn widen_u16(v: Vec<u16>, pm: &PixelModule) -> Result<Frame, String> {
 }
 
 fn jpeg(data: &[u8], pm: &PixelModule) -> Result<(Frame, bool), String> {
-    let mut d = jpeg_decoder::Decoder::new(data);
-    d.set_max_decoding_buffer_size((pm.decoded_frame_bytes() as usize).saturating_mul(2).max(1 << 16));
-    // Photometric Interpretation decides, not the JFIF / Adobe markers
-    d.set_color_transform(match pm.photometric {
-        SourcePhotometric::YbrFull | SourcePhotometric::YbrFull422 => jpeg_decoder::ColorTransform::YCbCr,
-        _ if pm.samples_per_pixel == 3 => jpeg_decoder::ColorTransform::RGB,
-        _ => jpeg_decoder::ColorTransform::Grayscale,
-    });
-    let px = d.decode().map_err(|e| e.to_string())?;
-    let info = d.info().ok_or("no frame header")?;
-    if u32::from(info.width) != pm.columns || u32::from(info.height) != pm.rows {
-        return Err(format!(
-            "the JPEG frame is {}×{} but the DICOM header says {}×{}",
-            info.width, info.height, pm.columns, pm.rows
-        ));
-    }
-    let frame = match info.pixel_format {
-        jpeg_decoder::PixelFormat::L16 => {
-            widen_u16(px.chunks_exact(2).map(|b| u16::from_ne_bytes([b[0], b[1]])).collect(), pm)?
-        }
-        _ => widen_u8(px, pm)?,
+    let h = obscura_jpeg::read_header(data).map_err(|e| e.to_string())?;
+    check_geometry("JPEG", h.width, h.height, h.components, pm)?;
+    // Photometric Interpretation decides the colour transform, not the JFIF / Adobe markers; like
+    // DCMTK, lossless data is never colour-converted by the codec
+    let lossless = matches!(h.process, obscura_jpeg::Process::Lossless { .. });
+    let ybr = matches!(pm.photometric, SourcePhotometric::YbrFull | SourcePhotometric::YbrFull422);
+    let convert = ybr && !lossless && h.components == 3;
+    let opts = obscura_jpeg::DecodeOptions {
+        color_transform: if convert {
+            obscura_jpeg::ColorTransform::YCbCrToRgb
+        } else {
+            obscura_jpeg::ColorTransform::None
+        },
+        max_pixels: pm.pixels(),
     };
-    Ok((frame, false))
+    let image = obscura_jpeg::decode(data, &opts).map_err(|e| e.to_string())?;
+    let frame = match image.samples {
+        obscura_jpeg::Samples::U8(v) => widen_u8(v, pm)?,
+        obscura_jpeg::Samples::U16(v) => widen_u16(v, pm)?,
+    };
+    Ok((frame, pm.photometric.is_ybr() && !convert))
 }
 
 /// Checks a codestream's frame header against the DICOM header before anything is decoded.
@@ -237,6 +235,20 @@ fn jpeg_xl(data: &[u8], pm: &PixelModule) -> Result<(Frame, bool), String> {
         widen_u16(buf.into_iter().map(|f| to_int(f) as u16).collect(), pm)?
     };
     Ok((frame, false))
+}
+
+fn jpeg_2000(data: &[u8], pm: &PixelModule) -> Result<(Frame, bool), String> {
+    let h = obscura_jpeg2000::read_header(data).map_err(|e| e.to_string())?;
+    check_geometry("JPEG 2000", h.width, h.height, h.components, pm)?;
+    let opts = obscura_jpeg2000::DecodeOptions { max_pixels: pm.pixels(), expected: None };
+    let image = obscura_jpeg2000::decode(data, &opts).map_err(|e| e.to_string())?;
+    let frame = match image.samples {
+        obscura_jpeg2000::Samples::U8(v) => widen_u8(v, pm)?,
+        obscura_jpeg2000::Samples::U16(v) => widen_u16(v, pm)?,
+    };
+    // with a colour transform in the codestream the decoder returns RGB (YBR_RCT / YBR_ICT);
+    // YBR_FULL without one is converted by the caller
+    Ok((frame, pm.photometric.is_ybr() && !image.header.mct))
 }
 
 /// The codestream of each frame: from the extended offset table, the basic offset table, one

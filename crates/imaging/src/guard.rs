@@ -49,6 +49,31 @@ fn long_vr(vr: &[u8]) -> bool {
     )
 }
 
+/// Bytes per value of a fixed-size binary VR (dicom-rs reads whole values only, so a length that
+/// is not a multiple leaves it out of step with the stream).
+fn value_size(vr: &[u8]) -> usize {
+    match vr {
+        b"US" | b"SS" | b"OW" => 2,
+        b"UL" | b"SL" | b"FL" | b"AT" | b"OL" | b"OF" => 4,
+        b"FD" | b"SV" | b"UV" | b"OD" | b"OV" => 8,
+        _ => 1,
+    }
+}
+
+/// The VR an Implicit VR data set gives `tag`, from the standard dictionary (as dicom-rs does).
+fn implicit_vr(group: u16, elem: u16) -> [u8; 2] {
+    use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
+    let vr = dicom_dictionary_std::StandardDataDictionary.by_tag(dicom_core::Tag(group, elem)).map(|e| e.vr());
+    match vr {
+        Some(VirtualVr::Exact(vr)) => {
+            let s = vr.to_string();
+            let b = s.as_bytes();
+            [b[0], b[1]]
+        }
+        _ => *b"UN",
+    }
+}
+
 /// Where the top-level Pixel Data value sits in the file's bytes (offsets from byte 0).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PixelDataLocation {
@@ -133,10 +158,10 @@ fn walk_data_set(
     syntax: Syntax,
     header_only: bool,
 ) -> Result<Option<PixelDataLocation>, ImagingError> {
-    let explicit = syntax.explicit;
-    let u16_at = |b: &[u8], p: usize| if syntax.big { u16::from_be_bytes([b[p], b[p + 1]]) } else { u16_at(b, p) };
-    let u32_at = |b: &[u8], p: usize| {
-        if syntax.big {
+    // inside an undefined-length UN the content is Implicit VR Little Endian (PS3.5 6.2.2)
+    let read16 = |b: &[u8], p: usize, big: bool| if big { u16::from_be_bytes([b[p], b[p + 1]]) } else { u16_at(b, p) };
+    let read32 = |b: &[u8], p: usize, big: bool| {
+        if big {
             u32::from_be_bytes([b[p], b[p + 1], b[p + 2], b[p + 3]])
         } else {
             u32_at(b, p)
@@ -148,16 +173,22 @@ fn walk_data_set(
     let mut found: Option<PixelDataLocation> = None;
     // Fragments of the current encapsulated Pixel Data, the basic offset table first.
     let mut items: Vec<(u64, u64)> = Vec::new();
-    // Open sequences and items: where each defined-length one ends (None: ends at a delimiter).
+    // Open sequences and items: where each defined-length one ends (None: ends at a delimiter),
+    // and whether its content is Implicit VR Little Endian (inside an undefined-length UN).
     // Only top-level Pixel Data counts (an Icon Image Sequence holds its own).
-    let mut open: Vec<Option<usize>> = Vec::new();
+    let mut open: Vec<(Option<usize>, bool)> = Vec::new();
     while pos < b.len() {
-        while let Some(&Some(end)) = open.last() {
+        while let Some(&(Some(end), _)) = open.last() {
             if pos < end {
                 break;
             }
             open.pop();
         }
+        let in_un = open.last().is_some_and(|c| c.1);
+        let explicit = syntax.explicit && !in_un;
+        let big = syntax.big && !in_un;
+        let u16_at = |b: &[u8], p: usize| read16(b, p, big);
+        let u32_at = |b: &[u8], p: usize| read32(b, p, big);
         if pos + 8 > b.len() {
             return Err(ImagingError::Truncated {
                 detail: format!("data set ends inside an element header at byte {pos}"),
@@ -201,15 +232,20 @@ fn walk_data_set(
                             detail: format!("sequence item declares {len} bytes but {remaining} remain"),
                         });
                     }
-                    open.push((len != UNDEFINED).then(|| pos + len as usize));
+                    open.push(((len != UNDEFINED).then(|| pos + len as usize), in_un));
                 }
                 // item or sequence delimiter: close the innermost undefined-length container
                 0xE00D | 0xE0DD => {
-                    if let Some(None) = open.last() {
+                    if let Some((None, _)) = open.last() {
                         open.pop();
                     }
                 }
-                _ => {}
+                _ => {
+                    // not an item tag: dicom-rs would read (and allocate) its declared length
+                    return Err(ImagingError::Truncated {
+                        detail: format!("(FFFE,{elem:04X}) at byte {} is not an item or delimiter tag", pos - 8),
+                    });
+                }
             }
             continue;
         }
@@ -236,21 +272,22 @@ fn walk_data_set(
         }
         pos += hdr;
         if len == UNDEFINED {
-            if is_pixel_data
-                || explicit && matches!(&b[pos - hdr + 4..pos - hdr + 6], b"OB" | b"OW")
-                || !explicit && group == 0x7FE0 && elem == 0x0010
-            {
-                // encapsulated Pixel Data (or another undefined-length OB/OW, which dicom-rs reads as fragments too)
+            if group == 0x7FE0 && elem == 0x0010 {
+                // encapsulated Pixel Data (a nested one, as in an icon, is not recorded)
                 in_fragments = true;
                 record_fragments = is_pixel_data;
                 items.clear();
                 continue;
             }
-            if is_sq {
-                open.push(None);
+            // dicom-rs reads any other undefined-length OB/OW as a sequence of data sets
+            if is_sq || explicit && matches!(&b[pos - hdr + 4..pos - hdr + 6], b"OB" | b"OW") {
+                open.push((None, in_un));
                 continue;
             }
-            return Ok(None); // undefined-length UN: give up, the parser decides
+            // undefined-length UN (or an unknown VR, which dicom-rs reads as UN): a sequence whose
+            // items are Implicit VR Little Endian
+            open.push((None, true));
+            continue;
         }
         let remaining = b.len() - pos;
         if len as usize > remaining {
@@ -259,8 +296,18 @@ fn walk_data_set(
             });
         }
         if is_sq {
-            open.push(Some(pos + len as usize)); // defined-length sequence: walk into its items
+            open.push((Some(pos + len as usize), in_un)); // defined-length sequence: walk into its items
             continue;
+        }
+        let vr: [u8; 2] = if explicit { [b[pos - hdr + 4], b[pos - hdr + 5]] } else { implicit_vr(group, elem) };
+        let size = value_size(&vr);
+        if !(len as usize).is_multiple_of(size) && !is_pixel_data {
+            return Err(ImagingError::Truncated {
+                detail: format!(
+                    "element ({group:04X},{elem:04X}) {} is {len} bytes long, not a multiple of its {size}-byte values",
+                    String::from_utf8_lossy(&vr)
+                ),
+            });
         }
         if is_pixel_data {
             found = Some(PixelDataLocation::Native { offset: pos as u64, len: u64::from(len) });

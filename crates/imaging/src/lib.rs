@@ -9,7 +9,8 @@
 //!   bits as allocated, samples interleaved, BitsStored masked and sign-extended; YBR colour
 //!   converted to RGB) plus what the display pipeline needs (rescale, Modality / VOI LUTs,
 //!   windows, palette). Transfer syntaxes: Implicit / Explicit VR Little Endian, Explicit VR
-//!   Big Endian, Deflated, RLE Lossless, JPEG baseline / lossless, JPEG-LS (`obscura-jpegls`).
+//!   Big Endian, Deflated, RLE Lossless, JPEG baseline / extended 12-bit / lossless (`obscura-jpeg`),
+//!   JPEG-LS (`obscura-jpegls`), JPEG 2000 and HTJ2K (`obscura-jpeg2000`): pure-Rust codecs of our own.
 //! * [`display`]: the DICOM display pipeline on the CPU (window functions, VOI LUT, palette,
 //!   MONOCHROME1) to 8-bit RGB, for people and as the renderer's reference.
 //! * [`read_attributes`] → [`Attributes`]: patient / study / series / instance

@@ -27,8 +27,18 @@ const WASM_BINDGEN_VERSION: &str = "0.2.130";
 /// The newest cargo-fuzz that builds on (and fuzzes with) stable rustc 1.95.
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// The targets of `fuzz/Cargo.toml`.
-const FUZZ_TARGETS: &[&str] =
-    &["stanza", "object_header", "manifest", "certificate", "share_link", "enrolment_request", "decode", "jpegls"];
+const FUZZ_TARGETS: &[&str] = &[
+    "stanza",
+    "object_header",
+    "manifest",
+    "certificate",
+    "share_link",
+    "enrolment_request",
+    "decode",
+    "jpegls",
+    "jpeg",
+    "jpeg2000",
+];
 /// Seconds per fuzz target in `cargo xtask test`.
 const TEST_FUZZ_SECONDS: u64 = 10;
 const APT_PACKAGES: &[(&str, &str)] = &[
