@@ -87,6 +87,17 @@ from pydicom.encaps import encapsulate, generate_frames  # noqa: E402
 from pydicom.pixels import pixel_array  # noqa: E402
 from pydicom.uid import UID  # noqa: E402
 
+# pydicom 3.0.2 predates the JPEG XL transfer syntaxes (PS3.6 2024): register them so that it
+# writes and reads such files (Explicit VR Little Endian, encapsulated)
+import pydicom._uid_dict  # noqa: E402
+
+for _uid, _name, _kw in (
+    ("1.2.840.10008.1.2.4.110", "JPEG XL Lossless", "JPEGXLLossless"),
+    ("1.2.840.10008.1.2.4.111", "JPEG XL JPEG Recompression", "JPEGXLJPEGRecompression"),
+    ("1.2.840.10008.1.2.4.112", "JPEG XL", "JPEGXL"),
+):
+    pydicom._uid_dict.UID_dictionary.setdefault(_uid, (_name, "Transfer Syntax", "", "", _kw))
+
 # ---------------------------------------------------------------------------------------------
 # small helpers
 # ---------------------------------------------------------------------------------------------
@@ -108,12 +119,17 @@ TS_NAMES = {
     "1.2.840.10008.1.2.4.201": "HTJ2K-LL",
     "1.2.840.10008.1.2.4.202": "HTJ2K-RPCL",
     "1.2.840.10008.1.2.4.203": "HTJ2K",
+    "1.2.840.10008.1.2.4.110": "JXL-LL",
+    "1.2.840.10008.1.2.4.111": "JXL-JPEG",
+    "1.2.840.10008.1.2.4.112": "JXL",
 }
 NATIVE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2"}
 JPEG = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"}
 JLS = {"1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"}
 J2K = {"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"}
 HTJ2K = {"1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203"}
+JXL = {"1.2.840.10008.1.2.4.110", "1.2.840.10008.1.2.4.111", "1.2.840.10008.1.2.4.112"}
+JXL_JPEG = "1.2.840.10008.1.2.4.111"
 RLE = "1.2.840.10008.1.2.5"
 
 # Which implementation each reference decoder is built on: agreement must come from two.
@@ -128,6 +144,9 @@ FAMILY = {
     "pydicom-pyjpegls": "CharLS",
     "opj_decompress": "OpenJPEG",
     "ojph_expand": "OpenJPH",
+    "djxl": "libjxl",
+    "dcmtk-djxl-jpeg": "DCMTK",
+    "gdcm-djxl-jpeg": "GDCM",
 }
 
 
@@ -319,7 +338,7 @@ def ref_dcmtk(path: Path, g: Geometry, ts: str, tmp: Path):
 
 
 def ref_gdcm(path: Path, g: Geometry, ts: str, tmp: Path):
-    if ts in HTJ2K:
+    if ts in HTJ2K | JXL:
         return None
     out = tmp / "gdcm.dcm"
     run(["gdcmconv", "--raw", str(path), str(out)])
@@ -435,6 +454,53 @@ def ref_ojph(path: Path, g: Geometry, ts: str, tmp: Path):
         run(["ojph_expand", "-i", str(src), "-o", str(dst)])
         out.append(normalise(read_pnm(dst, g)[0], g, shift=0))
     return out
+
+
+def ref_djxl(path: Path, g: Geometry, ts: str, tmp: Path):
+    """libjxl 0.7 (Debian's djxl) on each frame's codestream, to PGM/PPM at the image's bit depth."""
+    if ts not in JXL:
+        return None
+    out = []
+    for i, cs in enumerate(codestreams(path, g)):
+        src = tmp / f"djxl{i}.jxl"
+        src.write_bytes(cs)
+        dst = tmp / f"djxl{i}.{'ppm' if g.spp == 3 else 'pgm'}"
+        run(["djxl", str(src), str(dst), "--quiet", "--num_threads=1"])
+        out.append(normalise(read_pnm(dst, g)[0], g, shift=0))
+    return out
+
+
+def djxl_jpeg_file(path: Path, g: Geometry, tmp: Path) -> Path:
+    """A .111 file's JPEG, reconstructed bit-exactly by djxl (libjxl) from each frame's `jbrd` box,
+    encapsulated again as JPEG Baseline with the YBR_FULL_422 / MONOCHROME2 a JPEG decoder expects."""
+    frames = []
+    for i, cs in enumerate(codestreams(path, g)):
+        src = tmp / f"rec{i}.jxl"
+        src.write_bytes(cs)
+        dst = tmp / f"rec{i}.jpg"
+        run(["djxl", str(src), str(dst), "--quiet", "--num_threads=1"])
+        frames.append(dst.read_bytes())
+    ds = pydicom.dcmread(path)
+    ds.PixelData = encapsulate(frames)
+    ds.file_meta.TransferSyntaxUID = UID("1.2.840.10008.1.2.4.50")
+    if g.spp == 3:
+        ds.PhotometricInterpretation = "YBR_FULL_422"
+    out = tmp / "rec.dcm"
+    ds.save_as(out, enforce_file_format=True)
+    return out
+
+
+def ref_djxl_jpeg(tool):
+    """DCMTK / GDCM (libjpeg) on the JPEG that djxl reconstructs from a .111 file: the pixels of
+    the original JPEG, as every DICOM JPEG decoder gives them."""
+
+    def f(path: Path, g: Geometry, ts: str, tmp: Path):
+        if ts != JXL_JPEG:
+            return None
+        rec = djxl_jpeg_file(path, g, tmp)
+        return tool(rec, g, "1.2.840.10008.1.2.4.50", tmp)
+
+    return f
 
 
 def ref_source(src_path: Path):
@@ -693,7 +759,45 @@ def gen_openjpeg(src: Path, out: Path, args: dict, tmp: Path) -> None:
     ds.save_as(out, enforce_file_format=True)
 
 
-PY_GENERATORS = {"ojph": gen_ojph, "openjpeg": gen_openjpeg}
+def gen_cjxl(src: Path, out: Path, args: dict, tmp: Path) -> None:
+    """JPEG XL with libjxl 0.7's cjxl, one codestream per frame, wrapped with pydicom's `encapsulate`.
+
+    From native input: each frame is written as PGM/PPM with maxval 2^BitsStored - 1. JPEG XL
+    samples are unsigned: a signed image is carried as the two's complement bit pattern of its
+    BitsStored-bit stored values (PixelRepresentation stays 1; the decoder sign-extends), the
+    way dicom-rs's JPEG XL encoder stores it.
+    From JPEG input (`.111`, `--lossless_jpeg=1`): each frame's JPEG is recompressed as is; the
+    result is labelled RGB (colour) as PS3.5 8.2.15 requires: a JPEG XL decoder returns RGB."""
+    ds = pydicom.dcmread(src)
+    g = Geometry(ds)
+    ts_in = str(ds.file_meta.TransferSyntaxUID)
+    cs = []
+    if ts_in in JPEG:
+        inputs = []
+        for i, jpg in enumerate(codestreams(src, g)):
+            p = tmp / f"in{i}.jpg"
+            p.write_bytes(jpg)
+            inputs.append(p)
+    else:
+        inputs = []
+        mask = (1 << g.bs) - 1
+        # `pnm_maxval` 65535: a BitsStored < 16 image in a 16-bit JPEG XL (cjxl 0.7 does not encode
+        # 12-bit PGM losslessly: see sources.json, gen-ct12u-jxl110)
+        maxval = int(args.get("pnm_maxval", mask))
+        for i, f in enumerate(native_frames(src, g)):
+            v = (f.astype(np.int64) & mask).astype(">u2" if maxval > 255 else "u1")
+            p = tmp / f"in{i}.{'ppm' if g.spp == 3 else 'pgm'}"
+            p.write_bytes(f"{'P6' if g.spp == 3 else 'P5'}\n{g.cols} {g.rows}\n{maxval}\n".encode() + v.tobytes())
+            inputs.append(p)
+    for i, p in enumerate(inputs):
+        o = tmp / f"out{i}.jxl"
+        run(["cjxl", str(p), str(o), "--quiet", "--num_threads=1", *args["cjxl"]])
+        cs.append(o.read_bytes())
+    pi = "RGB" if g.spp == 3 else None
+    wrap(src, out, args["ts"], cs, pi, args["ts"] != "1.2.840.10008.1.2.4.110")
+
+
+PY_GENERATORS = {"ojph": gen_ojph, "openjpeg": gen_openjpeg, "cjxl": gen_cjxl}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -781,7 +885,7 @@ def produce(sources: dict, state: dict, versions: dict) -> dict[str, Path]:
             gen = f["generate"]
             inp = paths[gen["input"]]
             tool = gen["tool"]
-            ver = versions.get({"py:ojph": "ojph_compress"}.get(tool, tool), "") + " ".join(REQUIREMENTS)
+            ver = versions.get({"py:ojph": "ojph_compress", "py:cjxl": "cjxl"}.get(tool, tool), "") + " ".join(REQUIREMENTS)
             key = sha256_bytes(json.dumps([gen, sha256_file(inp), ver, me if tool.startswith("py:") else ""]).encode())
             if not cached(key, name, out):
                 with tempfile.TemporaryDirectory(dir=WORK) as tmp:
@@ -805,7 +909,8 @@ def references_for(entry: dict, ts: str, paths: dict) -> list[tuple[str, object]
     for p in pydicom_plugins(ts):
         label = {"": "pydicom-numpy", "pydicom": "pydicom-rle"}.get(p, f"pydicom-{p}")
         refs.append((label, ref_pydicom(p)))
-    refs += [("opj_decompress", ref_opj), ("ojph_expand", ref_ojph)]
+    refs += [("opj_decompress", ref_opj), ("ojph_expand", ref_ojph), ("djxl", ref_djxl)]
+    refs += [("dcmtk-djxl-jpeg", ref_djxl_jpeg(ref_dcmtk)), ("gdcm-djxl-jpeg", ref_djxl_jpeg(ref_gdcm))]
     gen = entry.get("generate")
     if gen and entry.get("lossless_source", False):
         refs.insert(0, ("source", ref_source(paths[gen["input"]])))
@@ -824,8 +929,8 @@ def max_abs_diff(a: list[np.ndarray], b: list[np.ndarray]) -> int:
 
 
 SOURCES: dict = {}
-PREFERENCE = ["source", "dcmtk", "gdcm", "opj_decompress", "ojph_expand", "pydicom-pylibjpeg", "pydicom-pyjpegls",
-              "pydicom-numpy", "pydicom-rle", "pydicom-gdcm", "dcmtk-dcmimage"]
+PREFERENCE = ["source", "dcmtk", "gdcm", "opj_decompress", "ojph_expand", "dcmtk-djxl-jpeg", "gdcm-djxl-jpeg", "djxl",
+              "pydicom-pylibjpeg", "pydicom-pyjpegls", "pydicom-numpy", "pydicom-rle", "pydicom-gdcm", "dcmtk-dcmimage"]
 
 
 def jpeg_selection_value(cs: bytes) -> int | None:

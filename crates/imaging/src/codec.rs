@@ -15,6 +15,8 @@ pub(crate) enum Codec {
     Jpeg,
     JpegLs,
     Jpeg2000,
+    /// JPEG XL lossless (.110), JPEG recompression (.111) and lossy (.112).
+    JpegXl,
 }
 
 impl Codec {
@@ -32,6 +34,7 @@ impl Codec {
             | "1.2.840.10008.1.2.4.201"
             | "1.2.840.10008.1.2.4.202"
             | "1.2.840.10008.1.2.4.203" => Codec::Jpeg2000,
+            "1.2.840.10008.1.2.4.110" | "1.2.840.10008.1.2.4.111" | "1.2.840.10008.1.2.4.112" => Codec::JpegXl,
             _ => return None,
         })
     }
@@ -43,7 +46,15 @@ impl Codec {
             Codec::Jpeg | Codec::JpegLs => Some(&[0xFF, 0xD8]),
             Codec::Jpeg2000 => Some(&[0xFF, 0x4F, 0xFF, 0x51]),
             Codec::Rle => None,
+            // a bare codestream; a container starts with JXL_CONTAINER instead (`starts_codestream`)
+            Codec::JpegXl => Some(&[0xFF, 0x0A]),
         }
+    }
+
+    /// Whether a fragment begins a codestream of this codec: its start marker, or for JPEG XL
+    /// also the signature box of the container (ISO/IEC 18181-2).
+    fn starts_codestream(self, fragment: &[u8], marker: &[u8]) -> bool {
+        fragment.starts_with(marker) || (self == Codec::JpegXl && fragment.starts_with(&JXL_CONTAINER))
     }
 
     /// Decodes one frame's codestream to interleaved samples at the container width of
@@ -55,6 +66,7 @@ impl Codec {
             Codec::Jpeg => jpeg(data, pm),
             Codec::JpegLs => jpeg_ls(data, pm),
             Codec::Jpeg2000 => jpeg_2000(data, pm),
+            Codec::JpegXl => jpeg_xl(data, pm),
         }
     }
 }
@@ -131,6 +143,100 @@ fn jpeg_ls(data: &[u8], pm: &PixelModule) -> Result<(Frame, bool), String> {
     Ok((frame, pm.photometric.is_ybr()))
 }
 
+/// The signature box that starts a JPEG XL container (a bare codestream starts `FF 0A`).
+const JXL_CONTAINER: [u8; 12] = [0, 0, 0, 0x0C, b'J', b'X', b'L', b' ', 0x0D, 0x0A, 0x87, 0x0A];
+
+/// JPEG XL (ISO/IEC 18181) with jxl-oxide: one image (one keyframe) per DICOM frame, bare codestream
+/// or container.
+///
+/// Samples: jxl-oxide renders to `f32` in [0, 1]; for an integer image of `b` ≤ 16 bits the
+/// sample `v` becomes `fl(v / (2^b − 1))` (relative error ≤ 2⁻²⁴), and `round(f · (2^b − 1))`
+/// (the product taken in `f64`, exact) is off by at most (2^b − 1) · 2⁻²⁴ < 0.004 before rounding:
+/// lossless images come back exactly. Lossy (XYB / VarDCT) output is rounded the same way.
+///
+/// Colour: JPEG XL has no YBR; whatever colour transform the codestream uses (XYB, the YCbCr of
+/// a recompressed JPEG) the decoder undoes, so the output is RGB or grey and is never YBR, even
+/// if the DICOM header says YBR_FULL(_422) (PS3.5 8.2.15 allows only RGB and MONOCHROME for these
+/// transfer syntaxes; a header carried over from the original JPEG still gets the right colours).
+///
+/// Signed images: JPEG XL samples are unsigned; a signed image is carried as the two's complement
+/// bit pattern of its stored values (as dicom-rs's encoder writes it), which the caller
+/// sign-extends from BitsStored like any other stored value.
+fn jpeg_xl(data: &[u8], pm: &PixelModule) -> Result<(Frame, bool), String> {
+    use jxl_oxide::{image::BitDepth, InitializeResult, JxlImage, PixelFormat};
+    let jxl = |e: Box<dyn std::error::Error + Send + Sync>| format!("JPEG XL: {e}");
+    // jxl-oxide's own buffers (modular i32 channels, f32 render, group buffers) stay within a
+    // few times the decoded frame: the DICOM header bounds what a codestream can make us allocate
+    let limit = usize::try_from(pm.frame_samples().saturating_mul(64)).unwrap_or(usize::MAX).max(1 << 20);
+    let mut uninit = JxlImage::builder().alloc_tracker(jxl_oxide::AllocTracker::with_limit(limit)).build_uninit();
+    // the image header first (growing prefixes), checked before any frame is loaded
+    let (mut pos, mut end) = (0usize, 0usize);
+    let mut image = loop {
+        end = end.saturating_add(4096).min(data.len());
+        pos += uninit.feed_bytes(&data[pos..end]).map_err(jxl)?;
+        match uninit.try_init().map_err(jxl)? {
+            InitializeResult::Initialized(image) => break image,
+            InitializeResult::NeedMoreData(_) if end == data.len() => {
+                return Err("the JPEG XL data ends inside its image header".into());
+            }
+            InitializeResult::NeedMoreData(u) => uninit = u,
+        }
+    };
+    let header = image.image_header();
+    let components = match image.pixel_format() {
+        PixelFormat::Gray | PixelFormat::Graya => 1,
+        PixelFormat::Rgb | PixelFormat::Rgba => 3,
+        f => return Err(format!("the JPEG XL image is {f:?}: DICOM has no CMYK")),
+    };
+    check_geometry("JPEG XL", header.width_with_orientation(), header.height_with_orientation(), components, pm)?;
+    let bits = match header.metadata.bit_depth {
+        BitDepth::IntegerSample { bits_per_sample } if bits_per_sample <= 16 => bits_per_sample,
+        BitDepth::IntegerSample { bits_per_sample } => {
+            return Err(format!("the JPEG XL image has {bits_per_sample}-bit samples (at most 16 are supported)"));
+        }
+        BitDepth::FloatSample { bits_per_sample, .. } => {
+            return Err(format!("the JPEG XL image has {bits_per_sample}-bit floating-point samples"));
+        }
+    };
+    if bits > u32::from(pm.bits_allocated) {
+        return Err(format!("the JPEG XL image has {bits}-bit samples but BitsAllocated is {}", pm.bits_allocated));
+    }
+    // the frames
+    if pos < data.len() {
+        image.feed_bytes(&data[pos..]).map_err(jxl)?;
+    }
+    image.finalize().map_err(jxl)?;
+    if !image.is_loading_done() {
+        return Err("the JPEG XL codestream is truncated".into());
+    }
+    match image.num_loaded_keyframes() {
+        1 => {}
+        n => return Err(format!("the JPEG XL image has {n} frames: a DICOM frame is one image")),
+    }
+    let render = image.render_frame(0).map_err(jxl)?;
+    let mut stream = render.stream_no_alpha();
+    let mut buf = vec![0f32; pm.frame_samples() as usize];
+    if stream.channels() != u32::from(pm.samples_per_pixel) || stream.write_to_buffer(&mut buf) != buf.len() {
+        return Err(format!(
+            "the JPEG XL image renders to {}×{}×{} samples, the DICOM header says {}×{}×{}",
+            stream.width(),
+            stream.height(),
+            stream.channels(),
+            pm.columns,
+            pm.rows,
+            pm.samples_per_pixel
+        ));
+    }
+    let max = f64::from((1u32 << bits) - 1);
+    let to_int = |f: f32| (f64::from(f) * max).round().clamp(0.0, max);
+    let frame = if bits <= 8 {
+        widen_u8(buf.into_iter().map(|f| to_int(f) as u8).collect(), pm)?
+    } else {
+        widen_u16(buf.into_iter().map(|f| to_int(f) as u16).collect(), pm)?
+    };
+    Ok((frame, false))
+}
+
 fn jpeg_2000(data: &[u8], pm: &PixelModule) -> Result<(Frame, bool), String> {
     let h = obscura_jpeg2000::read_header(data).map_err(|e| e.to_string())?;
     check_geometry("JPEG 2000", h.width, h.height, h.components, pm)?;
@@ -198,7 +304,8 @@ pub(crate) fn frame_codestreams<'a>(
         return Ok((0..frames).map(|i| join(i..i + 1)).collect());
     }
     if let Some(marker) = codec.start_marker() {
-        let starts: Vec<usize> = (0..fragments.len()).filter(|&i| fragments[i].starts_with(marker)).collect();
+        let starts: Vec<usize> =
+            (0..fragments.len()).filter(|&i| codec.starts_codestream(&fragments[i], marker)).collect();
         if starts.len() == frames && starts.first() == Some(&0) {
             let mut bounds = starts.clone();
             bounds.push(fragments.len());
@@ -232,5 +339,19 @@ mod tests {
         // a bad offset table is an error, not a guess
         assert!(frame_codestreams(Codec::Jpeg, &[0, 5], None, &frags, 2).is_err());
         assert!(frame_codestreams(Codec::Rle, &[], None, &frags, 3).is_err());
+    }
+
+    #[test]
+    fn jpeg_xl_frames_start_with_a_codestream_or_a_container() {
+        for ts in ["1.2.840.10008.1.2.4.110", "1.2.840.10008.1.2.4.111", "1.2.840.10008.1.2.4.112"] {
+            assert_eq!(Codec::of(ts), Some(Codec::JpegXl));
+        }
+        let mut container = JXL_CONTAINER.to_vec();
+        container.extend([3, 3]);
+        let frags = vec![vec![0xFF, 0x0A, 1, 1], vec![2, 2], container, vec![4, 4]];
+        let got = frame_codestreams(Codec::JpegXl, &[], None, &frags, 2).unwrap();
+        assert_eq!(got[0].as_ref(), &[0xFF, 0x0A, 1, 1, 2, 2]);
+        assert_eq!(got[1].len(), 12 + 2 + 2);
+        assert!(got[1].starts_with(&JXL_CONTAINER));
     }
 }

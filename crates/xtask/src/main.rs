@@ -50,6 +50,7 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("/usr/bin/gdcmconv", "libgdcm-tools"),
     ("/usr/bin/ojph_compress", "openjph-tools"),
     ("/usr/bin/opj_decompress", "libopenjp2-tools"),
+    ("/usr/bin/cjxl", "libjxl-tools"),
     ("/usr/share/doc/python3-venv", "python3-venv"),
 ];
 
