@@ -18,6 +18,8 @@ const { out, version } = await withBenchPage('codecs.html', async (page) => {
 });
 out.chromium = version;
 
+// The reason our decoder gives, without the advice around it (the full text is in the JSON).
+const reason = (e) => (/\(frame \d+: (.*?)\);/.exec(e) || [null, e])[1];
 const fps = (s) => (s.framesPerS >= 100 ? s.framesPerS.toFixed(0) : s.framesPerS.toFixed(1));
 
 // "values equal" / "DIFFER (max abs diff N, K samples)" for one comparison.
@@ -34,7 +36,7 @@ function table(results, inputs) {
   for (const r of results) {
     const input = inputs.find((i) => i.name === r.name);
     const kib = (input.bytes / input.files / 1024).toFixed(0);
-    const ours = r.ours.supported ? `${fps(r.ours)} (${r.ours.msPerFrame.toFixed(2)} ms)` : `not supported yet (${r.ours.error})`;
+    const ours = r.ours.supported ? `${fps(r.ours)} (${r.ours.msPerFrame.toFixed(2)} ms)` : `not supported yet (${reason(r.ours.error)})`;
     const peer = r.peer.supported ? `${fps(r.peer)} (${r.peer.msPerFrame.toFixed(2)} ms, parse ${r.peer.parseMsPerFrame.toFixed(2)})` : `failed (${r.peer.error})`;
     const ratio = r.ours.supported && r.peer.supported ? (r.ours.framesPerS / r.peer.framesPerS).toFixed(2) : '–';
     let check = r.ours.supported && r.peer.supported ? verdict(r.oursVsPeer) : '–';

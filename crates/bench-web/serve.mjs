@@ -21,6 +21,7 @@ export async function withBenchPage(pagePath, fn) {
     const rel = decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(/^\/+/, '') || 'index.html';
     const file = path.resolve(root, rel);
     if (!file.startsWith(root + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      console.log(`  server: 404 ${req.url}`);
       res.writeHead(404).end();
       return;
     }
