@@ -8,7 +8,7 @@ import { withBenchPage } from './serve.mjs';
 
 const opts = {
   reps: Number(process.env.BENCH_REPS || 7),
-  warmups: Number(process.env.BENCH_WARMUPS || 2),
+  warmups: Number(process.env.BENCH_WARMUPS || 3),
   main: process.env.BENCH_MAIN_THREAD !== '0',
 };
 

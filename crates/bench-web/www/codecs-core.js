@@ -47,7 +47,7 @@ async function timed(pass, reps) {
 
 // rows: [{ name, transferSyntax, label, lossless, files: [Uint8Array] }]; the first row must be the
 // uncompressed source (its stored values are the reference of the lossless rows).
-export async function runCodecs({ wasm, peer, rows, reps = 5, warmups = 2, log = () => {} }) {
+export async function runCodecs({ wasm, peer, rows, reps = 7, warmups = 3, log = () => {} }) {
   const source = rows[0].files.map((f) => {
     wasm.decodeDicom(f);
     return wasm.decodedStoredValues();

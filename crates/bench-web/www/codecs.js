@@ -33,7 +33,7 @@ function inWorker(rows, reps, warmups) {
   });
 }
 
-window.runCodecBench = async ({ reps = 5, warmups = 2, main = true } = {}) => {
+window.runCodecBench = async ({ reps = 7, warmups = 3, main = true } = {}) => {
   const rows = await loadRows();
   log(`${rows.length} transfer syntaxes × ${rows[0].files.length} slices loaded`);
   const worker = await inWorker(rows, reps, warmups);
