@@ -1,57 +1,22 @@
 // Runner of `cargo xtask bench crypto`: serves BENCH_SITE on 127.0.0.1, opens it in Debian's
 // headless Chromium through Playwright (playwright-core from tests/e2e, no downloaded browser),
 // runs the page's benchmark and prints MB/s and ratios. Prints numbers; asserts nothing about time.
-import http from 'node:http';
 import fs from 'node:fs';
-import path from 'node:path';
-import { createRequire } from 'node:module';
+import { withBenchPage } from './serve.mjs';
 
-const require = createRequire(new URL('../../tests/e2e/package.json', import.meta.url));
-const { chromium } = require('playwright-core');
-
-const SITE = process.env.BENCH_SITE;
-if (!SITE) throw new Error('BENCH_SITE must be set (run through `cargo xtask bench crypto`)');
-const ROOT = path.resolve(SITE);
 const opts = {
   mib: Number(process.env.BENCH_MIB || 64),
   chunkSize: Number(process.env.BENCH_CHUNK || 256 * 1024),
   reps: Number(process.env.BENCH_REPS || 7),
 };
 
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
-const server = http.createServer((req, res) => {
-  const rel = decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(/^\/+/, '') || 'index.html';
-  const file = path.resolve(ROOT, rel);
-  if (!file.startsWith(ROOT + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-    res.writeHead(404).end();
-    return;
-  }
-  res.writeHead(200, { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' });
-  fs.createReadStream(file).pipe(res);
-});
-await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-const url = `http://127.0.0.1:${server.address().port}/`;
-
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
-let out;
-try {
-  const page = await browser.newPage();
-  page.on('console', (m) => console.log(`  page: ${m.text()}`));
-  page.on('pageerror', (e) => console.log(`  page error: ${e.message}`));
-  await page.goto(url);
+const { out, version } = await withBenchPage('index.html', async (page) => {
   await page.waitForFunction(() => typeof window.runBench === 'function');
-  out = await page.evaluate((o) => window.runBench(o), opts);
-} finally {
-  await browser.close();
-  server.close();
-}
+  return page.evaluate((o) => window.runBench(o), opts);
+});
 
 const r = out.results;
-console.log(`\nChromium ${browser.version()} headless, ${out.cores} logical cores; ${out.bytes / 1048576} MiB object, ` +
+console.log(`\nChromium ${version} headless, ${out.cores} logical cores; ${out.bytes / 1048576} MiB object, ` +
   `${out.chunkSize / 1024} KiB chunks (${out.chunks}), ${out.reps} alternating repetitions; MB = 10^6 bytes of plaintext; ` +
   `median (best); "drop" = freeing the output afterwards (zeroizing when it is Zeroizing), not in the time\n`);
 const rows = [

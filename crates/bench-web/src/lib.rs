@@ -1,4 +1,5 @@
-//! The browser decrypt benchmark behind `cargo xtask bench crypto`; not part of the product.
+//! The browser benchmarks behind `cargo xtask bench crypto` (decryption, this file) and
+//! `cargo xtask bench codecs` (decoding, [`codecs`]); not part of the product.
 //!
 //! `www/bench.js` asks [`prepare`] to seal an object here with `seal_object` (default 256 KiB
 //! chunks), then times, alternating, our stream code with the viewer's WebCrypto backend
@@ -11,6 +12,8 @@
 //! Every call into `obscura-seal`'s stream API is in [`open_with_stream_code`]: the study key is
 //! handed to the WebCrypto backend (a non-extractable HKDF key), then the object is opened.
 #![cfg(target_arch = "wasm32")]
+
+pub mod codecs;
 
 use std::cell::RefCell;
 use std::rc::Rc;

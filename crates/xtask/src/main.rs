@@ -15,6 +15,10 @@
 //!   `target/fuzz-artifacts/<target>/`.
 //! - `bench crypto`: in headless Chromium, decrypts a 64 MiB sealed object through our stream code
 //!   with the WebCrypto backend and through raw `crypto.subtle.decrypt`; prints MB/s and ratios.
+//! - `bench codecs`: in headless Chromium, parses and decodes the same synthetic CT slices, encoded
+//!   in each transfer syntax by DCMTK, GDCM and OpenJPH, with `obscura_imaging::decode` (wasm) and
+//!   with Cornerstone's parser and codecs (npm); prints frames/s, ratios and whether the stored
+//!   values agree.
 //! - `bench seal`: natively, seals and opens 1 MiB and 64 MiB objects and runs raw `aes-gcm` on the
 //!   same bytes (criterion, `crates/seal/benches/stream.rs`); prints GB/s and ratios.
 
@@ -46,13 +50,17 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("/usr/bin/chromedriver", "chromium-driver"),
     ("/usr/bin/dcmcjpeg", "dcmtk"),
     ("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json", "mesa-vulkan-drivers"),
-    // the decoding corpus (`cargo xtask corpus`): encoders and reference decoders, Python's venv
+    // the decoding corpus (`cargo xtask corpus`) and `bench codecs`: encoders, reference decoders, Python's venv
     ("/usr/bin/gdcmconv", "libgdcm-tools"),
     ("/usr/bin/ojph_compress", "openjph-tools"),
     ("/usr/bin/opj_decompress", "libopenjp2-tools"),
     ("/usr/bin/cjxl", "libjxl-tools"),
     ("/usr/share/doc/python3-venv", "python3-venv"),
 ];
+/// pydicom, in a venv under target/, wraps OpenJPH's codestreams into DICOM for `bench codecs`.
+const PYDICOM_VERSION: &str = "3.0.2";
+/// Slices per transfer syntax in `bench codecs` (`BENCH_SLICES` overrides).
+const BENCH_CODEC_SLICES: u32 = 20;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -67,6 +75,7 @@ fn main() -> Result<()> {
         Some("demo") => demo(&root, &args[1..]),
         Some("test") => test(&root, &args[1..]),
         Some("bench") if args.get(1).map(String::as_str) == Some("crypto") => bench_crypto(&root),
+        Some("bench") if args.get(1).map(String::as_str) == Some("codecs") => bench_codecs(&root),
         Some("bench") if args.get(1).map(String::as_str) == Some("seal") => bench_seal(),
         Some("fuzz") => fuzz(&root, &args[1..]),
         Some("corpus") => corpus(&root),
@@ -76,12 +85,13 @@ fn main() -> Result<()> {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo xtask <setup|build-web|demo|test|fuzz|corpus|bench crypto|bench seal>\n\n  \
+        "usage: cargo xtask <setup|build-web|demo|test|fuzz|corpus|bench crypto|bench codecs|bench seal>\n\n  \
          demo [--port N] [--data DIR] [--dicom DIR]   build, seal a demo study, serve it\n  \
          test                                         run every test\n  \
          corpus                                       fetch/generate the decoding corpus and its truth (target/corpus)\n  \
          fuzz [--seconds N] [TARGET...]               run the fuzz targets N seconds each (default 20; targets: {})\n  \
          bench crypto                                 browser decrypt benchmark (BENCH_MIB, BENCH_REPS)\n  \
+         bench codecs                                 browser decode benchmark against Cornerstone (BENCH_REPS, BENCH_SLICES)\n  \
          bench seal                                   native sealed-object throughput (criterion)",
         FUZZ_TARGETS.join(" ")
     );
@@ -128,44 +138,50 @@ fn setup(root: &Path) -> Result<()> {
         run(cargo().args(["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN_VERSION]))?;
     }
     setup_cargo_fuzz()?;
-    setup_apt()?;
-    let e2e = root.join("tests/e2e");
-    if !e2e.join("node_modules/playwright-core").exists() {
-        step("installing the end-to-end test's npm packages (playwright-core; no browser download)");
-        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&e2e))?;
-    }
-    Ok(())
+    apt_install_missing(APT_PACKAGES)?;
+    npm_ci(&root.join("tests/e2e"), "the end-to-end test's npm packages (playwright-core; no browser download)")
 }
 
-/// Installs the Debian packages of `APT_PACKAGES` that are missing.
-fn setup_apt() -> Result<()> {
-    let missing: Vec<&str> = APT_PACKAGES.iter().filter(|(f, _)| !Path::new(f).exists()).map(|(_, p)| *p).collect();
-    if !missing.is_empty() {
-        step(&format!("installing Debian packages: {}", missing.join(" ")));
-        let sudo = if output(Command::new("id").arg("-u")).map(|s| s.trim() == "0").unwrap_or(false) {
-            vec![]
-        } else {
-            vec!["sudo"]
-        };
-        let apt = |args: &[&str]| {
-            let mut all: Vec<&str> = sudo.clone();
-            all.push("apt-get");
-            all.extend_from_slice(args);
-            let mut c = Command::new(all[0]);
-            c.args(&all[1..]).env("DEBIAN_FRONTEND", "noninteractive");
-            run(&mut c)
-        };
-        apt(&["update", "-qq"])?;
-        let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
-        args.extend(missing.iter().copied());
-        apt(&args)?;
+/// Installs the Debian packages of `packages` (marker file, package) whose marker file is missing.
+fn apt_install_missing(packages: &[(&str, &str)]) -> Result<()> {
+    let missing: Vec<&str> = packages.iter().filter(|(f, _)| !Path::new(f).exists()).map(|(_, p)| *p).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    step(&format!("installing Debian packages: {}", missing.join(" ")));
+    let sudo = if output(Command::new("id").arg("-u")).map(|s| s.trim() == "0").unwrap_or(false) {
+        vec![]
+    } else {
+        vec!["sudo"]
+    };
+    let apt = |args: &[&str]| {
+        let mut all: Vec<&str> = sudo.clone();
+        all.push("apt-get");
+        all.extend_from_slice(args);
+        let mut c = Command::new(all[0]);
+        c.args(&all[1..]).env("DEBIAN_FRONTEND", "noninteractive");
+        run(&mut c)
+    };
+    apt(&["update", "-qq"])?;
+    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    args.extend(missing.iter().copied());
+    apt(&args)
+}
+
+/// Runs `npm ci` in `dir` when its node_modules is missing or older than its package-lock.json.
+fn npm_ci(dir: &Path, what: &str) -> Result<()> {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let installed = modified(&dir.join("node_modules/.package-lock.json"));
+    if installed.is_none() || installed < modified(&dir.join("package-lock.json")) {
+        step(&format!("installing {what} (npm ci)"));
+        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(dir))?;
     }
     Ok(())
 }
 
 /// `cargo xtask corpus`: the Debian tools, then `corpus/make.py` (cached: a warm run takes a second).
 fn corpus(root: &Path) -> Result<()> {
-    setup_apt()?;
+    apt_install_missing(APT_PACKAGES)?;
     step("building the decoding corpus and its ground truth (corpus/make.py → target/corpus)");
     run(Command::new("python3").arg(root.join("corpus/make.py")).current_dir(root))
 }
@@ -361,23 +377,66 @@ fn test(root: &Path, _args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask bench crypto`: builds `crates/bench-web` (release, wasm32), lays it out in
-/// `target/bench-web` and runs `crates/bench-web/run.mjs` (a loopback server and Debian's headless
-/// Chromium through Playwright). `BENCH_MIB`, `BENCH_CHUNK`, `BENCH_REPS` and `BENCH_JSON` pass through.
-fn bench_crypto(root: &Path) -> Result<()> {
-    setup(root)?;
+/// Builds `crates/bench-web` (release, wasm32) and lays out a bench site in `site`: the module
+/// in `pkg/` and the pages of `crates/bench-web/www`.
+fn bench_site(root: &Path, site: &Path) -> Result<()> {
     step("building the benchmark module for wasm32 (release)");
     run(cargo().args(["build", "--release", "-p", "obscura-bench-web", "--target", "wasm32-unknown-unknown"]))?;
-    let site = root.join("target/bench-web");
-    let _ = std::fs::remove_dir_all(&site);
+    let _ = std::fs::remove_dir_all(site);
     std::fs::create_dir_all(site.join("pkg"))?;
     run(Command::new("wasm-bindgen")
         .args(["--target", "web", "--no-typescript", "--out-dir"])
         .arg(site.join("pkg"))
         .arg(root.join("target/wasm32-unknown-unknown/release/obscura_bench_web.wasm")))?;
-    copy_dir(&root.join("crates/bench-web/www"), &site)?;
+    copy_dir(&root.join("crates/bench-web/www"), site)
+}
+
+/// `cargo xtask bench crypto`: lays out the bench site in `target/bench-web` and runs
+/// `crates/bench-web/run.mjs` (a loopback server and Debian's headless Chromium through
+/// Playwright). `BENCH_MIB`, `BENCH_CHUNK`, `BENCH_REPS` and `BENCH_JSON` pass through.
+fn bench_crypto(root: &Path) -> Result<()> {
+    setup(root)?;
+    let site = root.join("target/bench-web");
+    bench_site(root, &site)?;
     step("decrypt benchmark in headless Chromium (loopback server, Playwright)");
     run(Command::new("node").arg(root.join("crates/bench-web/run.mjs")).env("BENCH_SITE", &site))
+}
+
+/// `cargo xtask bench codecs`: makes the inputs (cached in `target/bench-codecs/inputs`: the
+/// synthetic CT encoded by `crates/bench-web/codecs/make_inputs.py`), lays out the bench site in
+/// `target/bench-codecs/site` with Cornerstone's parser and codecs bundled from npm
+/// (`codecs/build-peer.mjs`), and runs `crates/bench-web/run-codecs.mjs`. `BENCH_REPS`,
+/// `BENCH_WARMUPS`, `BENCH_SLICES`, `BENCH_MAIN_THREAD=0` and `BENCH_JSON` pass through.
+fn bench_codecs(root: &Path) -> Result<()> {
+    setup(root)?;
+    apt_install_missing(APT_PACKAGES)?;
+    let bench = root.join("crates/bench-web");
+    npm_ci(&bench, "Cornerstone's parser and codecs and esbuild")?;
+    let cli = build_cli(root, false)?;
+    let work = root.join("target/bench-codecs");
+    let python = work.join("venv/bin/python");
+    let have = output(Command::new(&python).args(["-c", "import pydicom; print(pydicom.__version__)"]));
+    if have.as_deref().map(str::trim) != Some(PYDICOM_VERSION) {
+        step(&format!("installing pydicom {PYDICOM_VERSION} into a venv in target/bench-codecs"));
+        run(Command::new("/usr/bin/python3").args(["-m", "venv"]).arg(work.join("venv")))?;
+        run(Command::new(work.join("venv/bin/pip")).args(["install", "-q", &format!("pydicom=={PYDICOM_VERSION}")]))?;
+    }
+    let slices = std::env::var("BENCH_SLICES").unwrap_or_else(|_| BENCH_CODEC_SLICES.to_string());
+    step(&format!("encoding {slices} synthetic CT slices in each transfer syntax (cached)"));
+    let inputs = work.join("inputs");
+    run(Command::new(&python)
+        .arg(bench.join("codecs/make_inputs.py"))
+        .arg("--obscura")
+        .arg(&cli)
+        .arg("--out")
+        .arg(&inputs)
+        .args(["--slices", &slices]))?;
+    let site = work.join("site");
+    bench_site(root, &site)?;
+    run(Command::new("node").arg(bench.join("codecs/build-peer.mjs")).arg(&site))?;
+    copy_dir(&inputs, &site.join("inputs"))?;
+    step("decode benchmark in headless Chromium (loopback server, Playwright)");
+    run(Command::new("node").arg(bench.join("run-codecs.mjs")).env("BENCH_SITE", &site))
 }
 
 /// `cargo xtask fuzz [--seconds N] [TARGET...]`.
