@@ -41,7 +41,7 @@ ROWS = [
     ("j2k-lossy", "1.2.840.10008.1.2.4.91", "JPEG 2000 lossy (rate 10)", False,
      ["gdcmconv", "--j2k", "--lossy", "-r", "10"]),
     ("htj2k", "1.2.840.10008.1.2.4.201", "HTJ2K lossless", True, "ojph-reversible"),
-    ("htj2k-lossy", "1.2.840.10008.1.2.4.202", "HTJ2K lossy (qstep 0.0002)", False, "ojph-irreversible"),
+    ("htj2k-lossy", "1.2.840.10008.1.2.4.203", "HTJ2K lossy (qstep 0.0002)", False, "ojph-irreversible"),
 ]
 
 OJPH = {
