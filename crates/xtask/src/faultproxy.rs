@@ -22,11 +22,16 @@
 //! `KIND` is
 //! - a status code `400`–`599` (`503@3`): answered by the proxy, Orthanc never sees the request;
 //! - `reset`: forwarded; the client gets the headers (with the full Content-Length) and the first
-//!   half of the body, then the connection closes;
+//!   half of the body, then the connection closes (nginx then aborts the answer: HTTP/2
+//!   RST_STREAM, or an HTTP/1.1 connection closed short of its Content-Length);
 //! - `truncate[:BYTES]`: the same, with the first BYTES of the body (default: three quarters);
 //! - `stall[:SECONDS]`: the headers and half the body, then nothing for SECONDS (default 20),
 //!   then the connection closes;
 //! - `delay:MILLIS`: forwarded whole after a pause of MILLIS.
+//!
+//! Orthanc ignores Range and nginx cuts ranges out of the whole answer further up, so a fault
+//! on the whole body could miss the bytes asked for: for `reset`, `truncate` and `stall` the
+//! proxy answers a single `Range: bytes=…` itself (206 with Content-Range) and cuts *that* body.
 //!
 //! Example: `503@3,reset@5,stall:5@7,truncate@11,503@20+`. `none` or an empty plan faults
 //! nothing.
@@ -59,6 +64,19 @@ pub enum Fault {
     Delay(Duration),
 }
 
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::Status(c) => write!(f, "{c}"),
+            Fault::Reset => write!(f, "reset"),
+            Fault::Truncate(None) => write!(f, "truncate"),
+            Fault::Truncate(Some(n)) => write!(f, "truncate:{n}"),
+            Fault::Stall(d) => write!(f, "stall:{}", d.as_secs()),
+            Fault::Delay(d) => write!(f, "delay:{}", d.as_millis()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum When {
     Range(u64, u64),
@@ -69,7 +87,7 @@ impl When {
     fn matches(self, n: u64) -> bool {
         match self {
             When::Range(a, b) => (a..=b).contains(&n),
-            When::Every { from, period } => n >= from && (n - from) % period == 0,
+            When::Every { from, period } => n >= from && (n - from).is_multiple_of(period),
         }
     }
 }
@@ -235,7 +253,13 @@ pub fn start(upstream: u16, plan_file: &Path, initial: &str, log_file: &Path) ->
             let state = state.clone();
             std::thread::spawn(move || {
                 if let Err(e) = handle(conn, upstream, &state) {
-                    state.log(&format!("proxy error: {e:#}"));
+                    // nginx hangs up early on HEAD (it asks with GET) and when its client leaves.
+                    let hung_up = e.downcast_ref::<std::io::Error>().is_some_and(|e| {
+                        matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset)
+                    });
+                    if !hung_up {
+                        state.log(&format!("proxy error: {e:#}"));
+                    }
                 }
             });
         }
@@ -390,6 +414,21 @@ fn read_body(r: &mut impl BufRead, framing: &Framing) -> Result<Vec<u8>> {
     }
 }
 
+/// The one satisfiable byte range of a `Range: bytes=…` header, inclusive.
+fn single_range(header: &str, len: u64) -> Option<(u64, u64)> {
+    let spec = header.trim().strip_prefix("bytes=")?.trim();
+    if spec.contains(',') || len == 0 {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (a, b) = match (a.trim(), b.trim()) {
+        ("", n) => (len.saturating_sub(n.parse().ok()?), len - 1),
+        (a, "") => (a.parse().ok()?, len - 1),
+        (a, b) => (a.parse().ok()?, b.parse::<u64>().ok()?.min(len - 1)),
+    };
+    (a <= b && a < len).then_some((a, b))
+}
+
 fn status_answer(code: u16) -> Vec<u8> {
     let reason = match code {
         400 => "Bad Request",
@@ -421,11 +460,16 @@ fn handle(client: TcpStream, upstream_port: u16, state: &State) -> Result<()> {
     let method = parts.next().unwrap_or("").to_string();
     let target = parts.next().unwrap_or("").to_string();
     let path = target.split('?').next().unwrap_or("");
-    let (fault, n) = state.decide(&method, path);
+    // nginx asks Orthanc with GET for a HEAD (Orthanc answers no HEAD) and says so in this header.
+    let counted_method = header(&req, "x-obscura-method").unwrap_or(&method);
+    let (fault, n) = state.decide(counted_method, path);
     if let Some(f) = fault {
-        state.log(&if n == 0 { format!("down {}", req[0]) } else { format!("#{n} {f:?} {}", req[0]) });
+        state.log(&if n == 0 { format!("down {}", req[0]) } else { format!("#{n} {f} {}", req[0]) });
     }
     if let Some(Fault::Status(code)) = fault {
+        // Read the request body first: closing on unread bytes would reset the connection, and
+        // nginx would answer 502 instead of this status.
+        copy_body(&mut client_r, &mut std::io::sink(), &framing(&req, false, false)?)?;
         client_w.write_all(&status_answer(code))?;
         return Ok(());
     }
@@ -461,7 +505,18 @@ fn handle(client: TcpStream, upstream_port: u16, state: &State) -> Result<()> {
             copy_body(&mut up_r, &mut client_w, &resp_framing)?;
         }
         Some(f @ (Fault::Reset | Fault::Truncate(_) | Fault::Stall(_))) => {
-            let body = read_body(&mut up_r, &resp_framing)?;
+            let mut resp = resp;
+            let mut body = read_body(&mut up_r, &resp_framing)?;
+            // Orthanc ignores Range (nginx answers it further up): cut the requested range, so
+            // that the fault lands inside what the client asked for.
+            let code = resp[0].split_whitespace().nth(1).unwrap_or("");
+            if let Some((a, b)) = header(&req, "range").and_then(|r| single_range(r, body.len() as u64)) {
+                if code == "200" {
+                    resp[0] = "HTTP/1.1 206 Partial Content".into();
+                    resp.push(format!("Content-Range: bytes {a}-{b}/{}", body.len()));
+                    body = body[a as usize..=b as usize].to_vec();
+                }
+            }
             let len = body.len() as u64;
             let keep = match f {
                 Fault::Truncate(Some(n)) => n.min(len),
@@ -504,6 +559,17 @@ mod tests {
         for bad in ["503", "200@1", "reset@0", "boom@1", "delay@1", "503@x", "stall:x@1"] {
             assert!(Plan::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(single_range("bytes=10-99", 1000), Some((10, 99)));
+        assert_eq!(single_range("bytes=10-", 1000), Some((10, 999)));
+        assert_eq!(single_range("bytes=-5", 1000), Some((995, 999)));
+        assert_eq!(single_range("bytes=990-2000", 1000), Some((990, 999)));
+        assert_eq!(single_range("bytes=1000-", 1000), None);
+        assert_eq!(single_range("bytes=0-1,5-6", 1000), None);
+        assert_eq!(single_range("items=0-1", 1000), None);
     }
 
     #[test]

@@ -8,8 +8,8 @@
 //! Orthanc, the proxy and nginx, runs CMD with the `OBSCURA_PACS_*` variables below, stops every
 //! server it started by PID (SIGTERM, SIGKILL after 5 s) and exits with CMD's status. Nothing in
 //! the namespace is reachable from the host, and the namespace disappears with its processes.
-//! Each server is started with a parent-death signal (`setpriv --pdeathsig KILL`), so none
-//! outlives the xtask even when the xtask itself is killed.
+//! Each server is started with a parent-death signal (`setpriv --pdeathsig KILL`; CMD with
+//! TERM), so none outlives the xtask even when the xtask itself is killed.
 //!
 //! Variables CMD gets (all URLs are on 127.0.0.1 inside the namespace):
 //!
@@ -26,6 +26,30 @@
 //! | `OBSCURA_PACS_DIR` | the working directory (configurations, logs, certificates) |
 //! | `OBSCURA_PACS_FAULT_PLAN` | with `--fault`: the plan file, re-read before every request (see `faultproxy.rs`) |
 //! | `OBSCURA_PACS_FAULT_LOG` | with `--fault`: one line per injected fault and per plan change |
+//!
+//! `crates/xtask/pacs-check.sh` checks all of this for real (run it as its header says).
+//!
+//! # What Debian's Orthanc 1.10.1 + DICOMweb plugin 1.7 do (measured with `pacs-check.sh`)
+//!
+//! - STOW-RS stores Raw Data Storage carriers with our private block as they are; storing an
+//!   instance again answers 200 with it listed as stored (`OverwriteInstances: false` keeps the
+//!   first copy).
+//! - WADO-RS answers multipart only; with `transfer-syntax=*` each part is the stored file,
+//!   byte-identical.
+//! - QIDO-RS instance level returns by default 00080005, 00080016, 00080018, 00080060, 0008103E,
+//!   00081190 (RetrieveURL), 00100010 (when in the file), 00100020, 0020000D, 0020000E, 00200011,
+//!   00200013. `includefield=TAG` adds public attributes read from the file; private ones are never
+//!   returned, and `includefield=all` adds next to nothing.
+//! - QIDO values are not URL-decoded: `%20` and `+` are compared literally, so an exact match on
+//!   a value with spaces finds nothing; `?` (one character) and `*` work:
+//!   `/instances?SeriesDescription=OBSCURA?SEALED?MANIFEST` finds every manifest across studies.
+//!   Filters on private attributes are ignored (everything matches); matching is case-sensitive.
+//! - QIDO reads the files: about 0.2 s per 64 MiB instance, whatever `StorageAccessOnFind` says.
+//! - The raw endpoint answers the value padded to even length (a trailing 0x00): the exact length
+//!   is in (0009,1012). Orthanc ignores Range (nginx answers single ranges with 206, several with
+//!   200 and the whole value, unsatisfiable ones with 416) and answers every HEAD with 404 (nginx
+//!   asks with GET). It sends no identifying header.
+//! - The plugin builds RetrieveURLs from `Forwarded` but does not unquote `host="…"`.
 
 use crate::{apt_install_missing, faultproxy, free_port, output, step, APT_PACKAGES};
 use anyhow::{bail, Context, Result};
@@ -82,7 +106,10 @@ fn parse(root: &Path, args: &[String]) -> Result<Options> {
             "--viewer-origin" => {
                 let v = value()?;
                 for origin in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    if origin == "*" || origin.ends_with('/') || !origin.contains("://") || origin.contains(['"', ' ', '\'', ';'])
+                    if origin == "*"
+                        || origin.ends_with('/')
+                        || !origin.contains("://")
+                        || origin.contains(['"', ' ', '\'', ';'])
                     {
                         bail!("--viewer-origin {origin:?}: give an exact origin like https://viewer.example:8443");
                     }
@@ -138,7 +165,8 @@ pub fn inside(root: &Path, args: &[String]) -> Result<()> {
         None => (std::env::var("SHELL").unwrap_or_else(|_| "/bin/sh".into()), vec![]),
     };
     step(&format!("running {program} {} in the PACS namespace", rest.join(" ")));
-    let status = Command::new(&program).args(&rest).envs(pacs.env.iter().cloned()).status();
+    // SIGTERM for CMD too should this process die (its PACS is gone then).
+    let status = with_parent_death_signal(&program, "TERM").args(&rest).envs(pacs.env.iter().cloned()).status();
     drop(pacs);
     let status = status.with_context(|| format!("could not start {program}"))?;
     let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
@@ -177,17 +205,23 @@ impl Drop for Server {
     }
 }
 
+/// A command for `program` that gets `signal` when this process dies (`setpriv --pdeathsig`; it
+/// execs, so the PID is the program's), or a plain one without util-linux's setpriv.
+fn with_parent_death_signal(program: &str, signal: &str) -> Command {
+    if Path::new("/usr/bin/setpriv").exists() {
+        let mut c = Command::new("/usr/bin/setpriv");
+        c.args(["--pdeathsig", signal, "--", program]);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
 /// Starts `program` with its output in `log`, in its own process group (a Ctrl-C meant for CMD
 /// does not reach it), with SIGKILL as its parent-death signal when `setpriv` is there.
 fn spawn(name: &'static str, program: &str, args: &[&str], log: &Path) -> Result<Server> {
     let log = std::fs::File::create(log)?;
-    let mut c = if Path::new("/usr/bin/setpriv").exists() {
-        let mut c = Command::new("/usr/bin/setpriv");
-        c.args(["--pdeathsig", "KILL", "--", program]);
-        c
-    } else {
-        Command::new(program)
-    };
+    let mut c = with_parent_death_signal(program, "KILL");
     c.args(args).stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log).process_group(0);
     let child = c.spawn().with_context(|| format!("could not start {program}"))?;
     Ok(Server { name, child })
@@ -352,9 +386,10 @@ fn http_status(port: u16, path: &str, authorization: Option<&str>) -> Option<u16
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let auth = authorization.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
     write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n").ok()?;
-    let mut head = [0u8; 12];
-    s.read_exact(&mut head).ok()?;
-    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+    // Read the whole answer: Orthanc logs an error for one not read to the end.
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).ok()?;
+    std::str::from_utf8(answer.get(9..12)?).ok()?.parse().ok()
 }
 
 fn random_hex(bytes: usize) -> Result<String> {
@@ -420,13 +455,9 @@ fn make_certificates(tls: &Path) -> Result<String> {
          subjectAltName=IP:127.0.0.1,DNS:localhost\n",
     )?;
     let serial = format!("0x{}", random_hex(16)?);
-    openssl(
-        &[
-            "x509", "-req", "-in", &csr, "-CA", &ca_pem, "-CAkey", &ca_key, "-set_serial", &serial, "-days", "30",
-            "-sha256", "-extfile", &ext, "-out", &pem,
-        ],
-        b"",
-    )?;
+    let mut sign = vec!["x509", "-req", "-sha256", "-days", "30", "-set_serial", &serial, "-extfile", &ext];
+    sign.extend(["-in", &csr, "-CA", &ca_pem, "-CAkey", &ca_key, "-out", &pem]);
+    openssl(&sign, b"")?;
     let public = openssl(&["x509", "-in", &pem, "-noout", "-pubkey"], b"")?;
     let der = openssl(&["pkey", "-pubin", "-outform", "DER"], &public)?;
     let digest = openssl(&["dgst", "-sha256", "-binary"], &der)?;
@@ -521,10 +552,11 @@ impl NginxConfig<'_> {
             authorized.push_str(&format!("        \"~^[Bb]asic {}$\" 1;\n", exact(&base64(b.as_bytes()))));
         }
         let origins: String = self.origins.iter().map(|o| format!("        \"{o}\" \"{o}\";\n")).collect();
-        let (keepalive, connection) = if self.keepalive {
-            ("        keepalive 32;\n", "        proxy_set_header Connection \"\";\n")
+        let (keepalive, upstream_headers) = if self.keepalive {
+            ("        keepalive 32;\n        # under Orthanc's fixed `Keep-Alive: timeout=1`, so nginx closes first\n        keepalive_timeout 500ms;\n", "        proxy_set_header Connection \"\";\n")
         } else {
-            ("", "")
+            // The fault proxy counts GETs; HEADs reach it as GETs (below), so it needs the method.
+            ("", "        proxy_set_header X-Obscura-Method $request_method;\n")
         };
         format!(
             r#"# generated by cargo xtask pacs
@@ -582,6 +614,11 @@ http {{
         default "Content-Range, Content-Length, Accept-Ranges, Content-Type, ETag";
     }}
 
+    map $request_method $obscura_upstream_method {{
+        HEAD GET;
+        default $request_method;
+    }}
+
     upstream obscura_orthanc {{
         server 127.0.0.1:{upstream};
 {keepalive}    }}
@@ -609,21 +646,26 @@ http {{
         }}
 
         proxy_http_version 1.1;
-{connection}        proxy_set_header Authorization "{orthanc_auth}";
+{upstream_headers}        proxy_set_header Authorization "{orthanc_auth}";
         proxy_set_header Host $http_host;
-        proxy_set_header Forwarded 'proto=https;host="$http_host"';
+        # The DICOMweb plugin builds its RetrieveURLs from this (it does not unquote host="…").
+        proxy_set_header Forwarded "proto=https;host=$http_host";
+        # Orthanc answers every HEAD with 404: ask with GET, nginx sends the headers only.
+        proxy_method $obscura_upstream_method;
         proxy_hide_header WWW-Authenticate;
         proxy_hide_header X-Powered-By;
         proxy_request_buffering off;
         proxy_buffering off;
         proxy_max_temp_file_size 0;
-        proxy_next_upstream off;
         proxy_connect_timeout 10s;
         proxy_read_timeout 600s;
         proxy_send_timeout 600s;
 
-        # DICOMweb: QIDO-RS, WADO-RS, STOW-RS.
-        location /dicom-web/ {{
+        # DICOMweb: QIDO-RS, WADO-RS, STOW-RS (not the plugin's other routes, such as /servers).
+        location ~ ^/dicom-web/(studies|series|instances)(/|$) {{
+            limit_except GET POST {{
+                deny all;
+            }}
             proxy_pass http://obscura_orthanc;
         }}
 
