@@ -22,14 +22,18 @@ pub struct ListedStudy {
 }
 
 /// Lists the sealed studies of a store: their UIDs and manifest carriers. Studies without a
-/// manifest carrier (not ours, or half-uploaded) are skipped.
+/// manifest carrier (not ours, or half-uploaded) are skipped. Of several manifest carriers (a PACS
+/// keeps every version, each under its own SOP Instance UID) the one with the highest Instance
+/// Number is the current one; the version inside it is checked against rollback when it is opened.
 pub async fn list_studies(http: &impl HttpClient, store: &Store) -> Result<Vec<ListedStudy>, DicomWebError> {
     let studies = qido::parse_study_uids(&http.get(&store.studies_url()).await?)?;
     let mut out = Vec::new();
     for study_uid in studies {
         let instances = qido::parse_instances(&http.get(&store.study_instances_url(&study_uid)).await?)?;
-        if let Some(manifest) =
-            instances.into_iter().find(|c| c.kind == CarrierKind::Manifest && c.study_uid == study_uid)
+        if let Some(manifest) = instances
+            .into_iter()
+            .filter(|c| c.kind == CarrierKind::Manifest && c.study_uid == study_uid)
+            .max_by_key(|c| c.instance_number)
         {
             out.push(ListedStudy { study_uid, manifest });
         }
