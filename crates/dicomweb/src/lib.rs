@@ -27,6 +27,7 @@
 pub mod carrier;
 pub mod client;
 pub mod layout;
+pub mod multipart;
 pub mod qido;
 pub mod stow;
 
