@@ -40,10 +40,9 @@ fn manifest(store: &Path) -> (String, Vec<u8>) {
         std::fs::read(store.join(layout::sealed_path(&m.study_uid, &m.series_uid, &m.sop_instance_uid))).unwrap();
     let version = open_manifest(&bytes, &org_pub(&store.join("../keys")), now(), None).unwrap().version();
     assert_eq!(m.instance_number as u64, version, "Instance Number = manifest version");
-    let (parsed, _) = obscura_dicomweb::carrier::Carrier::from_part10(
-        &std::fs::read(store.join(layout::carrier_path(m))).unwrap(),
-    )
-    .unwrap();
+    let (parsed, _) =
+        obscura_dicomweb::carrier::Carrier::from_part10(&std::fs::read(store.join(layout::carrier_path(m))).unwrap())
+            .unwrap();
     assert_eq!(&parsed, m, "the carrier file agrees with the index");
     let study_dir = store.join(layout::study_dir(&uid)).join("series").join(&m.series_uid).join("instances");
     assert_eq!(std::fs::read_dir(study_dir).unwrap().count(), 1, "the previous manifest carrier is removed");
