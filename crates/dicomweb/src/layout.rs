@@ -17,8 +17,6 @@ use crate::carrier::Carrier;
 pub enum Flavor {
     /// A static tree of files (see the module docs).
     StaticTree,
-    /// TEMP shim until the lead's DICOMweb flavor lands.
-    DicomWeb,
 }
 
 /// A store the viewer reads sealed studies from.
@@ -34,16 +32,6 @@ impl Store {
         Store { base: base.trim_end_matches('/').to_string(), flavor: Flavor::StaticTree }
     }
 
-    /// TEMP shim.
-    pub fn dicomweb(base: &str) -> Self {
-        Store { base: base.trim_end_matches('/').to_string(), flavor: Flavor::DicomWeb }
-    }
-
-    /// TEMP shim.
-    pub fn stow_url(&self) -> String {
-        format!("{}/studies", self.base)
-    }
-
     /// The base URL.
     pub fn base(&self) -> &str {
         &self.base
@@ -53,7 +41,6 @@ impl Store {
     pub fn studies_url(&self) -> String {
         match self.flavor {
             Flavor::StaticTree => format!("{}/{}", self.base, studies_index_path()),
-            Flavor::DicomWeb => format!("{}/studies", self.base),
         }
     }
 
@@ -61,11 +48,6 @@ impl Store {
     pub fn study_instances_url(&self, study_uid: &str) -> String {
         match self.flavor {
             Flavor::StaticTree => format!("{}/{}", self.base, study_instances_index_path(study_uid)),
-            Flavor::DicomWeb => format!(
-                "{}/studies/{}/instances?includefield=00080016&includefield=0008103E&includefield=00200011&includefield=00200013",
-                self.base,
-                check_uid(study_uid)
-            ),
         }
     }
 
@@ -78,7 +60,6 @@ impl Store {
     pub fn sealed_url_parts(&self, study: &str, series: &str, sop: &str) -> String {
         match self.flavor {
             Flavor::StaticTree => format!("{}/{}", self.base, sealed_path(study, series, sop)),
-            Flavor::DicomWeb => format!("{}/studies/{study}/series/{series}/instances/{sop}", self.base),
         }
     }
 }

@@ -27,7 +27,6 @@
 pub mod carrier;
 pub mod client;
 pub mod layout;
-pub mod multipart;
 pub mod qido;
 pub mod stow;
 
