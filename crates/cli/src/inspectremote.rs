@@ -155,40 +155,57 @@ pub fn inspect_remote(url: &str, connect: &ConnectArgs, keys: Option<&KeysDir>, 
         }
     }
     eprintln!("asking {} ({})", remote.base(), remote.describe());
-    let studies_url = remote.store().studies_url();
-    let studies_url = match only {
-        Some(s) => format!("{studies_url}{}StudyInstanceUID={s}", if studies_url.contains('?') { '&' } else { '?' }),
-        None => studies_url,
+    // Sealed studies are found the way the viewer finds them: by their manifest series.
+    let uids: Vec<String> = match only {
+        Some(s) => vec![s.to_string()],
+        None => {
+            let url = remote.store().studies_url();
+            let body = remote.get_json(&url, "list sealed studies (QIDO-RS)")?.unwrap_or_else(|| b"[]".to_vec());
+            let mut uids = Vec::new();
+            for (study, _) in
+                qido::parse_study_series(&body).with_context(|| format!("{url}: cannot read the answer"))?
+            {
+                if !uids.contains(&study) {
+                    uids.push(study);
+                }
+            }
+            uids
+        }
     };
-    let body = remote.get_json(&studies_url, "list studies (QIDO-RS)")?.unwrap_or_else(|| b"[]".to_vec());
-    let entries: Vec<Value> = serde_json::from_slice(&body)
-        .with_context(|| format!("{studies_url}: the answer is not a DICOM JSON array"))?;
-    let mut ours = Vec::new();
-    let mut others = 0;
-    for e in &entries {
-        let uid = e.get("0020000D").map(value_text).unwrap_or_default();
-        let patient = e.get("00100020").map(value_text).unwrap_or_default();
-        if url_safe_uid(&uid) && patient == pseudonymous_patient_id(&uid) && only.is_none_or(|o| o == uid) {
-            ours.push((uid, e));
-        } else {
-            others += 1;
-        }
-    }
-    if ours.is_empty() {
-        match only {
-            Some(s) => bail!("{} holds no sealed study {s}", remote.base()),
-            None => bail!("{} holds no sealed study ({others} other studies)", remote.base()),
-        }
+    if uids.is_empty() {
+        bail!("{} holds no sealed study (no series \"{MANIFEST_SERIES_DESCRIPTION}\")", remote.base());
     }
     let mut flagged_total = 0;
-    for (uid, entry) in &ours {
+    for uid in &uids {
+        if !url_safe_uid(uid) {
+            println!("study {uid:?}: not a UID of digits and dots; skipped");
+            flagged_total += 1;
+            continue;
+        }
+        // The study-level attributes, as anyone who lists studies sees them.
+        let url = format!("{}/studies?StudyInstanceUID={uid}", remote.base());
+        let body = remote.get_json(&url, "list studies (QIDO-RS)")?.unwrap_or_else(|| b"[]".to_vec());
+        let entries: Vec<Value> =
+            serde_json::from_slice(&body).with_context(|| format!("{url}: the answer is not a DICOM JSON array"))?;
+        let Some(entry) = entries.iter().find(|e| e.get("0020000D").map(value_text).as_deref() == Some(uid.as_str()))
+        else {
+            bail!("{} holds no study {uid}", remote.base());
+        };
+        if entry.get("00100020").map(value_text) != Some(pseudonymous_patient_id(uid)) {
+            if only.is_some() {
+                bail!(
+                    "study {uid} on {} is not a sealed study (its Patient ID is not the carrier's pseudonym)",
+                    remote.base()
+                );
+            }
+            println!("study {uid}: it has a sealed manifest series, but its Patient ID is not the carrier's pseudonym");
+            flagged_total += 1;
+            continue;
+        }
         flagged_total += inspect_study(&remote, org.as_ref(), uid, entry)?;
     }
-    if others > 0 {
-        println!("{others} other studies on the server are not sealed by Obscura and are not shown");
-    }
     if flagged_total > 0 {
-        bail!("{flagged_total} attributes in clear that a sealed study must not show (see above)");
+        bail!("{flagged_total} findings in clear that a sealed study must not show (see above)");
     }
     Ok(())
 }

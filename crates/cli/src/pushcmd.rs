@@ -439,7 +439,15 @@ fn send_batch(
                     .map_err(|e| (Failure::Permanent(e), None))?;
                 parts.push(bytes);
             }
-            let (content_type, body) = multipart::write_related(&parts);
+            let slices: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+            let (content_type, body) = loop {
+                // A random boundary; in the unlikely case it occurs inside a part, another one.
+                match multipart::write_related(&slices, "application/dicom", &new_boundary()) {
+                    Ok(b) => break b,
+                    Err(_) => continue,
+                }
+            };
+            drop(slices);
             drop(parts);
             let answer = remote.stow_once(&content_type, &body)?;
             let response = stow::parse_response(&answer.body)
@@ -474,4 +482,12 @@ fn send_batch(
         |m, wait| printer.message(&format!("retrying in {:.1} s: {m}", wait.as_secs_f64())),
     )?;
     Ok(done)
+}
+
+/// A fresh multipart boundary: 32 random hex digits after a fixed prefix.
+fn new_boundary() -> String {
+    use rand_core::{OsRng, RngCore};
+    let mut b = [0u8; 16];
+    OsRng.fill_bytes(&mut b);
+    format!("obscura-{}", hex::encode(b))
 }

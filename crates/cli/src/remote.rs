@@ -459,13 +459,12 @@ impl Remote {
                 bail!("{uid:?} is not a UID of digits and dots");
             }
         }
-        let url = format!("{}/studies/{study}/series/{series}/instances/{sop}", self.base);
+        let url = self.store.wado_instance_url(study, series, sop);
         let answer = self
             .with_retries(
                 |_| {
-                    let a = self
-                        .once("GET", &url, "multipart/related; type=\"application/dicom\"; transfer-syntax=*", None)
-                        .map_err(|f| (f, None))?;
+                    let a =
+                        self.once("GET", &url, obscura_dicomweb::layout::WADO_ACCEPT, None).map_err(|f| (f, None))?;
                     match a.status {
                         200 => Ok(a),
                         _ => Err((self.status_failure(&url, "retrieve an instance (WADO-RS)", &a), a.retry_after)),
@@ -474,19 +473,8 @@ impl Remote {
                 |m, wait| eprintln!("retrying in {:.1} s: {m}", wait.as_secs_f64()),
             )
             .map_err(Failure::into_error)?;
-        let content_type = answer.content_type.as_deref().unwrap_or_default();
-        let parts = obscura_dicomweb::multipart::read_related(content_type, &answer.body)
-            .with_context(|| format!("{url}: the answer is not multipart/related ({content_type})"))?;
-        let [part] = parts.as_slice() else {
-            bail!("{url}: expected one instance, the answer holds {}", parts.len());
-        };
-        let (carrier, sealed) = obscura_dicomweb::carrier::Carrier::from_part10(part)
-            .with_context(|| format!("{url}: not an Obscura carrier"))?;
-        if (carrier.study_uid.as_str(), carrier.series_uid.as_str(), carrier.sop_instance_uid.as_str())
-            != (study, series, sop)
-        {
-            bail!("{url}: the server answered with another instance ({})", carrier.sop_instance_uid);
-        }
+        let answer = obscura_dicomweb::client::Answer { content_type: answer.content_type, body: answer.body };
+        let sealed = obscura_dicomweb::client::sealed_from_wado(&answer, sop).with_context(|| format!("{url}"))?;
         Ok(sealed)
     }
 

@@ -8,7 +8,7 @@
 //! over any [`client::HttpClient`] (fetch in the browser, a native client in the gateway).
 //!
 //! ```
-//! use obscura_dicomweb::{carrier::{Carrier, CarrierKind}, layout::Store};
+//! use obscura_dicomweb::{carrier::{Carrier, CarrierKind}, layout::{SealedSource, Store}};
 //! let carrier = Carrier {
 //!     study_uid: "2.25.1".into(), series_uid: "2.25.2".into(), sop_instance_uid: "2.25.3".into(),
 //!     kind: CarrierKind::Object, series_number: 1, instance_number: 1,
@@ -18,8 +18,8 @@
 //! assert_eq!(parsed, carrier);
 //! assert_eq!(sealed, b"sealed bytes");
 //! let store = Store::static_tree("https://cdn.example/store");
-//! assert_eq!(store.sealed_url(&carrier),
-//!     "https://cdn.example/store/studies/2.25.1/series/2.25.2/instances/2.25.3/sealed.bin");
+//! assert_eq!(store.sealed_source(&carrier), SealedSource::Raw(
+//!     "https://cdn.example/store/studies/2.25.1/series/2.25.2/instances/2.25.3/sealed.bin".into()));
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -27,7 +27,9 @@
 pub mod carrier;
 pub mod client;
 pub mod layout;
+pub mod multipart;
 pub mod qido;
+pub mod retry;
 pub mod stow;
 
 /// What can go wrong reading or writing carriers and store answers.
@@ -39,6 +41,9 @@ pub enum DicomWebError {
     /// Writing a carrier instance failed.
     #[error("could not encode the carrier instance: {0}")]
     Encode(String),
+    /// A `multipart/related` body (a WADO-RS answer) is malformed or cut.
+    #[error("the store's multipart answer is malformed: {0}")]
+    BadMultipart(String),
     /// A QIDO-RS answer was not the DICOM JSON we expect.
     #[error("the store's QIDO-RS answer is not valid DICOM JSON: {0}")]
     BadQido(String),

@@ -58,6 +58,23 @@ pub fn parse_study_uids(body: &[u8]) -> Result<Vec<String>, DicomWebError> {
         .collect()
 }
 
+/// The (Study Instance UID, Series Instance UID if given) of each entry of a study- or
+/// series-level QIDO-RS answer, without repeats.
+pub fn parse_study_series(body: &[u8]) -> Result<Vec<(String, Option<String>)>, DicomWebError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| DicomWebError::BadQido(e.to_string()))?;
+    let arr = v.as_array().ok_or_else(|| DicomWebError::BadQido("expected an array".into()))?;
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    for e in arr {
+        let study =
+            first_string(e, STUDY_UID).ok_or_else(|| DicomWebError::BadQido("entry without 0020000D".into()))?;
+        let pair = (study, first_string(e, SERIES_UID));
+        if !out.contains(&pair) {
+            out.push(pair);
+        }
+    }
+    Ok(out)
+}
+
 /// The carriers listed in an instance-level QIDO-RS answer. Instances that are not ours
 /// (other SOP classes) are skipped: a PACS may hold anything.
 pub fn parse_instances(body: &[u8]) -> Result<Vec<Carrier>, DicomWebError> {

@@ -2,7 +2,7 @@
 //! every version), the one with the highest Instance Number is the current one.
 
 use obscura_dicomweb::carrier::{Carrier, CarrierKind};
-use obscura_dicomweb::client::{list_studies, HttpClient};
+use obscura_dicomweb::client::{list_studies, Answer, HttpClient};
 use obscura_dicomweb::layout::Store;
 use obscura_dicomweb::{qido, DicomWebError};
 use std::collections::HashMap;
@@ -10,12 +10,11 @@ use std::collections::HashMap;
 struct Fake(HashMap<String, Vec<u8>>);
 
 impl HttpClient for Fake {
-    async fn get(&self, url: &str) -> Result<Vec<u8>, DicomWebError> {
-        self.0.get(url).cloned().ok_or_else(|| DicomWebError::Http {
-            url: url.into(),
-            message: "not found".into(),
-            status: Some(404),
-        })
+    async fn get(&self, url: &str, _accept: Option<&str>) -> Result<Answer, DicomWebError> {
+        self.0
+            .get(url)
+            .map(|body| Answer { content_type: None, body: body.clone() })
+            .ok_or_else(|| DicomWebError::Http { url: url.into(), message: "not found".into(), status: Some(404) })
     }
 }
 

@@ -48,7 +48,8 @@ pub use rand_core;
 pub use share::{LinkId, PasscodeCost, ShareLink, ShareStanza};
 pub use stream::{
     open_object, seal_object, AeadBackend, ChunkCipher, ObjectHeader, ObjectId, ObjectLayout, ObjectOpener,
-    RustCryptoAead, RustCryptoCipher, StudyKeyHandle, DEFAULT_CHUNK_SIZE, HEADER_LEN, MAX_CHUNK_SIZE, TAG_LEN,
+    ObjectReceiver, RustCryptoAead, RustCryptoCipher, StudyKeyHandle, DEFAULT_CHUNK_SIZE, HEADER_LEN, MAX_CHUNK_SIZE,
+    TAG_LEN,
 };
 pub use study::{unwrap_study_key, wrap_study_key, wrap_study_key_deterministic, Stanza, StudyKey};
 pub use zeroize;

@@ -442,6 +442,17 @@ impl VerifiedManifest {
         open_object(self.key_for(keys, id)?, id, sealed).await
     }
 
+    /// A receiver for object `id` as its bytes arrive: it checks them against the signed length and
+    /// digest and opens them under the right key ([`crate::ObjectReceiver`]).
+    pub async fn receive_object<K: StudyKeyHandle>(
+        &self,
+        keys: &StudyKeys<K>,
+        id: &ObjectId,
+    ) -> Result<crate::ObjectReceiver<K::Cipher>, SealError> {
+        let e = self.object(id).ok_or(SealError::UnknownObject(*id))?;
+        crate::ObjectReceiver::new(self.key_for(keys, id)?, *id, e.sealed_len, e.sha256).await
+    }
+
     /// Whether the study key is wrapped for the key with this id.
     pub fn has_recipient(&self, key_id: &KeyId) -> bool {
         self.body.stanzas.iter().any(|s| s.key_id() == *key_id)

@@ -376,6 +376,149 @@ impl<C: ChunkCipher> ObjectOpener<C> {
     }
 }
 
+impl<C: ChunkCipher> ObjectOpener<C> {
+    fn with_cipher(cipher: C, expected_id: &ObjectId, header: &[u8]) -> Result<Self, SealError> {
+        let h = ObjectHeader::parse(header)?;
+        if h.object_id != *expected_id {
+            return Err(SealError::ObjectSwapped { expected: *expected_id, found: h.object_id });
+        }
+        Ok(ObjectOpener { header: h, header_bytes: h.to_bytes(), layout: h.layout()?, cipher })
+    }
+}
+
+/// Opens a sealed object while its bytes arrive (a streamed download, possibly resumed by byte
+/// range), decrypting each chunk as soon as it is complete.
+///
+/// It knows the length and SHA-256 the signed manifest gives for the object, refuses a byte past
+/// that length at once, and releases the plaintext only from [`ObjectReceiver::finish`], after every
+/// chunk authenticated and the digest matched: a caller never sees part of an object.
+///
+/// ```
+/// use obscura_seal::{seal_object, ObjectId, ObjectReceiver, StudyKey};
+/// use sha2::{Digest, Sha256};
+/// # pollster::block_on(async {
+/// let key = StudyKey::from_bytes([7; 32]);
+/// let id = ObjectId([1; 16]);
+/// let sealed = seal_object(&key, &id, &[42u8; 100_000], 4096).unwrap();
+/// let digest: [u8; 32] = Sha256::digest(&sealed).into();
+/// let mut rx = ObjectReceiver::new(&key, id, sealed.len() as u64, digest).await.unwrap();
+/// for piece in sealed.chunks(1000) {
+///     rx.push(piece).await.unwrap();
+/// }
+/// assert_eq!(rx.received(), sealed.len() as u64);
+/// assert_eq!(&rx.finish().unwrap()[..], &[42u8; 100_000][..]);
+/// # });
+/// ```
+pub struct ObjectReceiver<C: ChunkCipher> {
+    id: ObjectId,
+    expected_len: u64,
+    expected_digest: [u8; 32],
+    hasher: sha2::Sha256,
+    received: u64,
+    /// Received bytes not yet consumed: the header, then the current incomplete chunk.
+    pending: Vec<u8>,
+    cipher: Option<C>,
+    opener: Option<ObjectOpener<C>>,
+    next_chunk: u64,
+    plaintext: Zeroizing<Vec<u8>>,
+}
+
+impl<C: ChunkCipher> ObjectReceiver<C> {
+    /// Prepares to receive object `id`, whose sealed form the signed manifest says is
+    /// `expected_len` bytes with SHA-256 `expected_digest`.
+    pub async fn new<K: StudyKeyHandle<Cipher = C>>(
+        key: &K,
+        id: ObjectId,
+        expected_len: u64,
+        expected_digest: [u8; 32],
+    ) -> Result<Self, SealError> {
+        use sha2::Digest as _;
+        Ok(ObjectReceiver {
+            id,
+            expected_len,
+            expected_digest,
+            hasher: sha2::Sha256::new(),
+            received: 0,
+            pending: Vec::new(),
+            cipher: Some(key.object_cipher(&id).await?),
+            opener: None,
+            next_chunk: 0,
+            plaintext: Zeroizing::new(Vec::new()),
+        })
+    }
+
+    /// Bytes received so far: where a resumed download continues (`Range: bytes=N-`).
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// The sealed length the manifest promises.
+    pub fn expected_len(&self) -> u64 {
+        self.expected_len
+    }
+
+    /// Takes the next bytes of the sealed object and opens every chunk they complete.
+    pub async fn push(&mut self, bytes: &[u8]) -> Result<(), SealError> {
+        use sha2::Digest as _;
+        if self.received + bytes.len() as u64 > self.expected_len {
+            return Err(SealError::Extended);
+        }
+        self.hasher.update(bytes);
+        self.received += bytes.len() as u64;
+        self.pending.extend_from_slice(bytes);
+        if self.opener.is_none() {
+            if self.pending.len() < HEADER_LEN {
+                return Ok(());
+            }
+            let cipher = self.cipher.take().expect("the cipher waits for the header");
+            let opener = ObjectOpener::with_cipher(cipher, &self.id, &self.pending[..HEADER_LEN])?;
+            // The header is not authenticated yet: allocate only what the signed manifest vouches for.
+            if opener.layout().sealed_len() != self.expected_len {
+                return Err(SealError::DigestMismatch { object: self.id });
+            }
+            let total = usize::try_from(opener.layout().plaintext_len())
+                .map_err(|_| SealError::Malformed("object too large".into()))?;
+            self.plaintext = Zeroizing::new(vec![0u8; total]);
+            self.pending.drain(..HEADER_LEN);
+            self.opener = Some(opener);
+        }
+        let opener = self.opener.as_ref().expect("set above");
+        let layout = *opener.layout();
+        let mut used = 0usize;
+        while self.next_chunk < layout.chunk_count() {
+            let r = layout.chunk_range(self.next_chunk);
+            let len = (r.end - r.start) as usize;
+            if self.pending.len() - used < len {
+                break;
+            }
+            let p = layout.chunk_plaintext_range(self.next_chunk);
+            let out = &mut self.plaintext[p.start as usize..p.end as usize];
+            opener.open_chunk_into(self.next_chunk, &self.pending[used..used + len], out).await?;
+            used += len;
+            self.next_chunk += 1;
+        }
+        self.pending.drain(..used);
+        Ok(())
+    }
+
+    /// The plaintext, once every byte arrived, every chunk authenticated and the digest matched.
+    pub fn finish(self) -> Result<Zeroizing<Vec<u8>>, SealError> {
+        use sha2::Digest as _;
+        if self.received < self.expected_len || self.opener.is_none() {
+            return Err(SealError::Truncated);
+        }
+        let digest: [u8; 32] = self.hasher.finalize().into();
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(&digest[..], &self.expected_digest[..])) {
+            return Err(SealError::DigestMismatch { object: self.id });
+        }
+        let complete = self.opener.as_ref().is_some_and(|o| self.next_chunk == o.layout().chunk_count());
+        if !complete || !self.pending.is_empty() {
+            return Err(SealError::Truncated);
+        }
+        Ok(self.plaintext)
+    }
+}
+
 /// Opens a whole sealed object: id must equal `expected_id`, the length must match the header,
 /// and every chunk must authenticate. On any failure nothing is returned.
 pub async fn open_object<K: StudyKeyHandle>(

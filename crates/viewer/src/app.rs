@@ -7,12 +7,12 @@
 use crate::decoder::{decode_for_display, DecodePool, Decoded};
 use crate::gpu::{Backend, Gpu};
 use crate::keystore::{self, KeyStore};
-use crate::net::FetchClient;
+use crate::net::{self, FetchClient, FetchError, StoreClient};
 use crate::webcrypto::{self, WebCryptoAead, WebCryptoIdentity, WebCryptoStudyKey};
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use js_sys::Uint8Array;
 use obscura_dicomweb::client::{self, ListedStudy};
-use obscura_dicomweb::layout::Store;
+use obscura_dicomweb::layout::{SealedSource, Store};
 use obscura_render::{GrayImage, View, Window};
 use obscura_seal::{Certificate, EnrolmentRequest, ObjectId, PublicKey, Role, StudyIndex, StudyKeys, VerifiedManifest};
 use std::cell::RefCell;
@@ -50,7 +50,7 @@ enum SliceState {
 
 struct Slice {
     object_id: ObjectId,
-    url: String,
+    source: SealedSource,
     label: String,
     state: SliceState,
 }
@@ -65,6 +65,11 @@ struct OpenStudy {
     window: Option<Window>,
     opened_at: f64,
     first_image_ms: Option<f64>,
+    complete_ms: Option<f64>,
+    /// Sealed bytes received for the series so far.
+    bytes_received: u64,
+    /// Why loading is paused (the store does not answer, or wants credentials).
+    paused: Option<String>,
 }
 
 struct App {
@@ -120,11 +125,28 @@ async fn fetch_config() -> Result<Config, String> {
         .ok()
         .and_then(|b| PublicKey::from_sec1(&b).ok())
         .ok_or("config.json: org_public_key is not a P-256 public key")?;
-    let base = v["store"].as_str().ok_or("config.json has no store")?;
-    let base_url = web_sys::Url::new_with_base(base, &web_sys::window().unwrap().location().href().unwrap_or_default())
-        .map(|u| u.href())
-        .unwrap_or_else(|_| base.to_string());
-    Ok(Config { org, store: Store::static_tree(&base_url), demo: v["demo"].as_bool().unwrap_or(false) })
+    let absolute = |u: &str| {
+        web_sys::Url::new_with_base(u, &web_sys::window().unwrap().location().href().unwrap_or_default())
+            .map(|u| u.href())
+            .unwrap_or_else(|_| u.to_string())
+    };
+    // "store": "path/or/url/" is a static tree; {"dicomweb": URL, "orthanc_raw": URL} a PACS.
+    let store = match &v["store"] {
+        serde_json::Value::String(base) => Store::static_tree(&absolute(base)),
+        serde_json::Value::Object(o) => {
+            let base = o
+                .get("dicomweb")
+                .and_then(|b| b.as_str())
+                .ok_or("config.json: \"store\" must be a URL or {\"dicomweb\": URL, \"orthanc_raw\": URL}")?;
+            let store = Store::dicomweb(&absolute(base));
+            match o.get("orthanc_raw").and_then(|r| r.as_str()) {
+                Some(raw) => store.with_orthanc_raw(&absolute(raw)),
+                None => store,
+            }
+        }
+        _ => return Err("config.json has no store".into()),
+    };
+    Ok(Config { org, store, demo: v["demo"].as_bool().unwrap_or(false) })
 }
 
 /// Loads or creates the reader's key pair; returns the identity and its public key.
@@ -239,21 +261,29 @@ async fn list_studies(keys: &KeyStore) -> Result<(), String> {
     status("Looking for studies sealed for you…");
     let (store, org, identity) =
         with_app(|a| (a.config.store.clone(), a.config.org.clone(), a.identity.clone())).unwrap();
-    let listed = client::list_studies(&FetchClient, &store).await.map_err(|e| format!("cannot list the store: {e}"))?;
+    let notify = |m: Option<String>| status(m.as_deref().unwrap_or("Looking for studies sealed for you…"));
+    let http = StoreClient { notify: &notify };
+    let listed = match client::list_studies(&http, &store).await {
+        Ok(l) => l,
+        Err(obscura_dicomweb::DicomWebError::Http { status: Some(401), message, .. }) => {
+            ask_for_credentials(&message);
+            return Err(format!("{message}. Enter the image store's credentials below."));
+        }
+        Err(e) => return Err(format!("cannot list the image store: {e}")),
+    };
     let versions = keys.get("manifest-versions").await?;
     let versions = if versions.is_object() { versions } else { js_sys::Object::new().into() };
     let mut studies = Vec::new();
     let mut problems = Vec::new();
     for study in listed {
         let m = &study.manifest;
-        let bytes =
-            match client::fetch_sealed(&FetchClient, &store, &m.study_uid, &m.series_uid, &m.sop_instance_uid).await {
-                Ok(b) => b,
-                Err(e) => {
-                    problems.push(format!("study {}: {e}", study.study_uid));
-                    continue;
-                }
-            };
+        let bytes = match client::fetch_sealed(&http, &store, &m.study_uid, &m.series_uid, &m.sop_instance_uid).await {
+            Ok(b) => b,
+            Err(e) => {
+                problems.push(format!("study {}: {e}", study.study_uid));
+                continue;
+            }
+        };
         let last_seen = keystore::field(&versions, &study.study_uid).as_f64().map(|v| v as u64);
         let manifest = match obscura_seal::open_manifest(&bytes, &org, now_secs(), last_seen) {
             Ok(m) => m,
@@ -384,7 +414,7 @@ async fn open_study(i: usize) {
                 let Some(entry) = manifest.object(&inst.object_id) else { continue };
                 slices.push(Slice {
                     object_id: inst.object_id,
-                    url: store.sealed_url_parts(&study_uid, &entry.series_uid, &entry.sop_instance_uid),
+                    source: store.sealed_source_parts(&study_uid, &entry.series_uid, &entry.sop_instance_uid),
                     label: inst.instance_number.map(|n| n.to_string()).unwrap_or_default(),
                     state: SliceState::Pending,
                 });
@@ -417,6 +447,9 @@ async fn open_study(i: usize) {
             window: None,
             opened_at: now_ms(),
             first_image_ms: None,
+            complete_ms: None,
+            bytes_received: 0,
+            paused: None,
         });
         a.phase = "study";
         a.generation
@@ -461,22 +494,45 @@ async fn loader(generation: u32) {
             open.slices[next].state = SliceState::Loading;
             Some((
                 next,
-                open.slices[next].url.clone(),
+                open.slices[next].source.clone(),
                 open.slices[next].object_id,
                 open.keys.clone(),
                 open.manifest.clone(),
             ))
         })
         .flatten();
-        let Some((index, url, object_id, keys, manifest)) = job else { return };
-        let state = match load_slice(&url, &object_id, &keys, &manifest).await {
+        let Some((index, source, object_id, keys, manifest)) = job else { return };
+        let state = match load_slice(generation, &source, &object_id, &keys, &manifest).await {
             Ok(d) => SliceState::Ready(d),
-            Err(e) => SliceState::Failed(e),
+            Err(FetchError::Cancelled) => return,
+            Err(FetchError::Auth(message)) => {
+                // Back in the queue; wait for the reader to give credentials, then go on.
+                let asked = net::auth_generation();
+                with_app(|a| {
+                    if let Some(open) = a.open.as_mut().filter(|o| o.generation == generation) {
+                        open.slices[index].state = SliceState::Pending;
+                    }
+                });
+                ask_for_credentials(&message);
+                while net::auth_generation() == asked {
+                    if !study_is_open(generation) {
+                        return;
+                    }
+                    net::sleep_ms(300).await;
+                }
+                continue;
+            }
+            Err(e) => SliceState::Failed(e.to_string()),
         };
         drop(keys);
         let is_current = with_app(|a| {
             let open = a.open.as_mut().filter(|o| o.generation == generation)?;
             open.slices[index].state = state;
+            if open.complete_ms.is_none()
+                && open.slices.iter().all(|s| matches!(s.state, SliceState::Ready(_) | SliceState::Failed(_)))
+            {
+                open.complete_ms = Some(now_ms() - open.opened_at);
+            }
             Some(open.current == index)
         })
         .flatten();
@@ -488,19 +544,74 @@ async fn loader(generation: u32) {
     }
 }
 
+fn study_is_open(generation: u32) -> bool {
+    with_app(|a| a.open.as_ref().is_some_and(|o| o.generation == generation)).unwrap_or(false)
+}
+
+/// Streams one sealed slice from the store, decrypting chunk by chunk, then decodes it. Nothing
+/// of it is kept unless every chunk authenticated and the signed digest matched.
 async fn load_slice(
-    url: &str,
+    generation: u32,
+    source: &SealedSource,
     object_id: &ObjectId,
     keys: &StudyKeys<WebCryptoStudyKey>,
     manifest: &VerifiedManifest,
-) -> Result<Decoded, String> {
-    use obscura_dicomweb::client::HttpClient;
-    let sealed = FetchClient.get(url).await.map_err(|e| format!("could not fetch: {e}"))?;
-    let plain = manifest
-        .open_object(keys, object_id, &sealed)
-        .await
-        .map_err(|e| format!("integrity check failed ({e}); nothing of this image is shown"))?;
-    decode_slice(&plain).await
+) -> Result<Decoded, FetchError> {
+    let rx = manifest.receive_object(keys, object_id).await.map_err(|e| FetchError::Integrity(e.to_string()))?;
+    let counted = std::cell::Cell::new(0u64);
+    let progress = |received: u64, _total: u64| {
+        let delta = received.saturating_sub(counted.replace(received));
+        with_app(|a| {
+            if let Some(open) = a.open.as_mut().filter(|o| o.generation == generation) {
+                open.bytes_received += delta;
+            }
+        });
+    };
+    let notify = |pause: Option<String>| {
+        with_app(|a| {
+            if let Some(open) = a.open.as_mut().filter(|o| o.generation == generation) {
+                open.paused = pause;
+            }
+        });
+        update_progress();
+    };
+    let wanted = || study_is_open(generation);
+    let plain = net::stream_object(source, rx, &progress, &notify, &wanted).await?;
+    decode_slice(&plain).await.map_err(FetchError::Fatal)
+}
+
+/// Shows the credentials form: the store answered 401/403.
+fn ask_for_credentials(message: &str) {
+    set_text("auth-reason", &format!("The image store asks for credentials ({message})."));
+    set_hidden("auth", false);
+}
+
+/// The credentials form was submitted: keep them in memory and carry on.
+fn submit_credentials() {
+    let value = |id: &str| el(id).unchecked_into::<web_sys::HtmlInputElement>().value();
+    let kind = el("auth-kind").unchecked_into::<web_sys::HtmlSelectElement>().value();
+    let header = if kind == "basic" {
+        format!("Basic {}", B64.encode(format!("{}:{}", value("auth-user"), value("auth-secret"))))
+    } else {
+        format!("Bearer {}", value("auth-secret").trim())
+    };
+    el("auth-secret").unchecked_into::<web_sys::HtmlInputElement>().set_value("");
+    set_hidden("auth", true);
+    net::set_authorization(Some(header));
+    // Listing failed for want of credentials: list again. (Open studies' loaders resume by themselves.)
+    if with_app(|a| a.phase == "error" || a.phase == "listing").unwrap_or(false) {
+        wasm_bindgen_futures::spawn_local(async {
+            with_app(|a| a.phase = "listing");
+            let result = match KeyStore::open().await {
+                Ok(keys) => list_studies(&keys).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                status(&format!("Error: {e}"));
+                with_app(|a| a.phase = "error");
+            }
+        });
+    }
 }
 
 /// The decode workers: started on first use (`None` inside when the browser refused them).
@@ -547,12 +658,22 @@ fn update_progress() {
             let ready = open.slices.iter().filter(|s| matches!(s.state, SliceState::Ready(_))).count();
             let failed = open.slices.iter().filter(|s| matches!(s.state, SliceState::Failed(_))).count();
             let total = open.slices.len();
-            let mut text =
-                if ready + failed == total { String::new() } else { format!("loading {}/{total}", ready + failed) };
+            let mut text = if ready + failed == total {
+                String::new()
+            } else {
+                format!("loading {}/{total} ({:.1} MB)", ready + failed, open.bytes_received as f64 / 1e6)
+            };
             if failed > 0 {
-                text.push_str(&format!("  {failed} of {total} images failed verification and are not shown"));
+                text.push_str(&format!("  {failed} of {total} images could not be shown"));
+            }
+            if let Some(p) = &open.paused {
+                text.push_str(&format!("  {p}"));
             }
             set_text("progress", &text);
+            let bar = el("series-progress");
+            let _ = bar.set_attribute("max", &total.max(1).to_string());
+            let _ = bar.set_attribute("value", &(ready + failed).to_string());
+            bar.set_hidden(ready + failed == total);
         }
     });
 }
@@ -748,6 +869,19 @@ fn install_input_handlers() {
     canvas.add_event_listener_with_callback("pointercancel", up.as_ref().unchecked_ref()).unwrap();
     up.forget();
 
+    let submit = Closure::<dyn FnMut(web_sys::Event)>::new(|e: web_sys::Event| {
+        e.prevent_default();
+        submit_credentials();
+    });
+    el("auth").set_onsubmit(Some(submit.as_ref().unchecked_ref()));
+    submit.forget();
+    let kind_changed = Closure::<dyn FnMut()>::new(|| {
+        let basic = el("auth-kind").unchecked_into::<web_sys::HtmlSelectElement>().value() == "basic";
+        set_hidden("auth-user-label", !basic);
+    });
+    el("auth-kind").set_onchange(Some(kind_changed.as_ref().unchecked_ref()));
+    kind_changed.forget();
+
     let back = Closure::<dyn FnMut()>::new(close_study);
     el("back").set_onclick(Some(back.as_ref().unchecked_ref()));
     back.forget();
@@ -771,9 +905,16 @@ pub(crate) fn debug_state() -> JsValue {
             let failed: Vec<usize> =
                 (0..o.slices.len()).filter(|&i| matches!(o.slices[i].state, SliceState::Failed(_))).collect();
             let w = o.window.unwrap_or(Window { center: 0.0, width: 0.0 });
+            let errors: Vec<String> = o
+                .slices
+                .iter()
+                .filter_map(|s| if let SliceState::Failed(e) = &s.state { Some(e.clone()) } else { None })
+                .collect();
             serde_json::json!({
                 "current": o.current, "slices": o.slices.len(), "ready": ready, "failed": failed,
+                "errors": errors, "paused": o.paused,
                 "shown": o.shown, "window": [w.center, w.width], "first_image_ms": o.first_image_ms,
+                "complete_ms": o.complete_ms, "bytes_received": o.bytes_received,
             })
         });
         serde_json::json!({
@@ -788,7 +929,7 @@ pub(crate) fn debug_state() -> JsValue {
 }
 
 pub(crate) fn sealed_url_for_slice(index: usize) -> Option<String> {
-    with_app(|a| a.open.as_ref().and_then(|o| o.slices.get(index)).map(|s| s.url.clone())).flatten()
+    with_app(|a| a.open.as_ref().and_then(|o| o.slices.get(index)).map(|s| s.source.url().to_string())).flatten()
 }
 
 async fn yield_to_event_loop() {

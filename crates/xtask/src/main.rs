@@ -19,8 +19,15 @@
 //!   in each transfer syntax by DCMTK, GDCM and OpenJPH, with `obscura_imaging::decode` (wasm) and
 //!   with Cornerstone's parser and codecs (npm); prints frames/s, ratios and whether the stored
 //!   values agree.
+//! - `pacs [--fault PLAN] [--token T] [--viewer-origin O]... [--dir DIR] -- CMD ARGS...`: a real,
+//!   untrusted PACS (Debian's Orthanc + DICOMweb plugin behind nginx with TLS, HTTP/2, a bearer
+//!   token, CORS and byte ranges; optionally a fault-injecting proxy) in a loopback-only network
+//!   namespace, around CMD, which gets its URLs in `OBSCURA_PACS_*` (`pacs.rs`, `faultproxy.rs`).
 //! - `bench seal`: natively, seals and opens 1 MiB and 64 MiB objects and runs raw `aes-gcm` on the
 //!   same bytes (criterion, `crates/seal/benches/stream.rs`); prints GB/s and ratios.
+
+mod faultproxy;
+mod pacs;
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -56,6 +63,12 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("/usr/bin/opj_decompress", "libopenjp2-tools"),
     ("/usr/bin/cjxl", "libjxl-tools"),
     ("/usr/share/doc/python3-venv", "python3-venv"),
+    // `cargo xtask pacs`: the PACS, its TLS front, certificates, the network namespace
+    ("/usr/sbin/Orthanc", "orthanc"),
+    ("/usr/share/orthanc/plugins/libOrthancDicomWeb.so", "orthanc-dicomweb"),
+    ("/usr/sbin/nginx", "nginx-light"),
+    ("/usr/bin/openssl", "openssl"),
+    ("/usr/sbin/ip", "iproute2"),
 ];
 /// pydicom, in a venv under target/, wraps OpenJPH's codestreams into DICOM for `bench codecs`.
 const PYDICOM_VERSION: &str = "3.0.2";
@@ -79,21 +92,26 @@ fn main() -> Result<()> {
         Some("bench") if args.get(1).map(String::as_str) == Some("seal") => bench_seal(),
         Some("fuzz") => fuzz(&root, &args[1..]),
         Some("corpus") => corpus(&root),
+        Some("pacs") => pacs::pacs(&root, &args[1..]),
+        // `pacs` re-executes itself as this inside its network namespace
+        Some("pacs-netns") => pacs::inside(&root, &args[1..]),
         _ => usage(),
     }
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo xtask <setup|build-web|demo|test|fuzz|corpus|bench crypto|bench codecs|bench seal>\n\n  \
+        "usage: cargo xtask <setup|build-web|demo|test|fuzz|corpus|pacs|bench crypto|bench codecs|bench seal>\n\n  \
          demo [--port N] [--data DIR] [--dicom DIR]   build, seal a demo study, serve it\n  \
          test                                         run every test\n  \
          corpus                                       fetch/generate the decoding corpus and its truth (target/corpus)\n  \
          fuzz [--seconds N] [TARGET...]               run the fuzz targets N seconds each (default 20; targets: {})\n  \
+         {}\n                                                      a PACS (Orthanc+nginx) in a network namespace around CMD\n  \
          bench crypto                                 browser decrypt benchmark (BENCH_MIB, BENCH_REPS)\n  \
          bench codecs                                 browser decode benchmark against Cornerstone (BENCH_REPS, BENCH_SLICES)\n  \
          bench seal                                   native sealed-object throughput (criterion)",
-        FUZZ_TARGETS.join(" ")
+        FUZZ_TARGETS.join(" "),
+        pacs::USAGE
     );
     std::process::exit(2)
 }
