@@ -170,7 +170,7 @@ fn apply(
             &mut OsRng,
         ))
         .with_context(|| format!("study {uid}: the new manifest could not be made; nothing was changed"))?;
-        store::write_carrier(store_root, &carrier, &updated.manifest)?;
+        store::replace_manifest(store_root, &carrier, manifest.version() + 1, &updated.manifest)?;
         out.push(Changed { study_uid: uid, from: manifest.version(), updated });
     }
     Ok(out)

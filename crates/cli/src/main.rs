@@ -2,8 +2,12 @@
 #![forbid(unsafe_code)]
 
 mod decodecmd;
+mod inspectremote;
 mod keyfile;
 mod lifecycle;
+mod progress;
+mod pushcmd;
+mod remote;
 mod sealcmd;
 mod serve;
 mod store;
@@ -168,15 +172,63 @@ enum Command {
         #[arg(long, value_name = "URL", requires = "dicomweb")]
         orthanc_raw: Option<String>,
     },
-    /// Show what the store can see of sealed studies (never a secret), after verifying each manifest.
-    #[command(after_help = "Example:\n  obscura inspect --keys ./keys --store ./store")]
+    /// Upload sealed studies to a DICOMweb server (STOW-RS); a re-run sends only what the server lacks.
+    #[command(after_help = "Credentials are never command-line arguments: give the NAME of an environment variable \
+(--token-env, --basic-env) or a file (--token-file, --basic-file). Objects go first, each study's manifest last, \
+so a viewer never lists a half-uploaded study.\n\nExamples:\n  \
+PACS_TOKEN=... obscura push --url https://pacs.example.org/dicom-web --token-env PACS_TOKEN --store ./store\n  \
+obscura push --url https://pacs.example.org/dicom-web --basic-file ./pacs.cred --ca-file ./hospital-ca.pem \\\n      \
+--keys ./keys --reader dr-example.cert.json --store ./store ./my-study/")]
+    Push {
+        /// The server's DICOMweb base URL, e.g. https://pacs.example.org/dicom-web
+        #[arg(long)]
+        url: String,
+        /// The sealed store to push from (with DICOM inputs: where they are sealed; default a new folder in the temp dir).
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// The organisation keys folder, to seal DICOM inputs before pushing them.
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// A reader certificate to add as recipient when sealing inputs; repeat for several.
+        #[arg(long = "reader")]
+        readers: Vec<PathBuf>,
+        /// Only this pseudonymous Study Instance UID of the store; repeat for several (default: every study).
+        #[arg(long = "study", value_name = "UID")]
+        studies: Vec<String>,
+        #[command(flatten)]
+        connect: remote::ConnectArgs,
+        /// STOW-RS requests in flight at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Most instance data in one STOW-RS request, in MiB (a larger instance travels alone).
+        #[arg(long, default_value_t = 8, value_name = "MIB")]
+        batch_mib: u64,
+        /// Ask the server what it lacks and say what would be sent; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// DICOM Part 10 files or folders to seal (with --keys) and push.
+        inputs: Vec<PathBuf>,
+    },
+    /// Show what the store, or a DICOMweb server, can see of sealed studies (never a secret).
+    #[command(
+        after_help = "With --store, each manifest is verified against org.pub. With --remote, the server is read the way \
+anyone with access to it would (QIDO-RS, WADO-RS metadata) and every attribute it shows is checked against the \
+carrier's pseudonymous ones; with --keys the current manifest is fetched and verified too.\n\nExamples:\n  \
+obscura inspect --keys ./keys --store ./store\n  \
+obscura inspect --remote https://pacs.example.org/dicom-web --token-env PACS_TOKEN"
+    )]
     Inspect {
-        /// The organisation keys folder (only org.pub is read: the trust anchor).
-        #[arg(long)]
-        keys: PathBuf,
+        /// The organisation keys folder (only org.pub is read: the trust anchor); optional with --remote.
+        #[arg(long, required_unless_present = "remote")]
+        keys: Option<PathBuf>,
         /// The static store holding the sealed studies.
-        #[arg(long)]
-        store: PathBuf,
+        #[arg(long, required_unless_present = "remote", conflicts_with = "remote")]
+        store: Option<PathBuf>,
+        /// A DICOMweb base URL: show what that server holds and shows of each sealed study.
+        #[arg(long, value_name = "URL")]
+        remote: Option<String>,
+        #[command(flatten)]
+        connect: remote::ConnectArgs,
         /// Only this pseudonymous Study Instance UID.
         study: Option<String>,
     },
@@ -366,7 +418,32 @@ fn run(cli: Cli) -> Result<()> {
         Command::Serve { keys, store, site, port, demo, dicomweb, orthanc_raw } => {
             serve::serve(serve::ServeOptions { keys, store, site, port, demo, dicomweb, orthanc_raw })
         }
-        Command::Inspect { keys, store, study } => inspect(&KeysDir(keys), &store, study.as_deref()),
+        Command::Push { url, store, keys, readers, studies, connect, concurrency, batch_mib, dry_run, inputs } => {
+            pushcmd::push(pushcmd::PushOptions {
+                url,
+                connect,
+                store,
+                keys,
+                readers,
+                inputs,
+                studies,
+                concurrency,
+                batch_mib,
+                dry_run,
+            })
+        }
+        Command::Inspect { keys, store, remote, connect, study } => match (remote, store, keys) {
+            (Some(url), _, keys) => {
+                inspectremote::inspect_remote(&url, &connect, keys.map(KeysDir).as_ref(), study.as_deref())
+            }
+            (None, Some(store), Some(keys)) => {
+                if connect.any() {
+                    bail!("--ca-file and the credential options are for --remote");
+                }
+                inspect(&KeysDir(keys), &store, study.as_deref())
+            }
+            _ => bail!("give --keys and --store, or --remote"),
+        },
         Command::Decode { out, frames, png, inputs } => {
             let frames = frames.as_deref().map(decodecmd::FrameSelection::parse).transpose()?;
             decodecmd::decode(&inputs, &out, &decodecmd::Options { frames, png })

@@ -188,10 +188,12 @@ fn seal_study(
         });
         carriers.push(carrier);
     }
+    // Instance Number of a manifest carrier = its manifest version (FORMAT.md §7).
+    const FIRST_VERSION: u64 = 1;
     let manifest_bytes = obscura_seal::seal_manifest(
         obscura_seal::ManifestInput {
             study_uid: &study_uid,
-            version: 1,
+            version: FIRST_VERSION,
             created: t,
             recipients,
             index: &index,
@@ -208,7 +210,7 @@ fn seal_study(
         sop_instance_uid: new_uid(),
         kind: CarrierKind::Manifest,
         series_number: 0,
-        instance_number: 1,
+        instance_number: FIRST_VERSION as i32,
     };
     store::write_carrier(store_root, &manifest, &manifest_bytes)?;
     carriers.insert(0, manifest);

@@ -47,16 +47,45 @@ pub fn studies(root: &Path) -> Result<Vec<String>> {
     }
 }
 
+/// The carriers a study's instance-level index lists.
+pub fn carriers(root: &Path, study_uid: &str) -> Result<Vec<Carrier>> {
+    let index = root.join(layout::study_instances_index_path(study_uid));
+    Ok(qido::parse_instances(&std::fs::read(&index).with_context(|| format!("cannot read {}", index.display()))?)?)
+}
+
+/// The current manifest carrier among a study's carriers: the one with the highest Instance
+/// Number (= its manifest version; every version has its own SOP Instance UID, see FORMAT.md §7).
+pub fn current_manifest(carriers: &[Carrier]) -> Option<&Carrier> {
+    carriers.iter().filter(|c| c.kind == CarrierKind::Manifest).max_by_key(|c| c.instance_number)
+}
+
 /// The manifest carrier of a study and its sealed bytes.
 pub fn read_manifest(root: &Path, study_uid: &str) -> Result<(Carrier, Vec<u8>)> {
-    let index = root.join(layout::study_instances_index_path(study_uid));
-    let carriers =
-        qido::parse_instances(&std::fs::read(&index).with_context(|| format!("cannot read {}", index.display()))?)?;
-    let manifest = carriers
-        .into_iter()
-        .find(|c| c.kind == CarrierKind::Manifest)
+    let carriers = carriers(root, study_uid)?;
+    let manifest = current_manifest(&carriers)
+        .cloned()
         .with_context(|| format!("study {study_uid} has no manifest in the store"))?;
     let path = root.join(layout::sealed_path(&manifest.study_uid, &manifest.series_uid, &manifest.sop_instance_uid));
     let sealed = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
     Ok((manifest, sealed))
+}
+
+/// Publishes a new manifest version: a new carrier (new SOP Instance UID, Instance Number =
+/// `version`, in the manifest series of `old`), then the study's index, then the old carrier's
+/// folder is removed. A PACS keeps the first instance it got under a SOP Instance UID, so a
+/// version can only reach it under a UID of its own.
+pub fn replace_manifest(root: &Path, old: &Carrier, version: u64, sealed: &[u8]) -> Result<Carrier> {
+    let new = Carrier {
+        sop_instance_uid: crate::sealcmd::new_uid(),
+        instance_number: i32::try_from(version).context("manifest version out of range")?,
+        ..old.clone()
+    };
+    write_carrier(root, &new, sealed)?;
+    let mut listed = carriers(root, &old.study_uid)?;
+    listed.retain(|c| c.sop_instance_uid != old.sop_instance_uid);
+    listed.insert(0, new.clone());
+    publish_study(root, &old.study_uid, &listed)?;
+    let dir = root.join(layout::instance_dir(&old.study_uid, &old.series_uid, &old.sop_instance_uid));
+    std::fs::remove_dir_all(&dir).with_context(|| format!("cannot remove the previous manifest {}", dir.display()))?;
+    Ok(new)
 }

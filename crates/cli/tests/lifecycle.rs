@@ -26,16 +26,33 @@ fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
-/// The study UID and the current manifest bytes.
+/// The study UID and the current manifest bytes. Each manifest version is its own carrier (a new
+/// SOP Instance UID, Instance Number = version) and the static tree keeps only the current one.
 fn manifest(store: &Path) -> (String, Vec<u8>) {
     let uids = qido::parse_study_uids(&std::fs::read(store.join(layout::studies_index_path())).unwrap()).unwrap();
     let uid = uids[0].clone();
     let carriers =
         qido::parse_instances(&std::fs::read(store.join(layout::study_instances_index_path(&uid))).unwrap()).unwrap();
-    let m = carriers.iter().find(|c| c.kind == CarrierKind::Manifest).unwrap();
+    let manifests: Vec<_> = carriers.iter().filter(|c| c.kind == CarrierKind::Manifest).collect();
+    assert_eq!(manifests.len(), 1, "one manifest carrier in the static tree");
+    let m = manifests[0];
     let bytes =
         std::fs::read(store.join(layout::sealed_path(&m.study_uid, &m.series_uid, &m.sop_instance_uid))).unwrap();
+    let version = open_manifest(&bytes, &org_pub(&store.join("../keys")), now(), None).unwrap().version();
+    assert_eq!(m.instance_number as u64, version, "Instance Number = manifest version");
+    let (parsed, _) =
+        obscura_dicomweb::carrier::Carrier::from_part10(&std::fs::read(store.join(layout::carrier_path(m))).unwrap())
+            .unwrap();
+    assert_eq!(&parsed, m, "the carrier file agrees with the index");
+    let study_dir = store.join(layout::study_dir(&uid)).join("series").join(&m.series_uid).join("instances");
+    assert_eq!(std::fs::read_dir(study_dir).unwrap().count(), 1, "the previous manifest carrier is removed");
+    MANIFEST_SOPS.with(|s| s.borrow_mut().insert(m.sop_instance_uid.clone()));
     (uid, bytes)
+}
+
+thread_local! {
+    /// Every manifest SOP Instance UID seen: each version must have a new one.
+    static MANIFEST_SOPS: std::cell::RefCell<std::collections::BTreeSet<String>> = Default::default();
 }
 
 fn org_pub(keys: &Path) -> PublicKey {
@@ -163,4 +180,6 @@ fn admin_walk_through() {
     let (_, v5) = manifest(&d.join("store"));
     let m5 = open_manifest(&v5, &org, now(), Some(4)).unwrap();
     assert_eq!((m5.version(), m5.body().key_epoch), (5, 2));
+    // Versions 1 to 5 were each published under a SOP Instance UID of their own (so each reaches a PACS).
+    assert_eq!(MANIFEST_SOPS.with(|s| s.borrow().len()), 5);
 }

@@ -30,6 +30,7 @@ pub mod layout;
 pub mod multipart;
 pub mod qido;
 pub mod retry;
+pub mod stow;
 
 /// What can go wrong reading or writing carriers and store answers.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +47,9 @@ pub enum DicomWebError {
     /// A QIDO-RS answer was not the DICOM JSON we expect.
     #[error("the store's QIDO-RS answer is not valid DICOM JSON: {0}")]
     BadQido(String),
+    /// A STOW-RS answer was not the DICOM JSON we expect.
+    #[error("the server's STOW-RS answer is not valid DICOM JSON: {0}")]
+    BadStow(String),
     /// The HTTP layer failed.
     #[error("{url}: {message}")]
     Http {
