@@ -14,6 +14,7 @@
 #![cfg(target_arch = "wasm32")]
 
 pub mod codecs;
+pub mod pacs;
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -388,6 +388,8 @@ fn render_study_list() {
 }
 
 async fn open_study(i: usize) {
+    // The reader waits from the click: unwrapping the study key is part of opening it.
+    let opened_at = now_ms();
     close_study();
     let Some((identity, manifest, store, study_uid)) = with_app(|a| {
         let s = &a.studies[i];
@@ -445,7 +447,7 @@ async fn open_study(i: usize) {
             current: 0,
             shown: None,
             window: None,
-            opened_at: now_ms(),
+            opened_at,
             first_image_ms: None,
             complete_ms: None,
             bytes_received: 0,

@@ -22,13 +22,21 @@ use crate::keystore::field;
 use crate::webcrypto::js_object;
 
 /// One decoded slice, ready for the renderer. Its pixels are zeroised when it is dropped.
-pub(crate) struct Decoded {
+/// (Public, with [`DecodePool`], for `cargo xtask bench pacs`, which times this decode path.)
+pub struct Decoded {
+    /// Columns.
     pub width: u32,
+    /// Rows.
     pub height: u32,
+    /// Stored values (16-bit; signed ones as their two's-complement bits).
     pub pixels: Vec<u16>,
+    /// Whether the stored values are signed.
     pub signed: bool,
+    /// Rescale Slope.
     pub slope: f32,
+    /// Rescale Intercept.
     pub intercept: f32,
+    /// The file's first VOI window, if any.
     pub window: Option<Window>,
 }
 
@@ -39,7 +47,7 @@ impl Drop for Decoded {
 }
 
 /// Decodes DICOM bytes (on whatever thread this runs) into what the renderer displays.
-pub(crate) fn decode_for_display(plain: &[u8]) -> Result<Decoded, String> {
+pub fn decode_for_display(plain: &[u8]) -> Result<Decoded, String> {
     let image = obscura_imaging::decode(plain).map_err(|e| format!("cannot decode the image: {e}"))?;
     if image.frames.is_empty() {
         return Err("the image has no frames".into());
@@ -95,7 +103,7 @@ pub fn worker_decode(bytes: &Uint8Array) -> Result<JsValue, JsValue> {
 type Pending = Rc<RefCell<HashMap<u32, oneshot::Sender<Result<Decoded, String>>>>>;
 
 /// A fixed set of decode workers, used round-robin.
-pub(crate) struct DecodePool {
+pub struct DecodePool {
     workers: Vec<web_sys::Worker>,
     pending: Pending,
     /// Set when a worker failed (its script did not load, or it crashed): decode inline from then on.
@@ -129,7 +137,7 @@ fn from_reply(image: &JsValue) -> Result<Decoded, String> {
 
 impl DecodePool {
     /// Starts `count` workers; `None` when the browser refuses module workers.
-    pub(crate) fn start(count: usize) -> Option<Self> {
+    pub fn start(count: usize) -> Option<Self> {
         let pending: Pending = Rc::default();
         let broken = Rc::new(Cell::new(false));
         let mut workers = Vec::new();
@@ -175,14 +183,14 @@ impl DecodePool {
     }
 
     /// Whether the pool can no longer be used (decode inline instead).
-    pub(crate) fn is_broken(&self) -> bool {
+    pub fn is_broken(&self) -> bool {
         self.broken.get()
     }
 
     /// Decodes a copy of `plain` in a worker (the caller zeroises `plain`). `Err(None)` when
     /// the worker failed (the caller decodes inline), `Err(Some(message))` when the image does not
     /// decode.
-    pub(crate) async fn decode(&self, plain: &[u8]) -> Result<Decoded, Option<String>> {
+    pub async fn decode(&self, plain: &[u8]) -> Result<Decoded, Option<String>> {
         let id = self.next_id.get().wrapping_add(1);
         self.next_id.set(id);
         let (tx, rx) = oneshot::channel();

@@ -23,6 +23,10 @@
 //!   untrusted PACS (Debian's Orthanc + DICOMweb plugin behind nginx with TLS, HTTP/2, a bearer
 //!   token, CORS and byte ranges; optionally a fault-injecting proxy) in a loopback-only network
 //!   namespace, around CMD, which gets its URLs in `OBSCURA_PACS_*` (`pacs.rs`, `faultproxy.rs`).
+//! - `bench pacs`: in headless Chromium, inside `pacs --bench`: the same 300-slice CT from the
+//!   same Orthanc, sealed through the real viewer, through the viewer's loading path with and
+//!   without decryption, as bare ciphertext downloads, and unencrypted through Cornerstone3D's
+//!   dicom-image-loader over WADO-RS; prints times to first image and to complete, and ratios.
 //! - `bench seal`: natively, seals and opens 1 MiB and 64 MiB objects and runs raw `aes-gcm` on the
 //!   same bytes (criterion, `crates/seal/benches/stream.rs`); prints GB/s and ratios.
 
@@ -74,6 +78,8 @@ const APT_PACKAGES: &[(&str, &str)] = &[
 const PYDICOM_VERSION: &str = "3.0.2";
 /// Slices per transfer syntax in `bench codecs` (`BENCH_SLICES` overrides).
 const BENCH_CODEC_SLICES: u32 = 20;
+/// Slices of the study `bench pacs` loads (`BENCH_SLICES` overrides).
+const BENCH_PACS_SLICES: u32 = 300;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -90,6 +96,7 @@ fn main() -> Result<()> {
         Some("bench") if args.get(1).map(String::as_str) == Some("crypto") => bench_crypto(&root),
         Some("bench") if args.get(1).map(String::as_str) == Some("codecs") => bench_codecs(&root),
         Some("bench") if args.get(1).map(String::as_str) == Some("seal") => bench_seal(),
+        Some("bench") if args.get(1).map(String::as_str) == Some("pacs") => bench_pacs(&root),
         Some("fuzz") => fuzz(&root, &args[1..]),
         Some("corpus") => corpus(&root),
         Some("pacs") => pacs::pacs(&root, &args[1..]),
@@ -101,7 +108,7 @@ fn main() -> Result<()> {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo xtask <setup|build-web|demo|test|fuzz|corpus|pacs|bench crypto|bench codecs|bench seal>\n\n  \
+        "usage: cargo xtask <setup|build-web|demo|test|fuzz|corpus|pacs|bench crypto|bench codecs|bench seal|bench pacs>\n\n  \
          demo [--port N] [--data DIR] [--dicom DIR]   build, seal a demo study, serve it\n  \
          test                                         run every test\n  \
          corpus                                       fetch/generate the decoding corpus and its truth (target/corpus)\n  \
@@ -109,7 +116,8 @@ fn usage() -> ! {
          {}\n                                                      a PACS (Orthanc+nginx) in a network namespace around CMD\n  \
          bench crypto                                 browser decrypt benchmark (BENCH_MIB, BENCH_REPS)\n  \
          bench codecs                                 browser decode benchmark against Cornerstone (BENCH_REPS, BENCH_SLICES)\n  \
-         bench seal                                   native sealed-object throughput (criterion)",
+         bench seal                                   native sealed-object throughput (criterion)\n  \
+         bench pacs                                   loading a study from the PACS: Obscura encrypted vs unencrypted vs Cornerstone (BENCH_SLICES, BENCH_REPS)",
         FUZZ_TARGETS.join(" "),
         pacs::USAGE
     );
@@ -483,6 +491,63 @@ fn bench_codecs(root: &Path) -> Result<()> {
     copy_dir(&inputs, &site.join("inputs"))?;
     step("decode benchmark in headless Chromium (loopback server, Playwright)");
     run(Command::new("node").arg(bench.join("run-codecs.mjs")).env("BENCH_SITE", &site))
+}
+
+/// `cargo xtask bench pacs`: builds the CLI (release), the viewer's site (`target/site`) and the
+/// bench site (`target/bench-pacs/site`: the bench module, the viewer's own decode worker and
+/// wasm module, Cornerstone bundled by `crates/bench-web/pacs/build.mjs`), makes a demo
+/// organisation and seals a synthetic CT of `BENCH_SLICES` (300) slices into
+/// `target/bench-pacs/data`, then runs `crates/bench-web/run-pacs.mjs` inside
+/// `cargo xtask pacs --bench` with the viewer's and the bench page's origins allowed by CORS.
+/// `BENCH_REPS` and `BENCH_JSON` pass through.
+fn bench_pacs(root: &Path) -> Result<()> {
+    setup(root)?;
+    let bench = root.join("crates/bench-web");
+    npm_ci(&bench, "Cornerstone3D (core, dicom-image-loader) and esbuild")?;
+    let slices: u32 = match std::env::var("BENCH_SLICES") {
+        Ok(s) => s.parse().ok().filter(|&n| (1..=2000).contains(&n)).context("BENCH_SLICES must be 1..=2000")?,
+        Err(_) => BENCH_PACS_SLICES,
+    };
+    let obscura = build_cli(root, true)?;
+    build_web(root)?;
+    let work = root.join("target/bench-pacs");
+    let site = work.join("site");
+    bench_site(root, &site)?;
+    // The viewer's own decode worker and wasm module: the bench's DecodePool starts
+    // `www/decode-worker.js`, which imports `../pkg/obscura_viewer.js`, exactly as in the viewer.
+    let viewer_site = site_dir(root);
+    std::fs::create_dir_all(site.join("www"))?;
+    std::fs::copy(viewer_site.join("www/decode-worker.js"), site.join("www/decode-worker.js"))?;
+    for f in ["obscura_viewer.js", "obscura_viewer_bg.wasm"] {
+        std::fs::copy(viewer_site.join("pkg").join(f), site.join("pkg").join(f))?;
+    }
+    step("bundling Cornerstone3D's core and DICOM image loader (esbuild)");
+    run(Command::new("node").arg(bench.join("pacs/build.mjs")).arg(&site))?;
+
+    let data = work.join("data");
+    let _ = std::fs::remove_dir_all(&data);
+    let store = prepare_demo_data(&obscura, &data, None, slices, "BENCH^PACS^PHANTOM")?;
+    let viewer_port = free_port()?;
+    let bench_port = loop {
+        let p = free_port()?;
+        if p != viewer_port {
+            break p;
+        }
+    };
+    let origins = format!("http://127.0.0.1:{viewer_port},http://127.0.0.1:{bench_port}");
+    step(&format!("PACS benchmark: {slices} slices, Orthanc + nginx in a network namespace, headless Chromium"));
+    run(Command::new(std::env::current_exe()?)
+        .args(["pacs", "--bench", "--viewer-origin", &origins, "--dir", "target/bench-pacs/pacs"])
+        .args(["--", "node"])
+        .arg(bench.join("run-pacs.mjs"))
+        .env("OBSCURA_BIN", &obscura)
+        .env("OBSCURA_SITE", &viewer_site)
+        .env("OBSCURA_KEYS", data.join("keys"))
+        .env("OBSCURA_STORE", &store)
+        .env("OBSCURA_PLAINTEXT", data.join("demo-dicom"))
+        .env("OBSCURA_VIEWER_PORT", viewer_port.to_string())
+        .env("BENCH_SITE", &site)
+        .env("BENCH_PORT", bench_port.to_string()))
 }
 
 /// `cargo xtask fuzz [--seconds N] [TARGET...]`.

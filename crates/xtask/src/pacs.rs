@@ -72,7 +72,7 @@ const MARKER: &str = ".obscura-pacs";
 const ORTHANC_USER: &str = "obscura-nginx";
 
 pub const USAGE: &str = "pacs [--fault PLAN] [--token TOKEN] [--viewer-origin ORIGIN]... [--basic USER:PASS] \
-                         [--dir DIR] [-- CMD ARGS...]";
+                         [--dir DIR] [--bench] [-- CMD ARGS...]";
 
 struct Options {
     fault: Option<String>,
@@ -80,12 +80,23 @@ struct Options {
     origins: Vec<String>,
     basic: Option<String>,
     dir: PathBuf,
+    /// `--bench` (`cargo xtask bench pacs`): also expose Orthanc's whole stored files, and turn
+    /// Orthanc's in-memory storage cache off.
+    bench: bool,
     cmd: Vec<String>,
 }
 
 fn parse(root: &Path, args: &[String]) -> Result<Options> {
     let mut o =
-        Options { fault: None, token: None, origins: vec![], basic: None, dir: root.join("target/pacs"), cmd: vec![] };
+        Options {
+        fault: None,
+        token: None,
+        origins: vec![],
+        basic: None,
+        dir: root.join("target/pacs"),
+        bench: false,
+        cmd: vec![],
+    };
     let mut i = 0;
     while i < args.len() {
         let a = &args[i];
@@ -124,6 +135,7 @@ fn parse(root: &Path, args: &[String]) -> Result<Options> {
                 o.basic = Some(b);
             }
             "--dir" => o.dir = root.join(value()?),
+            "--bench" => o.bench = true,
             "--" => {
                 o.cmd = args[i..].to_vec();
                 break;
@@ -255,7 +267,7 @@ impl Pacs {
         let password = random_hex(24)?;
         let storage = dir.join("storage");
         let config = dir.join("orthanc.json");
-        std::fs::write(&config, orthanc_config(orthanc_port, &storage, &password))?;
+        std::fs::write(&config, orthanc_config(orthanc_port, &storage, &password, o.bench))?;
         step(&format!("starting Orthanc on 127.0.0.1:{orthanc_port} (storage {})", storage.display()));
         let orthanc_log = dir.join("orthanc.log");
         pacs.servers.push(spawn("Orthanc", ORTHANC, &[&config.to_string_lossy()], &orthanc_log)?);
@@ -296,6 +308,7 @@ impl Pacs {
             basic: o.basic.as_deref(),
             origins: &o.origins,
             orthanc_auth: &basic,
+            bench: o.bench,
         };
         std::fs::write(&conf, nginx.render())?;
         for t in ["body", "proxy", "fastcgi", "uwsgi", "scgi"] {
@@ -479,14 +492,18 @@ fn json_string(s: &str) -> String {
 }
 
 /// Orthanc's configuration: HTTP only (no DICOM port), on `port`, one user, the DICOMweb plugin.
-fn orthanc_config(port: u16, storage: &Path, password: &str) -> String {
+/// With `bench`, Orthanc's in-memory cache of stored files (128 MB by default, least recently used)
+/// is off, so that every study is read alike, from the file system (and so the OS page cache),
+/// whichever was read last.
+fn orthanc_config(port: u16, storage: &Path, password: &str, bench: bool) -> String {
     let storage = json_string(&storage.to_string_lossy());
+    let storage_cache = if bench { "\n  \"MaximumStorageCacheSize\": 0," } else { "" };
     format!(
         r#"{{
   "Name": "ObscuraTestPACS",
   "StorageDirectory": {storage},
   "IndexDirectory": {storage},
-  "StorageCompression": false,
+  "StorageCompression": false,{storage_cache}
   "HttpPort": {port},
   "HttpServerEnabled": true,
   "RemoteAccessAllowed": true,
@@ -538,6 +555,8 @@ struct NginxConfig<'a> {
     origins: &'a [String],
     /// The `Authorization` header nginx sends to Orthanc.
     orthanc_auth: &'a str,
+    /// Also route `GET /orthanc/instances/{id}/file` (`--bench`).
+    bench: bool,
 }
 
 impl NginxConfig<'_> {
@@ -552,6 +571,21 @@ impl NginxConfig<'_> {
             authorized.push_str(&format!("        \"~^[Bb]asic {}$\" 1;\n", exact(&base64(b.as_bytes()))));
         }
         let origins: String = self.origins.iter().map(|o| format!("        \"{o}\" \"{o}\";\n")).collect();
+        // `cargo xtask bench pacs` fetches the plaintext study's files the way the viewer fetches
+        // sealed bytes (Orthanc's REST API, one whole body): never in the test PACS.
+        let bench_route = if self.bench {
+            r#"
+        # --bench only: the whole stored file of an instance (the benchmark's plaintext study).
+        location ~ "^/orthanc(?<obscura_file>/instances/[0-9a-f]{8}(-[0-9a-f]{8}){4}/file)$" {
+            limit_except GET {
+                deny all;
+            }
+            proxy_pass http://obscura_orthanc$obscura_file;
+        }
+"#
+        } else {
+            ""
+        };
         let (keepalive, upstream_headers) = if self.keepalive {
             ("        keepalive 32;\n        # under Orthanc's fixed `Keep-Alive: timeout=1`, so nginx closes first\n        keepalive_timeout 500ms;\n", "        proxy_set_header Connection \"\";\n")
         } else {
@@ -678,7 +712,7 @@ http {{
             proxy_force_ranges on;
             proxy_pass http://obscura_orthanc$obscura_raw;
         }}
-
+{bench_route}
         location / {{
             return 404;
         }}
