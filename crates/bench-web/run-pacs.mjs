@@ -49,12 +49,13 @@ const BENCH = `http://127.0.0.1:${BENCH_PORT}/`;
 const RUN_TIMEOUT = 300000;
 if (!(REPS >= 1 && REPS <= 50)) throw new Error('BENCH_REPS must be 1..50');
 // The paths, in the order of the table.
-const ORDER = ['viewer', 'encrypted', 'plain', 'download', 'cornerstone', 'cornerstone4'];
+const ORDER = ['viewer', 'encrypted', 'plain', 'download', 'downloadPlain', 'cornerstone', 'cornerstone4'];
 const LABELS = {
   viewer: 'Obscura viewer, encrypted (the real viewer)',
   encrypted: "Obscura pipeline, encrypted (viewer's fetch+decrypt+decode)",
   plain: 'Obscura pipeline, unencrypted (the same minus decryption)',
   download: 'bare ciphertext download (4 in flight)',
+  downloadPlain: 'bare plaintext download (4 in flight)',
   cornerstone: 'Cornerstone3D, unencrypted (its defaults)',
   cornerstone4: 'Cornerstone3D, unencrypted, 4 images in flight',
 };
@@ -273,6 +274,9 @@ try {
     download: {
       run: () => benchPage((page) => page.evaluate(() => window.benchPacs.run('download'))),
     },
+    downloadPlain: {
+      run: () => benchPage((page) => page.evaluate((urls) => window.benchPacs.run('download-plain', urls), plainUrls)),
+    },
     cornerstone: {
       run: () => cornerstone(0),
     },
@@ -310,8 +314,9 @@ try {
       `${r.firstRenderedMs != null ? `  (first rendered ${f(r.firstRenderedMs)})` : ''}  [${((Date.now() - start) / 1000).toFixed(1)} s with page set-up]`);
     return r;
   };
-  // Warm-up: every path once, untimed (Orthanc's files into the OS page cache, the CORS
-  // preflights of every URL into the browser's preflight cache, wasm and JS code caches).
+  // Warm-up: every path once, untimed (Orthanc's files into the OS page cache; it also checks that
+  // both pipelines decode the same pixels). Clearing the HTTP cache clears the CORS preflight
+  // cache too: every run preflights every URL, as a first open of the study does.
   const warm = {};
   for (const name of order) warm[name] = await runOnce(name, -1);
   if (warm.encrypted.pixelsChecksum !== warm.plain.pixelsChecksum) {
@@ -332,7 +337,10 @@ const med = {};
 for (const name of new Set(timed.map((r) => r.path))) {
   const rs = timed.filter((r) => r.path === name);
   const m = (k) => (rs.every((r) => r[k] != null) ? median(rs.map((r) => r[k])) : null);
-  med[name] = { firstMs: m('firstMs'), completeMs: m('completeMs'), firstRenderedMs: m('firstRenderedMs'), bytes: rs[0].bytes ?? null, n: rs.length };
+  med[name] = {
+    firstMs: m('firstMs'), completeMs: m('completeMs'), firstRenderedMs: m('firstRenderedMs'), firstFetchedMs: m('firstFetchedMs'),
+    unlockMs: m('unlockMs'), bytes: rs[0].bytes ?? null, n: rs.length,
+  };
 }
 results.medians = med;
 const ratio = (a, b) => (a != null && b ? a / b : null);
@@ -343,6 +351,7 @@ results.ratios = {
   viewerOverPlainFirst: ratio(med.viewer.firstMs, med.plain.firstMs),
   viewerOverDownload: ratio(med.viewer.completeMs, med.download.completeMs),
   encryptedOverDownload: ratio(med.encrypted.completeMs, med.download.completeMs),
+  downloadOverDownloadPlain: ratio(med.download.completeMs, med.downloadPlain.completeMs),
   viewerOverCornerstoneFirst: ratio(med.viewer.firstMs, med.cornerstone.firstMs),
   viewerOverCornerstoneComplete: ratio(med.viewer.completeMs, med.cornerstone.completeMs),
   viewerOverCornerstone4First: ratio(med.viewer.firstMs, med.cornerstone4.firstMs),
@@ -352,7 +361,7 @@ const cs = timed.find((r) => r.path === 'cornerstone');
 results.cornerstone = { workers: cs?.workers ?? null, metadataMs: median(timed.filter((r) => r.path === 'cornerstone').map((r) => r.metadataMs)) };
 
 const ms = (x) => (x == null ? '–' : x.toFixed(0));
-const mb = (x) => (x == null ? '' : (x / 1e6).toFixed(1));
+const mb = (x) => (x == null ? '–' : (x / 1e6).toFixed(1));
 console.log(`\nChromium ${results.chromium} headless, ${os.cpus().length} logical cores; ${SLICES} slices of 512×512 16-bit CT ` +
   `(Explicit VR LE, ${mb(med.plain.bytes)} MB plaintext); Orthanc behind nginx (TLS, HTTP/2) in a loopback namespace; ` +
   `median of ${REPS} runs each, fresh page and empty HTTP cache per run; ms from the click (viewer) or the call (others)\n`);
@@ -366,6 +375,10 @@ const rt = results.ratios;
 const f2 = (x) => (x == null ? '–' : x.toFixed(3));
 console.log(`\nE2EE overhead, encrypted / unencrypted pipeline: complete ${f2(rt.e2eeComplete)}, first image ${f2(rt.e2eeFirst)} (target ≤ 1.03)`);
 console.log(`  the real viewer over the unencrypted pipeline: complete ${f2(rt.viewerOverPlainComplete)}, first image ${f2(rt.viewerOverPlainFirst)}`);
+console.log(`  of which transport and server (sealed objects from the carriers' raw endpoint vs plaintext files): ` +
+  `ciphertext / plaintext download ${f2(rt.downloadOverDownloadPlain)}; study key unwrap ${ms(med.encrypted.unlockMs)} ms`);
+console.log(`  slice 1 in hand (fetched, decrypted) at ${ms(med.encrypted.firstFetchedMs)} ms encrypted, ${ms(med.plain.firstFetchedMs)} ms ` +
+  `unencrypted; its decode (which starts the decode worker) ends at ${ms(med.encrypted.firstMs)} / ${ms(med.plain.firstMs)} ms`);
 console.log(`viewer complete / bare ciphertext download: ${f2(rt.viewerOverDownload)} (pipeline: ${f2(rt.encryptedOverDownload)}) (target ≤ 1.2)`);
 console.log(`viewer (encrypted) / Cornerstone (unencrypted, defaults): first image ${f2(rt.viewerOverCornerstoneFirst)}, complete ${f2(rt.viewerOverCornerstoneComplete)} (target ≤ 1)`);
 console.log(`viewer (encrypted) / Cornerstone (unencrypted, 4 in flight): first image ${f2(rt.viewerOverCornerstone4First)}, complete ${f2(rt.viewerOverCornerstone4Complete)}`);

@@ -14,7 +14,9 @@
 //!   `www/decode-worker.js`);
 //! - [`Path::Plain`]: per slice `net::get_answer` on the plaintext DICOM file (the same fetch
 //!   and body-reading code, no-store, same retries) and the same `DecodePool::decode`;
-//! - [`Path::Download`]: per sealed object `net::get_answer` of its raw URL, bytes dropped.
+//! - [`Path::Download`]: per sealed object `net::get_answer` of its raw URL, bytes dropped;
+//!   [`Path::DownloadPlain`]: the same on the plaintext files (what the server and transport
+//!   cost, apart from the browser's work).
 //!
 //! As in the viewer: [`LOADERS`] slices in flight, taken nearest to slice 0 first (ascending), the
 //! decode pool started lazily on the first decode with one worker per spare core (at most one
@@ -121,6 +123,8 @@ enum Path {
     Plain,
     /// Sealed object: fetch only.
     Download,
+    /// Plaintext DICOM file: fetch only.
+    DownloadPlain,
 }
 
 /// The viewer's decode pool (`decode_pool` in app.rs): started on first use, one worker per
@@ -152,21 +156,23 @@ fn fetch_error(e: FetchError) -> String {
     e.to_string()
 }
 
-/// One timed run over every slice: `path` is `"encrypted"`, `"plain"` (then `plain_urls` gives
-/// each slice's plaintext DICOM URL, in slice order) or `"download"`. Resolves to
-/// `{firstMs, completeMs, unlockMs, bytes, slices, pixelsChecksum, decoded}`; rejects on the
-/// first failed slice.
+/// One timed run over every slice: `path` is `"encrypted"`, `"plain"`, `"download"` or
+/// `"download-plain"` (`plain_urls` gives each slice's plaintext DICOM URL, in slice order, for
+/// the plaintext paths). Resolves to `{firstMs, firstFetchedMs, completeMs, unlockMs, bytes,
+/// slices, pixelsChecksum, decoded}` (`firstFetchedMs`: slice 0's plaintext in hand, before its
+/// decode); rejects on the first failed slice.
 #[wasm_bindgen(js_name = pacsRun)]
 pub async fn run(path: String, plain_urls: Vec<String>) -> Result<JsValue, JsValue> {
     let path = match path.as_str() {
         "encrypted" => Path::Encrypted,
         "plain" => Path::Plain,
         "download" => Path::Download,
+        "download-plain" => Path::DownloadPlain,
         other => return Err(js_err(format!("unknown path {other:?}"))),
     };
     let p = PREPARED.with(|p| p.borrow().clone()).ok_or("call pacsPrepare first")?;
     let n = p.slices.len();
-    if path == Path::Plain && plain_urls.len() != n {
+    if matches!(path, Path::Plain | Path::DownloadPlain) && plain_urls.len() != n {
         return Err(js_err(format!("{} plaintext URLs for {n} slices", plain_urls.len())));
     }
     let t0 = now_ms();
@@ -178,6 +184,7 @@ pub async fn run(path: String, plain_urls: Vec<String>) -> Result<JsValue, JsVal
     let unlock_ms = now_ms() - t0;
     let next = Cell::new(0usize);
     let first_ms = Cell::new(None::<f64>);
+    let first_fetched_ms = Cell::new(None::<f64>);
     let bytes = Cell::new(0u64);
     let checksum = Cell::new(0u64);
     let decoded = Cell::new(0usize);
@@ -185,7 +192,14 @@ pub async fn run(path: String, plain_urls: Vec<String>) -> Result<JsValue, JsVal
     let notify = |_: Option<String>| {};
     let wanted = || failure.borrow().is_none();
     // Plain references, so that each loader future borrows from this frame, not from the closure.
-    let (next, first_ms, bytes, checksum, decoded, failure_ref) = (&next, &first_ms, &bytes, &checksum, &decoded, &failure);
+    let (next, first_ms, first_fetched_ms, bytes, checksum, decoded, failure_ref) =
+        (&next, &first_ms, &first_fetched_ms, &bytes, &checksum, &decoded, &failure);
+    // Slice 0's plaintext is in hand (fetched, and decrypted when sealed), before its decode.
+    let fetched = move |i: usize| {
+        if i == 0 {
+            first_fetched_ms.set(Some(now_ms() - t0));
+        }
+    };
     let (p, keys_ref, plain_urls, notify, wanted) = (&p, keys.as_ref(), &plain_urls, &notify, &wanted);
     let loader = move || async move {
         let failure = failure_ref;
@@ -211,6 +225,7 @@ pub async fn run(path: String, plain_urls: Vec<String>) -> Result<JsValue, JsVal
                         let plain = net::stream_object(source, rx, &progress, notify, wanted)
                             .await
                             .map_err(fetch_error)?;
+                        fetched(i);
                         decode_slice(&plain).await.map(Some)
                     }
                     .await
@@ -218,12 +233,15 @@ pub async fn run(path: String, plain_urls: Vec<String>) -> Result<JsValue, JsVal
                 Path::Plain => async {
                     let answer = net::get_answer(&plain_urls[i], None, notify).await.map_err(fetch_error)?;
                     bytes.set(bytes.get() + answer.body.len() as u64);
+                    fetched(i);
                     decode_slice(&answer.body).await.map(Some)
                 }
                 .await,
-                Path::Download => async {
-                    let answer = net::get_answer(source.url(), None, notify).await.map_err(fetch_error)?;
+                Path::Download | Path::DownloadPlain => async {
+                    let url = if path == Path::Download { source.url() } else { plain_urls[i].as_str() };
+                    let answer = net::get_answer(url, None, notify).await.map_err(fetch_error)?;
                     bytes.set(bytes.get() + answer.body.len() as u64);
+                    fetched(i);
                     Ok(None)
                 }
                 .await,
@@ -249,13 +267,15 @@ pub async fn run(path: String, plain_urls: Vec<String>) -> Result<JsValue, JsVal
     };
     join_all((0..LOADERS).map(|_| loader())).await;
     let complete_ms = now_ms() - t0;
-    let (first_ms, bytes, checksum, decoded) = (first_ms.get(), bytes.get(), checksum.get(), decoded.get());
+    let (first_ms, first_fetched_ms, bytes, checksum, decoded) =
+        (first_ms.get(), first_fetched_ms.get(), bytes.get(), checksum.get(), decoded.get());
     drop(keys);
     if let Some(e) = failure.into_inner() {
         return Err(js_err(e));
     }
     Ok(js_object(&[
         ("firstMs", first_ms.unwrap_or(f64::NAN).into()),
+        ("firstFetchedMs", first_fetched_ms.unwrap_or(f64::NAN).into()),
         ("completeMs", complete_ms.into()),
         ("unlockMs", unlock_ms.into()),
         ("bytes", (bytes as f64).into()),
