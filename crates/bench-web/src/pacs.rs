@@ -114,6 +114,13 @@ pub async fn prepare(
     Ok(out.into())
 }
 
+/// Starts the decode workers now (the viewer starts them on its first decode): what the viewer
+/// would gain by starting them at boot, before the reader clicks a study.
+#[wasm_bindgen(js_name = pacsStartDecodeWorkers)]
+pub fn start_decode_workers() -> bool {
+    decode_pool().is_some()
+}
+
 /// What one timed run does per slice.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Path {

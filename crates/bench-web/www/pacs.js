@@ -14,4 +14,5 @@ window.benchPacs = {
     return wasm.pacsPrepare(dicomweb, raw, fromB64(orgSec1), key, fromB64(escrowSec1));
   },
   run: (path, plainUrls = []) => wasm.pacsRun(path, plainUrls),
+  startDecodeWorkers: () => wasm.pacsStartDecodeWorkers(),
 };
