@@ -168,9 +168,9 @@ enum Command {
     #[command(after_help = "Credentials are never command-line arguments: give the NAME of an environment variable \
 (--token-env, --basic-env) or a file (--token-file, --basic-file). Objects go first, each study's manifest last, \
 so a viewer never lists a half-uploaded study.\n\nExamples:\n  \
-PACS_TOKEN=... obscura push --url https://pacs.example.org/dicom-web --token-env PACS_TOKEN --store ./store\n  \
-obscura push --url https://pacs.example.org/dicom-web --basic-file ./pacs.cred --ca-file ./hospital-ca.pem \\\n      \
---keys ./keys --reader dr-example.cert.json --store ./store ./my-study/")]
+obscura push --url https://pacs.example.org/dicom-web --token-env PACS_TOKEN --store ./store\n  \
+obscura push --url https://pacs.example.org/dicom-web --basic-file ./pacs.cred --ca-file ./hospital-ca.pem --store ./store\n  \
+obscura push --url https://pacs.example.org/dicom-web --token-env PACS_TOKEN --keys ./keys --store ./store ./my-study/")]
     Push {
         /// The server's DICOMweb base URL, e.g. https://pacs.example.org/dicom-web
         #[arg(long)]

@@ -474,7 +474,7 @@ impl Remote {
             )
             .map_err(Failure::into_error)?;
         let answer = obscura_dicomweb::client::Answer { content_type: answer.content_type, body: answer.body };
-        let sealed = obscura_dicomweb::client::sealed_from_wado(&answer, sop).with_context(|| format!("{url}"))?;
+        let sealed = obscura_dicomweb::client::sealed_from_wado(&answer, sop).with_context(|| url.clone())?;
         Ok(sealed)
     }
 
