@@ -49,6 +49,7 @@ const FUZZ_TARGETS: &[&str] = &[
     "jpegls",
     "jpeg",
     "jpeg2000",
+    "dicomweb",
 ];
 /// Seconds per fuzz target in `cargo xtask test`.
 const TEST_FUZZ_SECONDS: u64 = 10;
