@@ -163,6 +163,14 @@ enum Command {
         /// Demo mode: enrol every reader who opens the viewer and re-wrap every stored study for it.
         #[arg(long)]
         demo: bool,
+        /// Viewers read the studies from this DICOMweb server (e.g. https://pacs.example/dicom-web)
+        /// instead of the static store; it must allow this viewer's origin (CORS).
+        #[arg(long, value_name = "URL")]
+        dicomweb: Option<String>,
+        /// With --dicomweb on Orthanc: its REST base for the raw sealed bytes (byte ranges), e.g.
+        /// https://pacs.example/orthanc behind a proxy that exposes only /instances/*/content/0009-1010.
+        #[arg(long, value_name = "URL", requires = "dicomweb")]
+        orthanc_raw: Option<String>,
     },
     /// Upload sealed studies to a DICOMweb server (STOW-RS); a re-run sends only what the server lacks.
     #[command(after_help = "Credentials are never command-line arguments: give the NAME of an environment variable \
@@ -407,8 +415,8 @@ fn run(cli: Cli) -> Result<()> {
             let passcode = passcode_file.as_deref().map(lifecycle::read_passcode).transpose()?;
             lifecycle::share(&keys, &store, &study, expires_in, passcode, viewer_url.as_deref().unwrap_or_default())
         }
-        Command::Serve { keys, store, site, port, demo } => {
-            serve::serve(serve::ServeOptions { keys, store, site, port, demo })
+        Command::Serve { keys, store, site, port, demo, dicomweb, orthanc_raw } => {
+            serve::serve(serve::ServeOptions { keys, store, site, port, demo, dicomweb, orthanc_raw })
         }
         Command::Push { url, store, keys, readers, studies, connect, concurrency, batch_mib, dry_run, inputs } => {
             pushcmd::push(pushcmd::PushOptions {

@@ -26,6 +26,10 @@ pub struct ServeOptions {
     pub site: PathBuf,
     pub port: u16,
     pub demo: bool,
+    /// Read studies from this DICOMweb server instead of the static store.
+    pub dicomweb: Option<String>,
+    /// Orthanc's raw attribute endpoint in front of that server (byte ranges).
+    pub orthanc_raw: Option<String>,
 }
 
 struct AppState {
@@ -33,6 +37,8 @@ struct AppState {
     store: PathBuf,
     org: PublicKey,
     demo: bool,
+    dicomweb: Option<String>,
+    orthanc_raw: Option<String>,
     /// Re-wrapping rewrites manifests: one at a time.
     lock: tokio::sync::Mutex<()>,
 }
@@ -43,16 +49,38 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
     if !opts.site.join("index.html").exists() {
         anyhow::bail!("{} has no index.html: build the viewer first (`cargo xtask build-web`)", opts.site.display());
     }
-    let state = Arc::new(AppState { keys, store: opts.store.clone(), org, demo: opts.demo, lock: Default::default() });
-    let csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
-               connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+    // The viewer may fetch from its own origin and from the PACS, nowhere else.
+    let mut connect = vec!["'self'".to_string()];
+    for url in opts.dicomweb.iter().chain(opts.orthanc_raw.iter()) {
+        let origin = origin_of(url).with_context(|| {
+            format!("{url} is not an http(s) URL; give the DICOMweb base like https://pacs.example/dicom-web")
+        })?;
+        if !connect.contains(&origin) {
+            connect.push(origin);
+        }
+    }
+    let csp = format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
+         connect-src {}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+        connect.join(" ")
+    );
+    let csp = HeaderValue::from_str(&csp).context("the PACS URL cannot go into a header")?;
+    let state = Arc::new(AppState {
+        keys,
+        store: opts.store.clone(),
+        org,
+        demo: opts.demo,
+        dicomweb: opts.dicomweb.clone(),
+        orthanc_raw: opts.orthanc_raw.clone(),
+        lock: Default::default(),
+    });
     let app = Router::new()
         .route("/config.json", get(config))
         .route("/api/enrol", post(enrol))
         .nest_service("/store", ServeDir::new(&opts.store))
         .fallback_service(ServeDir::new(&opts.site))
         .with_state(state)
-        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp)))
+        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, csp))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(SetResponseHeaderLayer::overriding(
             header::HeaderName::from_static("x-content-type-options"),
@@ -64,6 +92,9 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], opts.port));
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         println!("Obscura viewer: http://{addr}/");
+        if let Some(pacs) = &opts.dicomweb {
+            println!("studies come from the DICOMweb server {pacs}");
+        }
         if opts.demo {
             println!("demo mode: readers who open the viewer are enrolled and given access to every stored study");
         }
@@ -72,13 +103,36 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
 }
 
 async fn config(State(s): State<Arc<AppState>>) -> Response {
-    let body = serde_json::json!({
-        "org_public_key": B64.encode(s.org.to_sec1()),
-        "org_fingerprint": s.org.fingerprint(),
-        "store": "/store",
-        "demo": s.demo,
-    });
-    ([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+    let store = match &s.dicomweb {
+        Some(base) => ViewerStore::DicomWeb { base: base.clone(), orthanc_raw: s.orthanc_raw.clone() },
+        None => ViewerStore::Static("/store".into()),
+    };
+    ([(header::CACHE_CONTROL, "no-store")], Json(viewer_config(&s.org, &store, s.demo))).into_response()
+}
+
+/// Where a viewer reads sealed studies from.
+pub enum ViewerStore {
+    /// A static DICOMweb tree at this URL (absolute, or relative to the viewer).
+    Static(String),
+    /// A DICOMweb server, optionally with Orthanc's raw endpoint for byte ranges.
+    DicomWeb { base: String, orthanc_raw: Option<String> },
+}
+
+/// The viewer's `config.json`: the trust anchor and the store (read by `crates/viewer/src/app.rs`).
+pub fn viewer_config(org: &PublicKey, store: &ViewerStore, demo: bool) -> serde_json::Value {
+    let store = match store {
+        ViewerStore::Static(url) => serde_json::json!(url),
+        ViewerStore::DicomWeb { base, orthanc_raw: Some(raw) } => {
+            serde_json::json!({ "dicomweb": base, "orthanc_raw": raw })
+        }
+        ViewerStore::DicomWeb { base, orthanc_raw: None } => serde_json::json!({ "dicomweb": base }),
+    };
+    serde_json::json!({
+        "org_public_key": B64.encode(org.to_sec1()),
+        "org_fingerprint": org.fingerprint(),
+        "store": store,
+        "demo": demo,
+    })
 }
 
 fn reject(status: StatusCode, msg: impl Into<String>) -> Response {
@@ -119,4 +173,27 @@ async fn certify_and_rewrap(s: &AppState, key: PublicKey, subject: &str) -> Resu
         .context("the re-wrapping task failed")??;
     }
     Ok(cert)
+}
+
+/// `scheme://host[:port]` of an http(s) URL.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty() && !host.contains(['@', ' ', '\'', ';'])).then(|| format!("{scheme}://{host}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn origins() {
+        assert_eq!(
+            super::origin_of("https://pacs.example:8443/dicom-web").as_deref(),
+            Some("https://pacs.example:8443")
+        );
+        assert_eq!(super::origin_of("ftp://x/"), None);
+        assert_eq!(super::origin_of("https://user@x/"), None);
+    }
 }

@@ -49,6 +49,7 @@ const FUZZ_TARGETS: &[&str] = &[
     "jpegls",
     "jpeg",
     "jpeg2000",
+    "dicomweb",
 ];
 /// Seconds per fuzz target in `cargo xtask test`.
 const TEST_FUZZ_SECONDS: u64 = 10;
@@ -391,8 +392,36 @@ fn test(root: &Path, _args: &[String]) -> Result<()> {
         .env("OBSCURA_ARTIFACTS", &artifacts));
     drop(server);
     result?;
+    pacs_e2e(root, &obscura, &artifacts)?;
     step(&format!("all tests passed; screenshots in {}", artifacts.display()));
     Ok(())
+}
+
+/// The PACS end to end (`tests/e2e/pacs.test.mjs`): a study sealed and pushed to Orthanc over
+/// TLS, listed and opened by the viewer from its own origin, the PACS's storage searched for
+/// cleartext, and the same study opened through injected faults. Everything runs inside the
+/// loopback-only namespace of `cargo xtask pacs`.
+fn pacs_e2e(root: &Path, obscura: &Path, artifacts: &Path) -> Result<()> {
+    let data = root.join("target/e2e-pacs-data");
+    let _ = std::fs::remove_dir_all(&data);
+    let patient = format!("PACS{}^PATIENT^TEST", std::process::id());
+    let store = prepare_demo_data(obscura, &data, None, 40, &patient)?;
+    // Any port: nothing else listens in the fresh namespace.
+    let viewer_port = free_port()?;
+    let origin = format!("http://127.0.0.1:{viewer_port}");
+    step("PACS end-to-end test: obscura push to Orthanc (TLS), the viewer from its own origin, faults");
+    run(Command::new(std::env::current_exe()?)
+        .args(["pacs", "--fault", "none", "--viewer-origin", &origin, "--dir"])
+        .arg(root.join("target/pacs-e2e"))
+        .args(["--", "node", "--test", "--test-concurrency=1", "tests/e2e/pacs.test.mjs"])
+        .env("OBSCURA_BIN", obscura)
+        .env("OBSCURA_SITE", site_dir(root))
+        .env("OBSCURA_KEYS", data.join("keys"))
+        .env("OBSCURA_STORE", &store)
+        .env("OBSCURA_PLAINTEXT", data.join("demo-dicom"))
+        .env("OBSCURA_PATIENT_NAME", &patient)
+        .env("OBSCURA_VIEWER_PORT", viewer_port.to_string())
+        .env("OBSCURA_ARTIFACTS", artifacts))
 }
 
 /// Builds `crates/bench-web` (release, wasm32) and lays out a bench site in `site`: the module

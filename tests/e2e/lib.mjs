@@ -1,0 +1,132 @@
+// Helpers shared by the end-to-end tests: browser flags, the viewer's test hooks, an independent
+// CPU rendering of the DICOM LINEAR VOI, pixel comparison, and the search for cleartext on disk.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const GPU_ARGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader',
+  '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'];
+export const QUIET_ARGS = ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+  '--disable-quic'];
+
+// The synthetic CT in folder `dir`: Explicit VR LE, Pixel Data last, 512x512 int16, rescale 1 / -1024.
+export function slicePixels(dir, n) {
+  const file = fs.readFileSync(path.join(dir, `CT${String(n).padStart(4, '0')}.dcm`));
+  const px = file.subarray(file.length - 512 * 512 * 2);
+  return { raw: px, values: Int16Array.from({ length: 512 * 512 }, (_, i) => px.readInt16LE(i * 2)) };
+}
+
+// DICOM PS3.3 C.11.2.1.2.1 LINEAR VOI, written independently of the Rust/WGSL implementations.
+export function voiLinear(values, center, width, slope = 1, intercept = -1024) {
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i] * slope + intercept;
+    let y;
+    if (x <= center - 0.5 - (width - 1) / 2) y = 0;
+    else if (x > center - 0.5 + (width - 1) / 2) y = 255;
+    else y = ((x - (center - 0.5)) / (width - 1) + 0.5) * 255;
+    out[i] = Math.round(y);
+  }
+  return out;
+}
+
+export async function state(page) {
+  return page.evaluate(() => window.obscura && window.obscura.state());
+}
+
+export async function waitFor(page, what, pred, timeout = 60000) {
+  const start = Date.now();
+  let last;
+  while (Date.now() - start < timeout) {
+    last = await state(page).catch(() => undefined);
+    if (last && pred(last)) return last;
+    await page.waitForTimeout(100);
+  }
+  const status = await page.textContent('#status').catch(() => '?');
+  throw new Error(`timed out waiting for ${what}; last state ${JSON.stringify(last)}; status "${status}"`);
+}
+
+export async function readBack(page) {
+  return page.evaluate(async () => {
+    const r = await window.obscura.readBack();
+    return r ? Array.from(r) : null;
+  });
+}
+
+export function compare(actual, expected, label) {
+  assert.ok(actual, `${label}: nothing was read back`);
+  assert.equal(actual.length, expected.length, `${label}: read-back size`);
+  let worst = 0, bad = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    if (d > worst) worst = d;
+    if (d > 1) bad++;
+  }
+  assert.equal(bad, 0, `${label}: ${bad} pixels differ from the CPU reference by more than 1 (worst ${worst})`);
+  assert.ok(new Set(expected).size > 20, `${label}: the reference is too uniform to prove anything`);
+}
+
+export async function wheelTo(page, target) {
+  const box = await page.locator('#canvas').boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  for (let guard = 0; guard < 500; guard++) {
+    const s = await state(page);
+    if (s.open.current === target) return;
+    await page.mouse.wheel(0, s.open.current < target ? 100 : -100);
+    await page.waitForTimeout(15);
+  }
+  throw new Error(`could not scroll to slice ${target}`);
+}
+
+// Fraction of non-black pixels, ignoring a margin (the element's edge row can blend with the page
+// around it through sub-pixel layout).
+export function nonBlackFraction(png, margin = 2) {
+  let n = 0, total = 0;
+  for (let y = margin; y < png.height - margin; y++) {
+    for (let x = margin; x < png.width - margin; x++) {
+      const o = (y * png.width + x) * png.bpp;
+      total++;
+      if (png.pixels[o] > 8 || png.pixels[o + 1] > 8 || png.pixels[o + 2] > 8) n++;
+    }
+  }
+  return n / total;
+}
+
+export function* walk(dir) {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) yield* walk(p);
+    else if (e.isFile()) yield p;
+  }
+}
+
+// Needles for cleartext of the synthetic study: the patient's name as DICOM, as shown, in UTF-8
+// and UTF-16, and a varied 64-byte raw pixel run of slice 10.
+export function cleartextNeedles(patient, plainDir) {
+  const [family, ...given] = patient.split('^');
+  const needles = [];
+  for (const text of [patient, patient.replaceAll('^', ' '), `${family}, ${given.join(' ')}`]) {
+    needles.push([text, Buffer.from(text, 'utf8')], [`${text} (UTF-16)`, Buffer.from(text, 'utf16le')]);
+  }
+  const { raw } = slicePixels(plainDir, 10);
+  let runAt = -1;
+  for (let off = 256 * 1024; off < raw.length - 64; off += 2) {
+    const run = raw.subarray(off, off + 64);
+    if (new Set(run).size > 24) { runAt = off; break; }
+  }
+  assert.ok(runAt >= 0, 'found a varied pixel run in slice 10');
+  needles.push(['pixel run of slice 10', raw.subarray(runAt, runAt + 64)]);
+  return needles;
+}
+
+// Every needle found in the files under `dir`, as "name in relative/path"; and how many files.
+export function findNeedles(dir, needles) {
+  const hits = [];
+  let files = 0;
+  for (const f of walk(dir)) {
+    files++;
+    const data = fs.readFileSync(f);
+    for (const [name, needle] of needles) if (data.includes(needle)) hits.push(`${name} in ${path.relative(dir, f)}`);
+  }
+  return { hits, files };
+}
