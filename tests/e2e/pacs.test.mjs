@@ -10,6 +10,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,9 +52,19 @@ function push() {
 
 // What the PACS holds of our manifest series, through QIDO with the gateway's credentials.
 async function pacsInstances(query) {
-  const r = await fetch(`${PACS}/${query}`, { headers: { Authorization: `Bearer ${TOKEN}`, Accept: 'application/dicom+json' } });
-  assert.ok(r.ok || r.status === 204, `QIDO ${query}: HTTP ${r.status}`);
-  return r.status === 204 ? [] : r.json();
+  const { status, body } = await new Promise((resolve, reject) => {
+    const req = https.get(`${PACS}/${query}`, {
+      ca: fs.readFileSync(CA),
+      headers: { Authorization: `Bearer ${TOKEN}`, Accept: 'application/dicom+json' },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+  });
+  assert.ok(status === 200 || status === 204, `QIDO ${query}: HTTP ${status}`);
+  return status === 204 ? [] : JSON.parse(body);
 }
 
 function setFaults(plan) {
