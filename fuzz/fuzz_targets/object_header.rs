@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use obscura_seal::zeroize::Zeroizing;
-use obscura_seal::{open_object, ChunkCipher, ObjectHeader, ObjectId, ObjectOpener, SealError, StudyKey, HEADER_LEN};
+use obscura_seal::{open_object, ChunkCipher, ObjectHeader, ObjectId, ObjectOpener, ObjectReceiver, SealError, StudyKey, HEADER_LEN};
 use obscura_seal_fuzz::study_key;
 
 // The only calls into the AEAD backend (natively the study key is its own handle).
@@ -81,5 +81,22 @@ fuzz_target!(|data: &[u8]| {
             let chunk = got.expect("a chunk of an object that opened whole opens alone");
             assert_eq!(chunk[..], *clamped(whole, layout.chunk_plaintext_range(i)));
         }
+    }
+
+    // Streamed in uneven pieces under the digest of these very bytes: the receiver gives exactly
+    // what opening the whole object gives (or an error when that failed).
+    let digest: [u8; 32] = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(data)).into();
+    let streamed = block(async {
+        let mut rx = ObjectReceiver::new(key, header.object_id, data.len() as u64, digest).await?;
+        for piece in data.chunks(1 + (data.len() % 977)) {
+            rx.push(piece).await?;
+        }
+        rx.finish()
+    });
+    match (&whole, &streamed) {
+        (Ok(w), Ok(s)) => assert_eq!(w[..], s[..]),
+        (Ok(_), Err(e)) => panic!("the whole object opened but streaming failed: {e:?}"),
+        (Err(_), Ok(_)) => panic!("streaming opened an object that does not open whole"),
+        (Err(_), Err(_)) => {}
     }
 });

@@ -101,21 +101,23 @@ export function* walk(dir) {
 }
 
 // Needles for cleartext of the synthetic study: the patient's name as DICOM, as shown, in UTF-8
-// and UTF-16, and a varied 64-byte raw pixel run of slice 10.
-export function cleartextNeedles(patient, plainDir) {
+// and UTF-16, and a varied 64-byte raw pixel run of each of `slices` (1-based).
+export function cleartextNeedles(patient, plainDir, slices = [10]) {
   const [family, ...given] = patient.split('^');
   const needles = [];
   for (const text of [patient, patient.replaceAll('^', ' '), `${family}, ${given.join(' ')}`]) {
     needles.push([text, Buffer.from(text, 'utf8')], [`${text} (UTF-16)`, Buffer.from(text, 'utf16le')]);
   }
-  const { raw } = slicePixels(plainDir, 10);
-  let runAt = -1;
-  for (let off = 256 * 1024; off < raw.length - 64; off += 2) {
-    const run = raw.subarray(off, off + 64);
-    if (new Set(run).size > 24) { runAt = off; break; }
+  for (const n of slices) {
+    const { raw } = slicePixels(plainDir, n);
+    let runAt = -1;
+    for (let off = 256 * 1024; off < raw.length - 64; off += 2) {
+      const run = raw.subarray(off, off + 64);
+      if (new Set(run).size > 24) { runAt = off; break; }
+    }
+    assert.ok(runAt >= 0, `found a varied pixel run in slice ${n}`);
+    needles.push([`pixel run of slice ${n}`, raw.subarray(runAt, runAt + 64)]);
   }
-  assert.ok(runAt >= 0, 'found a varied pixel run in slice 10');
-  needles.push(['pixel run of slice 10', raw.subarray(runAt, runAt + 64)]);
   return needles;
 }
 

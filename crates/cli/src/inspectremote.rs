@@ -315,7 +315,9 @@ fn inspect_study(
     }
     let size = match sizes_unknown {
         0 => format!("{} sealed", progress::bytes(sealed_total)),
-        n if org.is_some() => format!("{n} of unknown size (neither shown nor in the manifest)"),
+        n if org.is_some() => {
+            format!("{n} of unknown size (neither shown by the server nor listed in the current manifest: superseded manifest versions)")
+        }
         n => format!(
             "{n} of unknown size (the server does not show the sealed length (0009,1012); with --keys it is read from the manifest)"
         ),

@@ -176,9 +176,9 @@ enum Command {
     #[command(after_help = "Credentials are never command-line arguments: give the NAME of an environment variable \
 (--token-env, --basic-env) or a file (--token-file, --basic-file). Objects go first, each study's manifest last, \
 so a viewer never lists a half-uploaded study.\n\nExamples:\n  \
-PACS_TOKEN=... obscura push --url https://pacs.example.org/dicom-web --token-env PACS_TOKEN --store ./store\n  \
-obscura push --url https://pacs.example.org/dicom-web --basic-file ./pacs.cred --ca-file ./hospital-ca.pem \\\n      \
---keys ./keys --reader dr-example.cert.json --store ./store ./my-study/")]
+obscura push --url https://pacs.example.org/dicom-web --token-env PACS_TOKEN --store ./store\n  \
+obscura push --url https://pacs.example.org/dicom-web --basic-file ./pacs.cred --ca-file ./hospital-ca.pem --store ./store\n  \
+obscura push --url https://pacs.example.org/dicom-web --token-env PACS_TOKEN --keys ./keys --store ./store ./my-study/")]
     Push {
         /// The server's DICOMweb base URL, e.g. https://pacs.example.org/dicom-web
         #[arg(long)]
@@ -231,6 +231,25 @@ obscura inspect --remote https://pacs.example.org/dicom-web --token-env PACS_TOK
         connect: remote::ConnectArgs,
         /// Only this pseudonymous Study Instance UID.
         study: Option<String>,
+    },
+    /// Print the viewer's config.json for hosting the built viewer yourself (a bucket, a CDN, any web server).
+    #[command(
+        after_help = "Examples:\n  obscura viewer-config --keys ./keys --store-url https://cdn.example.org/store > site/config.json\n  \
+obscura viewer-config --keys ./keys --dicomweb https://pacs.example.org/dicom-web --orthanc-raw https://pacs.example.org/orthanc > site/config.json"
+    )]
+    ViewerConfig {
+        /// The organisation keys folder (only org.pub is read: the trust anchor viewers are configured with).
+        #[arg(long)]
+        keys: PathBuf,
+        /// A static store (`obscura seal --store`) published at this URL.
+        #[arg(long, value_name = "URL", conflicts_with = "dicomweb", required_unless_present = "dicomweb")]
+        store_url: Option<String>,
+        /// A DICOMweb server's base URL (it must allow the viewer's origin: CORS).
+        #[arg(long, value_name = "URL")]
+        dicomweb: Option<String>,
+        /// With --dicomweb on Orthanc: the raw sealed-bytes endpoint's base (byte ranges).
+        #[arg(long, value_name = "URL", requires = "dicomweb")]
+        orthanc_raw: Option<String>,
     },
     /// Decode DICOM files to their stored pixel values, one raw file per frame.
     #[command(after_help = "Each <name>.dcm gives <name>.frame<N>.raw (N from 0): the stored values, little endian, \
@@ -444,6 +463,16 @@ fn run(cli: Cli) -> Result<()> {
             }
             _ => bail!("give --keys and --store, or --remote"),
         },
+        Command::ViewerConfig { keys, store_url, dicomweb, orthanc_raw } => {
+            let org = KeysDir(keys).org_public()?;
+            let store = match (store_url, dicomweb) {
+                (_, Some(base)) => serve::ViewerStore::DicomWeb { base, orthanc_raw },
+                (Some(url), None) => serve::ViewerStore::Static(url),
+                (None, None) => bail!("give --store-url or --dicomweb"),
+            };
+            println!("{}", serde_json::to_string_pretty(&serve::viewer_config(&org, &store, false))?);
+            Ok(())
+        }
         Command::Decode { out, frames, png, inputs } => {
             let frames = frames.as_deref().map(decodecmd::FrameSelection::parse).transpose()?;
             decodecmd::decode(&inputs, &out, &decodecmd::Options { frames, png })

@@ -348,6 +348,17 @@ impl Remote {
         let url = short(url);
         let what = self.scrub(&e.to_string());
         match e {
+            // rustls reports a refused certificate (and any TLS alert) as InvalidData on the stream:
+            // no retry will change that.
+            E::Io(ref io) if io.kind() == std::io::ErrorKind::InvalidData => {
+                let what = self.scrub(&io.to_string());
+                let hint = if what.contains("certificate") {
+                    "if the server's certificate comes from a private CA, give that CA with --ca-file"
+                } else {
+                    "does the server speak TLS on this port?"
+                };
+                Failure::Permanent(anyhow!("{url}: TLS failed: {what} ({hint})"))
+            }
             E::Io(_) | E::Timeout(_) | E::ConnectionFailed | E::BodyStalled | E::Protocol(_) => {
                 Failure::Transient(format!("{url}: {what}"))
             }
@@ -474,7 +485,7 @@ impl Remote {
             )
             .map_err(Failure::into_error)?;
         let answer = obscura_dicomweb::client::Answer { content_type: answer.content_type, body: answer.body };
-        let sealed = obscura_dicomweb::client::sealed_from_wado(&answer, sop).with_context(|| format!("{url}"))?;
+        let sealed = obscura_dicomweb::client::sealed_from_wado(&answer, sop).with_context(|| url.clone())?;
         Ok(sealed)
     }
 

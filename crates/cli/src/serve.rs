@@ -103,18 +103,36 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
 }
 
 async fn config(State(s): State<Arc<AppState>>) -> Response {
-    let store = match (&s.dicomweb, &s.orthanc_raw) {
-        (Some(base), Some(raw)) => serde_json::json!({ "dicomweb": base, "orthanc_raw": raw }),
-        (Some(base), None) => serde_json::json!({ "dicomweb": base }),
-        _ => serde_json::json!("/store"),
+    let store = match &s.dicomweb {
+        Some(base) => ViewerStore::DicomWeb { base: base.clone(), orthanc_raw: s.orthanc_raw.clone() },
+        None => ViewerStore::Static("/store".into()),
     };
-    let body = serde_json::json!({
-        "org_public_key": B64.encode(s.org.to_sec1()),
-        "org_fingerprint": s.org.fingerprint(),
+    ([(header::CACHE_CONTROL, "no-store")], Json(viewer_config(&s.org, &store, s.demo))).into_response()
+}
+
+/// Where a viewer reads sealed studies from.
+pub enum ViewerStore {
+    /// A static DICOMweb tree at this URL (absolute, or relative to the viewer).
+    Static(String),
+    /// A DICOMweb server, optionally with Orthanc's raw endpoint for byte ranges.
+    DicomWeb { base: String, orthanc_raw: Option<String> },
+}
+
+/// The viewer's `config.json`: the trust anchor and the store (read by `crates/viewer/src/app.rs`).
+pub fn viewer_config(org: &PublicKey, store: &ViewerStore, demo: bool) -> serde_json::Value {
+    let store = match store {
+        ViewerStore::Static(url) => serde_json::json!(url),
+        ViewerStore::DicomWeb { base, orthanc_raw: Some(raw) } => {
+            serde_json::json!({ "dicomweb": base, "orthanc_raw": raw })
+        }
+        ViewerStore::DicomWeb { base, orthanc_raw: None } => serde_json::json!({ "dicomweb": base }),
+    };
+    serde_json::json!({
+        "org_public_key": B64.encode(org.to_sec1()),
+        "org_fingerprint": org.fingerprint(),
         "store": store,
-        "demo": s.demo,
-    });
-    ([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+        "demo": demo,
+    })
 }
 
 fn reject(status: StatusCode, msg: impl Into<String>) -> Response {

@@ -33,9 +33,7 @@ pub struct ListedStudy {
 }
 
 /// Lists the sealed studies of a store: their UIDs and manifest carriers. Studies without a
-/// manifest carrier (not ours, or half-uploaded) are skipped. Of several manifest carriers (a PACS
-/// keeps every version, each under its own SOP Instance UID) the one with the highest Instance
-/// Number is the current one; the version inside it is checked against rollback when it is opened.
+/// manifest carrier (not ours, or half-uploaded) are skipped.
 pub async fn list_studies(http: &impl HttpClient, store: &Store) -> Result<Vec<ListedStudy>, DicomWebError> {
     const JSON: Option<&str> = Some("application/dicom+json");
     let listed = qido::parse_study_series(&http.get(&store.studies_url(), JSON).await?.body)?;

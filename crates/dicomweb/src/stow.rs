@@ -268,8 +268,31 @@ mod tests {
         assert!(b.iter().all(|r| r.len() == 1 || sizes[r.clone()].iter().sum::<u64>() <= 8 * MIB));
     }
 
-    /// Orthanc 1.10's answer (DICOMweb plugin 1.7) to two instances, one of them refused.
-    const ORTHANC_PARTIAL: &str = r#"{
+    /// Orthanc 1.10's answer (DICOMweb plugin 1.7) to one carrier, as received: an empty Failed SOP
+    /// Sequence has no "Value"; the character set is Orthanc's own.
+    const ORTHANC_STORED: &str = r#"{
+        "00080005" : { "Value" : [ "ISO_IR 100" ], "vr" : "CS" },
+        "00081190" : { "Value" : [ "http://127.0.0.1:8042/dicom-web/studies/2.25.3798522617743846934289175307749652049" ], "vr" : "UR" },
+        "00081198" : { "vr" : "SQ" },
+        "00081199" : { "Value" : [ {
+            "00081150" : { "Value" : [ "1.2.840.10008.5.1.4.1.1.66" ], "vr" : "UI" },
+            "00081155" : { "Value" : [ "2.25.3642086557345541668137944232364403238" ], "vr" : "UI" },
+            "00081190" : { "Value" : [ "http://127.0.0.1:8042/dicom-web/studies/2.25.3798522617743846934289175307749652049/series/2.25.1818951428506762504081234509618777171/instances/2.25.3642086557345541668137944232364403238" ], "vr" : "UR" }
+        } ], "vr" : "SQ" }
+    }"#;
+
+    #[test]
+    fn orthanc_answer() {
+        let r = parse_response(ORTHANC_STORED.as_bytes()).unwrap();
+        assert!(r.failed.is_empty());
+        assert_eq!(
+            r.outcomes(&["2.25.3642086557345541668137944232364403238"]),
+            vec![Outcome::Stored { warning: None }]
+        );
+    }
+
+    /// An answer to two instances, one of them refused (the shape of PS3.18 Table 10.5.3-2).
+    const PARTIAL: &str = r#"{
         "00081190": {"vr": "UR", "Value": ["http://127.0.0.1:8042/dicom-web/studies/2.25.1"]},
         "00081198": {"vr": "SQ", "Value": [{
             "00081150": {"vr": "UI", "Value": ["1.2.840.10008.5.1.4.1.1.66"]},
@@ -283,7 +306,7 @@ mod tests {
 
     #[test]
     fn stow_answers_are_read_per_instance() {
-        let r = parse_response(ORTHANC_PARTIAL.as_bytes()).unwrap();
+        let r = parse_response(PARTIAL.as_bytes()).unwrap();
         assert_eq!(r.stored.len(), 1);
         assert_eq!(r.stored[0].sop_class_uid.as_deref(), Some(crate::carrier::RAW_DATA_STORAGE));
         assert_eq!(

@@ -32,7 +32,7 @@ fn carrier(sop: &str, kind: CarrierKind, series_number: i32, instance_number: i3
 #[test]
 fn the_highest_manifest_version_is_listed() {
     let store = Store::static_tree("https://store.example");
-    let instances = vec![
+    let instances = [
         carrier("2.25.100", CarrierKind::Object, 1, 1),
         carrier("2.25.201", CarrierKind::Manifest, 0, 1),
         carrier("2.25.203", CarrierKind::Manifest, 0, 3),

@@ -369,10 +369,17 @@ fn render_study_list() {
             let button: HtmlElement = doc.create_element("button").unwrap().unchecked_into();
             button.set_class_name("study");
             button.set_attribute("data-study", &i.to_string()).unwrap();
+            let mut modalities: Vec<&str> = Vec::new();
+            for m in s.index.series.iter().map(|se| se.modality.as_str()).filter(|m| !m.is_empty()) {
+                if !modalities.contains(&m) {
+                    modalities.push(m);
+                }
+            }
             let text = format!(
-                "{} · {} · {} · {} images",
+                "{} · {} · {} · {} · {} images",
                 pretty_name(&s.index.patient_name),
                 pretty_date(&s.index.study_date),
+                if modalities.is_empty() { "?".to_string() } else { modalities.join("/") },
                 if s.index.study_description.is_empty() { "(no description)" } else { &s.index.study_description },
                 images
             );

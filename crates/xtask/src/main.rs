@@ -53,6 +53,7 @@ const FUZZ_TARGETS: &[&str] = &[
     "jpegls",
     "jpeg",
     "jpeg2000",
+    "dicomweb",
 ];
 /// Seconds per fuzz target in `cargo xtask test`.
 const TEST_FUZZ_SECONDS: u64 = 10;
@@ -191,7 +192,19 @@ fn apt_install_missing(packages: &[(&str, &str)]) -> Result<()> {
     apt(&["update", "-qq"])?;
     let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
     args.extend(missing.iter().copied());
-    apt(&args)
+    // Installing orthanc or nginx must not start them as services in the host's network (Orthanc
+    // listens on every interface): a policy-rc.d that refuses every start, for the install only.
+    let policy = Path::new("/usr/sbin/policy-rc.d");
+    let ours = sudo.is_empty() && !policy.exists() && {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(policy, "#!/bin/sh\n# cargo xtask: no service starts while installing test packages\nexit 101\n").is_ok()
+            && std::fs::set_permissions(policy, std::fs::Permissions::from_mode(0o755)).is_ok()
+    };
+    let result = apt(&args);
+    if ours {
+        let _ = std::fs::remove_file(policy);
+    }
+    result
 }
 
 /// Runs `npm ci` in `dir` when its node_modules is missing or older than its package-lock.json.
