@@ -184,7 +184,7 @@ const cleanup = async () => {
 };
 process.on('SIGTERM', () => cleanup().then(() => process.exit(143)));
 
-const results = { slices: SLICES, reps: REPS, runs: [] };
+const results = { slices: SLICES, reps: REPS, cores: os.cpus().length, loadAverageBefore: os.loadavg(), runs: [] };
 try {
   console.log(`push (sealed): ${push()}`);
   const t = Date.now();
@@ -314,10 +314,13 @@ try {
   const order = ORDER;
   const runOnce = async (name, round) => {
     const start = Date.now();
+    let timer;
     const r = await Promise.race([
       PATHS[name].run(),
-      new Promise((_, fail) => setTimeout(() => fail(new Error(`${name}: no result after ${RUN_TIMEOUT / 1000} s`)), RUN_TIMEOUT + 30000)),
-    ]);
+      new Promise((_, fail) => {
+        timer = setTimeout(() => fail(new Error(`${name}: no result after ${RUN_TIMEOUT / 1000 + 30} s`)), RUN_TIMEOUT + 30000);
+      }),
+    ]).finally(() => clearTimeout(timer));
     results.runs.push({ path: name, round, ...r });
     const f = (x) => (x == null ? '–' : `${x.toFixed(0)} ms`);
     console.log(`  ${round < 0 ? 'warm-up' : `round ${round + 1}`}  ${name.padEnd(12)} first ${f(r.firstMs).padStart(8)}  complete ${f(r.completeMs).padStart(8)}` +
@@ -342,6 +345,7 @@ try {
 }
 
 // ---------------------------------------------------------------- report
+results.loadAverageAfter = os.loadavg();
 const timed = results.runs.filter((r) => r.round >= 0);
 const med = {};
 for (const name of new Set(timed.map((r) => r.path))) {
@@ -394,6 +398,7 @@ console.log(`viewer complete / bare ciphertext download: ${f2(rt.viewerOverDownl
 console.log(`viewer (encrypted) / Cornerstone (unencrypted, defaults): first image ${f2(rt.viewerOverCornerstoneFirst)}, complete ${f2(rt.viewerOverCornerstoneComplete)} (target ≤ 1)`);
 console.log(`viewer (encrypted) / Cornerstone (unencrypted, 4 in flight): first image ${f2(rt.viewerOverCornerstone4First)}, complete ${f2(rt.viewerOverCornerstone4Complete)}`);
 console.log(`Cornerstone: ${results.cornerstone.workers ?? '?'} decode worker(s), series metadata ${ms(results.cornerstone.metadataMs)} ms (before its clock starts)`);
+console.log(`load average (1 min) before / after: ${results.loadAverageBefore[0].toFixed(2)} / ${results.loadAverageAfter[0].toFixed(2)}`);
 
 const json = JSON.stringify(results, null, 2);
 fs.writeFileSync(path.join(OUT_DIR, 'results.json'), json);

@@ -16,7 +16,7 @@
 //! | variable | holds |
 //! |---|---|
 //! | `OBSCURA_PACS_URL` | `https://127.0.0.1:PORT/dicom-web`: DICOMweb (QIDO-RS, WADO-RS, STOW-RS) through nginx |
-//! | `OBSCURA_PACS_RAW` | `https://127.0.0.1:PORT/orthanc`: only `GET`/`HEAD` `/instances/{orthanc-id}/content/0009-1010` (the sealed bytes, with byte ranges) |
+//! | `OBSCURA_PACS_RAW` | `https://127.0.0.1:PORT/orthanc`: only `GET`/`HEAD` `/instances/{orthanc-id}/content/0009-1010` (the sealed bytes, with byte ranges); with `--bench` also `GET /instances/{orthanc-id}/file` (a whole stored file) |
 //! | `OBSCURA_PACS_CA` | the CA certificate (PEM) that signed nginx's certificate |
 //! | `OBSCURA_PACS_SPKI` | base64 SHA-256 of the server certificate's SubjectPublicKeyInfo (Chromium's `--ignore-certificate-errors-spki-list`) |
 //! | `OBSCURA_PACS_TOKEN` | the bearer token nginx requires |
@@ -26,6 +26,11 @@
 //! | `OBSCURA_PACS_DIR` | the working directory (configurations, logs, certificates) |
 //! | `OBSCURA_PACS_FAULT_PLAN` | with `--fault`: the plan file, re-read before every request (see `faultproxy.rs`) |
 //! | `OBSCURA_PACS_FAULT_LOG` | with `--fault`: one line per injected fault and per plan change |
+//!
+//! `--bench` is for `cargo xtask bench pacs` only: nginx also routes Orthanc's whole stored files
+//! (the benchmark fetches a plaintext copy of the study through them, as the viewer fetches sealed
+//! bytes through the raw endpoint), and Orthanc's in-memory storage cache is off (every study is
+//! read from the file system alike, whichever was read last). The test PACS never has either.
 //!
 //! `crates/xtask/pacs-check.sh` checks all of this for real (run it as its header says).
 //!
