@@ -94,9 +94,8 @@ pub async fn prepare(
         return Err(js_err(format!("the PACS lists {} sealed studies; the bench wants exactly one", listed.len())));
     };
     let m = &study.manifest;
-    let bytes = client::fetch_sealed(&http, &store, &m.study_uid, &m.series_uid, &m.sop_instance_uid)
-        .await
-        .map_err(js_err)?;
+    let bytes =
+        client::fetch_sealed(&http, &store, &m.study_uid, &m.series_uid, &m.sop_instance_uid).await.map_err(js_err)?;
     let manifest = obscura_seal::open_manifest(&bytes, &org, now_secs(), None).map_err(js_err)?;
     let keys = manifest.unlock(identity.as_ref(), &WebCryptoAead).await.map_err(js_err)?;
     let index = manifest.index(&keys).await.map_err(js_err)?;
@@ -229,29 +228,32 @@ pub async fn run(path: String, plain_urls: Vec<String>) -> Result<JsValue, JsVal
                         let progress = |received: u64, _total: u64| {
                             bytes.set(bytes.get() + received.saturating_sub(counted.replace(received)));
                         };
-                        let plain = net::stream_object(source, rx, &progress, notify, wanted)
-                            .await
-                            .map_err(fetch_error)?;
+                        let plain =
+                            net::stream_object(source, rx, &progress, notify, wanted).await.map_err(fetch_error)?;
                         fetched(i);
                         decode_slice(&plain).await.map(Some)
                     }
                     .await
                 }
-                Path::Plain => async {
-                    let answer = net::get_answer(&plain_urls[i], None, notify).await.map_err(fetch_error)?;
-                    bytes.set(bytes.get() + answer.body.len() as u64);
-                    fetched(i);
-                    decode_slice(&answer.body).await.map(Some)
+                Path::Plain => {
+                    async {
+                        let answer = net::get_answer(&plain_urls[i], None, notify).await.map_err(fetch_error)?;
+                        bytes.set(bytes.get() + answer.body.len() as u64);
+                        fetched(i);
+                        decode_slice(&answer.body).await.map(Some)
+                    }
+                    .await
                 }
-                .await,
-                Path::Download | Path::DownloadPlain => async {
-                    let url = if path == Path::Download { source.url() } else { plain_urls[i].as_str() };
-                    let answer = net::get_answer(url, None, notify).await.map_err(fetch_error)?;
-                    bytes.set(bytes.get() + answer.body.len() as u64);
-                    fetched(i);
-                    Ok(None)
+                Path::Download | Path::DownloadPlain => {
+                    async {
+                        let url = if path == Path::Download { source.url() } else { plain_urls[i].as_str() };
+                        let answer = net::get_answer(url, None, notify).await.map_err(fetch_error)?;
+                        bytes.set(bytes.get() + answer.body.len() as u64);
+                        fetched(i);
+                        Ok(None)
+                    }
+                    .await
                 }
-                .await,
             };
             match result {
                 Ok(d) => {

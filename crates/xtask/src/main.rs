@@ -197,7 +197,8 @@ fn apt_install_missing(packages: &[(&str, &str)]) -> Result<()> {
     let policy = Path::new("/usr/sbin/policy-rc.d");
     let ours = sudo.is_empty() && !policy.exists() && {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::write(policy, "#!/bin/sh\n# cargo xtask: no service starts while installing test packages\nexit 101\n").is_ok()
+        std::fs::write(policy, "#!/bin/sh\n# cargo xtask: no service starts while installing test packages\nexit 101\n")
+            .is_ok()
             && std::fs::set_permissions(policy, std::fs::Permissions::from_mode(0o755)).is_ok()
     };
     let result = apt(&args);

@@ -92,8 +92,7 @@ struct Options {
 }
 
 fn parse(root: &Path, args: &[String]) -> Result<Options> {
-    let mut o =
-        Options {
+    let mut o = Options {
         fault: None,
         token: None,
         origins: vec![],
