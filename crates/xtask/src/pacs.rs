@@ -732,6 +732,31 @@ http {{
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn bench_routes_and_cache_only_with_bench() {
+        let dir = Path::new("/tmp/obscura-pacs-test");
+        let nginx = |bench| {
+            super::NginxConfig {
+                dir,
+                port: 1,
+                upstream: 2,
+                keepalive: true,
+                token: "t",
+                basic: None,
+                origins: &[],
+                orthanc_auth: "Basic x",
+                bench,
+            }
+            .render()
+        };
+        assert!(!nginx(false).contains("/file)$"));
+        assert!(nginx(true).contains("/file)$\""));
+        assert!(!super::orthanc_config(1, dir, "p", false).contains("MaximumStorageCacheSize"));
+        assert!(super::orthanc_config(1, dir, "p", true).contains("\"MaximumStorageCacheSize\": 0,"));
+    }
+
     #[test]
     fn base64() {
         for (i, o) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
