@@ -183,6 +183,7 @@ const cleanup = async () => {
   fs.rmSync(profile, { recursive: true, force: true });
 };
 process.on('SIGTERM', () => cleanup().then(() => process.exit(143)));
+process.on('SIGINT', () => cleanup().then(() => process.exit(130)));
 
 const results = { slices: SLICES, reps: REPS, cores: os.cpus().length, loadAverageBefore: os.loadavg(), runs: [] };
 try {
@@ -196,8 +197,13 @@ try {
     `${RAW}/instances/${orthancId(first(m, '00100020'), first(m, '0020000D'), first(m, '0020000E'), first(m, '00080018'))}/file`);
   if (plainUrls.length !== SLICES) throw new Error(`QIDO lists ${plainUrls.length} plaintext instances`);
 
-  server = spawn(BIN, ['serve', '--demo', '--keys', KEYS, '--store', STORE, '--site', SITE, '--port', String(VIEWER_PORT),
-    '--dicomweb', PACS, '--orthanc-raw', RAW], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // With a parent-death signal, so that the viewer's server never outlives this script.
+  const serve = [BIN, 'serve', '--demo', '--keys', KEYS, '--store', STORE, '--site', SITE, '--port', String(VIEWER_PORT),
+    '--dicomweb', PACS, '--orthanc-raw', RAW];
+  const setpriv = '/usr/bin/setpriv';
+  server = fs.existsSync(setpriv)
+    ? spawn(setpriv, ['--pdeathsig', 'TERM', '--', ...serve], { stdio: ['ignore', 'inherit', 'inherit'] })
+    : spawn(serve[0], serve.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
   await waitPort(VIEWER_PORT);
   static_ = await serveSite(BENCH_SITE, BENCH_PORT);
   context = await chromium.launchPersistentContext(profile, {
