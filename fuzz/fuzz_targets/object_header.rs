@@ -91,7 +91,7 @@ fuzz_target!(|data: &[u8]| {
         for piece in data.chunks(1 + (data.len() % 977)) {
             rx.push(piece).await?;
         }
-        rx.finish()
+        rx.finish().await
     });
     match (&whole, &streamed) {
         (Ok(w), Ok(s)) => assert_eq!(w[..], s[..]),

@@ -204,6 +204,13 @@ pub trait ChunkCipher {
         ciphertext: &[u8],
         out: &mut [u8],
     ) -> Result<(), SealError>;
+
+    /// SHA-256 of a whole sealed object (checked against the signed manifest). The default is the
+    /// `sha2` crate; a backend with a faster native digest (WebCrypto) overrides it.
+    async fn sha256(&self, data: &[u8]) -> Result<[u8; 32], SealError> {
+        use sha2::Digest as _;
+        Ok(sha2::Sha256::digest(data).into())
+    }
 }
 
 /// A study key in the custody of a crypto backend: it derives each object's AES-256-GCM cipher
@@ -391,7 +398,8 @@ impl<C: ChunkCipher> ObjectOpener<C> {
 ///
 /// It knows the length and SHA-256 the signed manifest gives for the object, refuses a byte past
 /// that length at once, and releases the plaintext only from [`ObjectReceiver::finish`], after every
-/// chunk authenticated and the digest matched: a caller never sees part of an object.
+/// chunk authenticated and the digest (the backend's, [`ChunkCipher::sha256`]) matched: a caller
+/// never sees part of an object.
 ///
 /// ```
 /// use obscura_seal::{seal_object, ObjectId, ObjectReceiver, StudyKey};
@@ -406,17 +414,17 @@ impl<C: ChunkCipher> ObjectOpener<C> {
 ///     rx.push(piece).await.unwrap();
 /// }
 /// assert_eq!(rx.received(), sealed.len() as u64);
-/// assert_eq!(&rx.finish().unwrap()[..], &[42u8; 100_000][..]);
+/// assert_eq!(&rx.finish().await.unwrap()[..], &[42u8; 100_000][..]);
 /// # });
 /// ```
 pub struct ObjectReceiver<C: ChunkCipher> {
     id: ObjectId,
     expected_len: u64,
     expected_digest: [u8; 32],
-    hasher: sha2::Sha256,
-    received: u64,
-    /// Received bytes not yet consumed: the header, then the current incomplete chunk.
-    pending: Vec<u8>,
+    /// Every byte received (the digest is taken over them at the end).
+    sealed: Vec<u8>,
+    /// Where the next unopened chunk starts in `sealed`.
+    opened_to: usize,
     cipher: Option<C>,
     opener: Option<ObjectOpener<C>>,
     next_chunk: u64,
@@ -432,14 +440,13 @@ impl<C: ChunkCipher> ObjectReceiver<C> {
         expected_len: u64,
         expected_digest: [u8; 32],
     ) -> Result<Self, SealError> {
-        use sha2::Digest as _;
+        let capacity = usize::try_from(expected_len).map_err(|_| SealError::Malformed("object too large".into()))?;
         Ok(ObjectReceiver {
             id,
             expected_len,
             expected_digest,
-            hasher: sha2::Sha256::new(),
-            received: 0,
-            pending: Vec::new(),
+            sealed: Vec::with_capacity(capacity),
+            opened_to: 0,
             cipher: Some(key.object_cipher(&id).await?),
             opener: None,
             next_chunk: 0,
@@ -449,7 +456,7 @@ impl<C: ChunkCipher> ObjectReceiver<C> {
 
     /// Bytes received so far: where a resumed download continues (`Range: bytes=N-`).
     pub fn received(&self) -> u64 {
-        self.received
+        self.sealed.len() as u64
     }
 
     /// The sealed length the manifest promises.
@@ -459,19 +466,16 @@ impl<C: ChunkCipher> ObjectReceiver<C> {
 
     /// Takes the next bytes of the sealed object and opens every chunk they complete.
     pub async fn push(&mut self, bytes: &[u8]) -> Result<(), SealError> {
-        use sha2::Digest as _;
-        if self.received + bytes.len() as u64 > self.expected_len {
+        if self.received() + bytes.len() as u64 > self.expected_len {
             return Err(SealError::Extended);
         }
-        self.hasher.update(bytes);
-        self.received += bytes.len() as u64;
-        self.pending.extend_from_slice(bytes);
+        self.sealed.extend_from_slice(bytes);
         if self.opener.is_none() {
-            if self.pending.len() < HEADER_LEN {
+            if self.sealed.len() < HEADER_LEN {
                 return Ok(());
             }
             let cipher = self.cipher.take().expect("the cipher waits for the header");
-            let opener = ObjectOpener::with_cipher(cipher, &self.id, &self.pending[..HEADER_LEN])?;
+            let opener = ObjectOpener::with_cipher(cipher, &self.id, &self.sealed[..HEADER_LEN])?;
             // The header is not authenticated yet: allocate only what the signed manifest vouches for.
             if opener.layout().sealed_len() != self.expected_len {
                 return Err(SealError::DigestMismatch { object: self.id });
@@ -479,41 +483,35 @@ impl<C: ChunkCipher> ObjectReceiver<C> {
             let total = usize::try_from(opener.layout().plaintext_len())
                 .map_err(|_| SealError::Malformed("object too large".into()))?;
             self.plaintext = Zeroizing::new(vec![0u8; total]);
-            self.pending.drain(..HEADER_LEN);
+            self.opened_to = HEADER_LEN;
             self.opener = Some(opener);
         }
         let opener = self.opener.as_ref().expect("set above");
         let layout = *opener.layout();
-        let mut used = 0usize;
         while self.next_chunk < layout.chunk_count() {
             let r = layout.chunk_range(self.next_chunk);
-            let len = (r.end - r.start) as usize;
-            if self.pending.len() - used < len {
+            if (self.sealed.len() as u64) < r.end {
                 break;
             }
             let p = layout.chunk_plaintext_range(self.next_chunk);
             let out = &mut self.plaintext[p.start as usize..p.end as usize];
-            opener.open_chunk_into(self.next_chunk, &self.pending[used..used + len], out).await?;
-            used += len;
+            opener.open_chunk_into(self.next_chunk, &self.sealed[r.start as usize..r.end as usize], out).await?;
+            self.opened_to = r.end as usize;
             self.next_chunk += 1;
         }
-        self.pending.drain(..used);
         Ok(())
     }
 
     /// The plaintext, once every byte arrived, every chunk authenticated and the digest matched.
-    pub fn finish(self) -> Result<Zeroizing<Vec<u8>>, SealError> {
-        use sha2::Digest as _;
-        if self.received < self.expected_len || self.opener.is_none() {
+    pub async fn finish(self) -> Result<Zeroizing<Vec<u8>>, SealError> {
+        let Some(opener) = self.opener.as_ref() else { return Err(SealError::Truncated) };
+        let complete = self.next_chunk == opener.layout().chunk_count() && self.opened_to == self.sealed.len();
+        if self.received() < self.expected_len || !complete {
             return Err(SealError::Truncated);
         }
-        let digest: [u8; 32] = self.hasher.finalize().into();
+        let digest = opener.cipher.sha256(&self.sealed).await?;
         if !bool::from(subtle::ConstantTimeEq::ct_eq(&digest[..], &self.expected_digest[..])) {
             return Err(SealError::DigestMismatch { object: self.id });
-        }
-        let complete = self.opener.as_ref().is_some_and(|o| self.next_chunk == o.layout().chunk_count());
-        if !complete || !self.pending.is_empty() {
-            return Err(SealError::Truncated);
         }
         Ok(self.plaintext)
     }

@@ -35,7 +35,7 @@ async fn receive(
             break;
         }
     }
-    rx.finish().map(|p| p.to_vec())
+    rx.finish().await.map(|p| p.to_vec())
 }
 
 proptest! {
@@ -56,7 +56,7 @@ fn a_cut_object_gives_no_plaintext() {
     let mut rx = pollster::block_on(ObjectReceiver::new(&key, id, sealed.len() as u64, digest(&sealed))).unwrap();
     pollster::block_on(rx.push(&sealed[..sealed.len() - 1])).unwrap();
     assert_eq!(rx.received(), sealed.len() as u64 - 1);
-    assert!(matches!(rx.finish(), Err(SealError::Truncated)));
+    assert!(matches!(pollster::block_on(rx.finish()), Err(SealError::Truncated)));
 }
 
 #[test]

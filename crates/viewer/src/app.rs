@@ -250,6 +250,8 @@ async fn boot_inner() -> Result<(), String> {
         })
     });
     install_input_handlers();
+    // Start the decode workers now: each compiles the module once, before the reader opens a study.
+    let _ = decode_pool();
     list_studies(&keys).await
 }
 

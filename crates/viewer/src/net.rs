@@ -246,7 +246,7 @@ pub async fn stream_object<C: ChunkCipher>(
                         client::sealed_from_wado(&answer, sop).map_err(|e| FetchError::Fatal(e.to_string()))?;
                     rx.push(&sealed).await.map_err(integrity)?;
                     progress(rx.received(), total);
-                    return rx.finish().map_err(integrity);
+                    return rx.finish().await.map_err(integrity);
                 }
                 Err(e) => return Err(e),
             },
@@ -282,7 +282,7 @@ pub async fn stream_object<C: ChunkCipher>(
                                                 if backoff.failures() > 0 {
                                                     notify(None);
                                                 }
-                                                return rx.finish().map_err(integrity);
+                                                return rx.finish().await.map_err(integrity);
                                             }
                                             Err(BodyError::Integrity(e)) => return Err(integrity(e)),
                                             Err(BodyError::Broken(e)) => {

@@ -214,4 +214,18 @@ impl ChunkCipher for WebCryptoCipher {
         view.fill(0, 0, view.length());
         Ok(())
     }
+
+    /// The browser's native SHA-256 (off the main thread; several times the `sha2` crate in wasm).
+    async fn sha256(&self, data: &[u8]) -> Result<[u8; 32], SealError> {
+        let subtle = subtle().map_err(SealError::Backend)?;
+        let p = subtle.digest_with_str_and_u8_array("SHA-256", data).map_err(|e| backend_error("digest", e))?;
+        let buf = JsFuture::from(p).await.map_err(|e| backend_error("digest", e))?;
+        let view = Uint8Array::new(&buf);
+        let mut out = [0u8; 32];
+        if view.length() != 32 {
+            return Err(SealError::Backend("WebCrypto digest returned a wrong length".into()));
+        }
+        view.copy_to(&mut out);
+        Ok(out)
+    }
 }
