@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { chromium } from 'playwright-core';
 
 export const GPU_ARGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader',
   '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'];
@@ -131,4 +132,21 @@ export function findNeedles(dir, needles) {
     for (const [name, needle] of needles) if (data.includes(needle)) hits.push(`${name} in ${path.relative(dir, f)}`);
   }
   return { hits, files };
+}
+
+// Debian's Chromium, headless, on a persistent profile in `profile`, with the GPU flags; returns
+// the context, its page and the page's console lines (kept for the artifacts).
+export async function launchBrowser(profile, { args = [], viewport = { width: 1100, height: 800 }, deviceScaleFactor = 1 } = {}) {
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [...GPU_ARGS, ...QUIET_ARGS, ...args],
+    viewport,
+    deviceScaleFactor,
+  });
+  const page = context.pages()[0] || await context.newPage();
+  const consoleLines = [];
+  page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+  return { context, page, consoleLines };
 }

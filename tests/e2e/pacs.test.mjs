@@ -14,8 +14,7 @@ import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { GPU_ARGS, QUIET_ARGS, slicePixels, voiLinear, state, waitFor, readBack, compare, wheelTo, walk, cleartextNeedles, findNeedles } from './lib.mjs';
+import { launchBrowser, slicePixels, voiLinear, state, waitFor, readBack, compare, wheelTo, walk, cleartextNeedles, findNeedles } from './lib.mjs';
 
 const env = (k) => {
   const v = process.env[k];
@@ -124,18 +123,10 @@ test('push to Orthanc over TLS, list and open from the viewer origin, no clearte
     '--dicomweb', PACS, '--orthanc-raw', RAW], { stdio: ['ignore', 'inherit', 'inherit'] });
   await waitPort(Number(VIEWER_PORT));
   profile = fs.mkdtempSync(path.join(os.tmpdir(), 'obscura-profile-pacs-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    // Trust exactly the test PACS's certificate (a self-signed CA made by the harness).
-    args: [...GPU_ARGS, ...QUIET_ARGS, `--ignore-certificate-errors-spki-list=${SPKI}`],
-    viewport: { width: 1100, height: 800 },
-    deviceScaleFactor: 1,
-  });
-  const page = context.pages()[0] || await context.newPage();
-  const consoleLines = [];
-  page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+  // Trust exactly the test PACS's certificate (a self-signed CA made by the harness).
+  const launched = await launchBrowser(profile, { args: [`--ignore-certificate-errors-spki-list=${SPKI}`] });
+  context = launched.context;
+  const { page, consoleLines } = launched;
   try {
     // The PACS wants a bearer token: the viewer asks for it instead of failing silently.
     await page.goto(VIEWER);

@@ -6,9 +6,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { decodePng } from './png.mjs';
-import { GPU_ARGS, QUIET_ARGS, slicePixels as slicePixelsIn, voiLinear, state, waitFor, readBack, compare, wheelTo, nonBlackFraction, walk, cleartextNeedles, findNeedles } from './lib.mjs';
+import { launchBrowser, slicePixels as slicePixelsIn, voiLinear, state, waitFor, readBack, compare, wheelTo, nonBlackFraction, walk, cleartextNeedles, findNeedles } from './lib.mjs';
 
 const slicePixels = (n) => slicePixelsIn(PLAIN, n);
 
@@ -24,17 +23,7 @@ const [family, ...given] = PATIENT.split('^');
 
 test('spine: enrol, open, verify pixels, scroll, W/L, tamper, no cleartext at rest', { timeout: 600000 }, async () => {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'obscura-profile-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [...GPU_ARGS, ...QUIET_ARGS],
-    viewport: { width: 1100, height: 800 },
-    deviceScaleFactor: 1,
-  });
-  const page = context.pages()[0] || await context.newPage();
-  const consoleLines = [];
-  page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+  const { context, page, consoleLines } = await launchBrowser(profile);
   try {
     // 1. Fresh profile: key generation, enrolment, listing.
     await page.goto(URL_);
@@ -176,12 +165,8 @@ test('spine: enrol, open, verify pixels, scroll, W/L, tamper, no cleartext at re
 
 test('the WebGL2 fallback renders the same pixels', { timeout: 300000 }, async () => {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'obscura-profile-gl-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium', headless: true, args: [...GPU_ARGS, ...QUIET_ARGS],
-    viewport: { width: 900, height: 700 }, deviceScaleFactor: 2,
-  });
+  const { context, page } = await launchBrowser(profile, { viewport: { width: 900, height: 700 }, deviceScaleFactor: 2 });
   try {
-    const page = context.pages()[0] || await context.newPage();
     await page.goto(`${URL_}?gpu=webgl`);
     let s = await waitFor(page, 'the study list', (s) => s.phase === 'list' && s.studies >= 1);
     assert.equal(s.backend, 'webgl2');

@@ -32,14 +32,11 @@ use futures_util::future::join_all;
 use obscura_dicomweb::client;
 use obscura_dicomweb::layout::{SealedSource, Store};
 use obscura_seal::{ObjectId, PublicKey, VerifiedManifest};
-use obscura_viewer::decoder::{decode_for_display, DecodePool, Decoded};
+use obscura_viewer::decoder::{self, Decoded, LOADERS};
 use obscura_viewer::net::{self, FetchError, StoreClient};
 use obscura_viewer::webcrypto::{js_object, WebCryptoAead, WebCryptoIdentity};
 use wasm_bindgen::prelude::*;
 use web_sys::CryptoKey;
-
-/// Slices in flight, as `LOADERS` in the viewer's `app.rs`.
-pub const LOADERS: usize = 4;
 
 /// The sealed study as listed from the PACS.
 struct Prepared {
@@ -51,7 +48,6 @@ struct Prepared {
 
 thread_local! {
     static PREPARED: RefCell<Option<Rc<Prepared>>> = const { RefCell::new(None) };
-    static POOL: RefCell<Option<Option<Rc<DecodePool>>>> = const { RefCell::new(None) };
 }
 
 fn now_ms() -> f64 {
@@ -117,7 +113,7 @@ pub async fn prepare(
 /// would gain by starting them at boot, before the reader clicks a study.
 #[wasm_bindgen(js_name = pacsStartDecodeWorkers)]
 pub fn start_decode_workers() -> bool {
-    decode_pool().is_some()
+    decoder::shared_pool().is_some()
 }
 
 /// What one timed run does per slice.
@@ -131,31 +127,6 @@ enum Path {
     Download,
     /// Plaintext DICOM file: fetch only.
     DownloadPlain,
-}
-
-/// The viewer's decode pool (`decode_pool` in app.rs): started on first use, one worker per
-/// spare core, at most one per loader.
-fn decode_pool() -> Option<Rc<DecodePool>> {
-    POOL.with(|p| {
-        p.borrow_mut()
-            .get_or_insert_with(|| {
-                let cores = web_sys::window().map_or(2.0, |w| w.navigator().hardware_concurrency()) as usize;
-                DecodePool::start(cores.saturating_sub(1).clamp(1, LOADERS)).map(Rc::new)
-            })
-            .clone()
-    })
-}
-
-/// `decode_slice` of app.rs.
-async fn decode_slice(plain: &[u8]) -> Result<Decoded, String> {
-    if let Some(pool) = decode_pool().filter(|p| !p.is_broken()) {
-        match pool.decode(plain).await {
-            Ok(d) => return Ok(d),
-            Err(Some(message)) => return Err(message),
-            Err(None) => {}
-        }
-    }
-    decode_for_display(plain)
 }
 
 fn fetch_error(e: FetchError) -> String {
@@ -231,7 +202,7 @@ pub async fn run(path: String, plain_urls: Vec<String>) -> Result<JsValue, JsVal
                         let plain =
                             net::stream_object(source, rx, &progress, notify, wanted).await.map_err(fetch_error)?;
                         fetched(i);
-                        decode_slice(&plain).await.map(Some)
+                        decoder::decode(&plain).await.map(Some)
                     }
                     .await
                 }
@@ -240,7 +211,7 @@ pub async fn run(path: String, plain_urls: Vec<String>) -> Result<JsValue, JsVal
                         let answer = net::get_answer(&plain_urls[i], None, notify).await.map_err(fetch_error)?;
                         bytes.set(bytes.get() + answer.body.len() as u64);
                         fetched(i);
-                        decode_slice(&answer.body).await.map(Some)
+                        decoder::decode(&answer.body).await.map(Some)
                     }
                     .await
                 }

@@ -4,7 +4,7 @@
 //! across an `await`. Decrypted slices live in WASM memory only and are zeroised when the study is
 //! closed or the page goes away.
 
-use crate::decoder::{decode_for_display, DecodePool, Decoded};
+use crate::decoder::{self, Decoded, LOADERS};
 use crate::gpu::{Backend, Gpu};
 use crate::keystore::{self, KeyStore};
 use crate::net::{self, FetchClient, FetchError, StoreClient};
@@ -21,10 +21,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, HtmlCanvasElement, HtmlElement};
 
-const LOADERS: usize = 4;
-
 thread_local! {
-    static DECODE_POOL: RefCell<Option<Option<Rc<DecodePool>>>> = const { RefCell::new(None) };
     static APP: RefCell<Option<App>> = const { RefCell::new(None) };
     static GPU: RefCell<Option<Gpu>> = const { RefCell::new(None) };
 }
@@ -251,7 +248,7 @@ async fn boot_inner() -> Result<(), String> {
     });
     install_input_handlers();
     // Start the decode workers now: each compiles the module once, before the reader opens a study.
-    let _ = decode_pool();
+    let _ = decoder::shared_pool();
     list_studies(&keys).await
 }
 
@@ -588,7 +585,7 @@ async fn load_slice(
     };
     let wanted = || study_is_open(generation);
     let plain = net::stream_object(source, rx, &progress, &notify, &wanted).await?;
-    decode_slice(&plain).await.map_err(FetchError::Fatal)
+    decoder::decode(&plain).await.map_err(FetchError::Fatal)
 }
 
 /// Shows the credentials form: the store answered 401/403.
@@ -623,31 +620,6 @@ fn submit_credentials() {
             }
         });
     }
-}
-
-/// The decode workers: started on first use (`None` inside when the browser refused them).
-fn decode_pool() -> Option<Rc<DecodePool>> {
-    DECODE_POOL.with(|p| {
-        p.borrow_mut()
-            .get_or_insert_with(|| {
-                // one worker per spare core, at most one per loader
-                let cores = web_sys::window().map_or(2.0, |w| w.navigator().hardware_concurrency()) as usize;
-                DecodePool::start(cores.saturating_sub(1).clamp(1, LOADERS)).map(Rc::new)
-            })
-            .clone()
-    })
-}
-
-/// Decodes in a worker of the pool; inline when workers are unavailable.
-async fn decode_slice(plain: &[u8]) -> Result<Decoded, String> {
-    if let Some(pool) = decode_pool().filter(|p| !p.is_broken()) {
-        match pool.decode(plain).await {
-            Ok(d) => return Ok(d),
-            Err(Some(message)) => return Err(message),
-            Err(None) => {} // the worker failed: decode here
-        }
-    }
-    decode_for_display(plain)
 }
 
 fn default_window(d: &Decoded) -> Window {

@@ -211,3 +211,35 @@ impl DecodePool {
         rx.await.map_err(|_| None)?.map_err(Some)
     }
 }
+
+/// Slices the viewer fetches and decodes at once (its loaders).
+pub const LOADERS: usize = 4;
+
+thread_local! {
+    static SHARED_POOL: RefCell<Option<Option<Rc<DecodePool>>>> = const { RefCell::new(None) };
+}
+
+/// The page's decode workers: started on first use, one per spare core and at most one per
+/// loader (`None` when the browser refused them).
+pub fn shared_pool() -> Option<Rc<DecodePool>> {
+    SHARED_POOL.with(|p| {
+        p.borrow_mut()
+            .get_or_insert_with(|| {
+                let cores = web_sys::window().map_or(2.0, |w| w.navigator().hardware_concurrency()) as usize;
+                DecodePool::start(cores.saturating_sub(1).clamp(1, LOADERS)).map(Rc::new)
+            })
+            .clone()
+    })
+}
+
+/// Decodes in a worker of the shared pool; here, on the page, when workers are unavailable.
+pub async fn decode(plain: &[u8]) -> Result<Decoded, String> {
+    if let Some(pool) = shared_pool().filter(|p| !p.is_broken()) {
+        match pool.decode(plain).await {
+            Ok(d) => return Ok(d),
+            Err(Some(message)) => return Err(message),
+            Err(None) => {} // the worker failed: decode here
+        }
+    }
+    decode_for_display(plain)
+}
