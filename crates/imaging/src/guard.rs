@@ -185,14 +185,16 @@ fn walk_data_set(
             open.pop();
         }
         let in_un = open.last().is_some_and(|c| c.1);
+        // Everything inside a defined-length item or sequence must end where it does: dicom-rs
+        // reads a header that crosses the end from the bytes beyond it (and allocates what they
+        // declare), so a crossing element is refused here.
+        let limit = open.iter().rev().find_map(|c| c.0).unwrap_or(b.len());
         let explicit = syntax.explicit && !in_un;
         let big = syntax.big && !in_un;
         let u16_at = |b: &[u8], p: usize| read16(b, p, big);
         let u32_at = |b: &[u8], p: usize| read32(b, p, big);
-        if pos + 8 > b.len() {
-            return Err(ImagingError::Truncated {
-                detail: format!("data set ends inside an element header at byte {pos}"),
-            });
+        if pos + 8 > limit {
+            return Err(ImagingError::Truncated { detail: ends_inside_header(pos, limit, b.len()) });
         }
         let group = u16_at(b, pos);
         let elem = u16_at(b, pos + 2);
@@ -207,7 +209,7 @@ fn walk_data_set(
             pos += 8;
             match elem {
                 0xE000 if in_fragments => {
-                    let remaining = b.len() - pos;
+                    let remaining = limit - pos;
                     if len == UNDEFINED || len as usize > remaining {
                         return Err(ImagingError::Truncated {
                             detail: format!("pixel data fragment declares {len} bytes but {remaining} remain"),
@@ -226,7 +228,7 @@ fn walk_data_set(
                 }
                 0xE000 => {
                     // an item of a sequence: descend
-                    let remaining = b.len() - pos;
+                    let remaining = limit - pos;
                     if len != UNDEFINED && len as usize > remaining {
                         return Err(ImagingError::Truncated {
                             detail: format!("sequence item declares {len} bytes but {remaining} remain"),
@@ -253,10 +255,8 @@ fn walk_data_set(
         let (len, hdr, is_sq) = if explicit {
             let vr = &b[pos + 4..pos + 6];
             if long_vr(vr) {
-                if pos + 12 > b.len() {
-                    return Err(ImagingError::Truncated {
-                        detail: format!("data set ends inside an element header at byte {pos}"),
-                    });
+                if pos + 12 > limit {
+                    return Err(ImagingError::Truncated { detail: ends_inside_header(pos, limit, b.len()) });
                 }
                 (u32_at(b, pos + 8), 12, vr == b"SQ")
             } else {
@@ -289,10 +289,11 @@ fn walk_data_set(
             open.push((None, true));
             continue;
         }
-        let remaining = b.len() - pos;
+        let remaining = limit - pos;
         if len as usize > remaining {
+            let place = if limit < b.len() { " in its item" } else { "" };
             return Err(ImagingError::Truncated {
-                detail: format!("element ({group:04X},{elem:04X}) declares {len} bytes but {remaining} remain"),
+                detail: format!("element ({group:04X},{elem:04X}) declares {len} bytes but {remaining} remain{place}"),
             });
         }
         if is_sq {
@@ -315,4 +316,14 @@ fn walk_data_set(
         pos += len as usize;
     }
     Ok(found)
+}
+
+/// The message for an element header that does not fit before `limit` (the end of the enclosing
+/// defined-length item, or of the data).
+fn ends_inside_header(pos: usize, limit: usize, total: usize) -> String {
+    if limit < total {
+        format!("the element header at byte {pos} crosses the end of its item at byte {limit}")
+    } else {
+        format!("data set ends inside an element header at byte {pos}")
+    }
 }

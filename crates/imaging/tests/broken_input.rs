@@ -133,3 +133,14 @@ fn errors_are_displayable_and_actionable() {
     let s = e.to_string();
     assert!(s.contains("1.2.840.10008.1.2.4.90") && s.contains("transcode"), "{s}");
 }
+
+/// Fuzz finding (2026-12-02): an element header that crosses the end of a defined-length item
+/// inside an undefined-length UN. dicom-rs read the header from the bytes past the item and tried
+/// to reserve 4 GB; the length pre-scan now refuses the crossing before dicom-rs sees it.
+#[test]
+fn element_crossing_its_item_end_is_refused_before_allocation() {
+    let file = include_bytes!("regressions/decode-oom-bd89c36a.dcm");
+    let err = decode(file).unwrap_err();
+    assert!(matches!(err, ImagingError::Truncated { .. }), "{err:?}");
+    assert!(err.to_string().contains("crosses the end of its item"), "{err}");
+}
