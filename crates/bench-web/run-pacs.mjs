@@ -21,14 +21,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, serveSite } from './serve.mjs';
-import { GPU_ARGS, QUIET_ARGS } from '../../tests/e2e/lib.mjs';
+import { GPU_ARGS, QUIET_ARGS, requireEnv } from '../../tests/e2e/lib.mjs';
 import { barChart } from './pacs/plot.mjs';
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} must be set (run through \`cargo xtask bench pacs\`)`);
-  return v;
-};
+const env = (k) => requireEnv(k, 'cargo xtask bench pacs');
 const BIN = env('OBSCURA_BIN');
 const SITE = env('OBSCURA_SITE');
 const KEYS = env('OBSCURA_KEYS');

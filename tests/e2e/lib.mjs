@@ -10,6 +10,13 @@ export const GPU_ARGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '
 export const QUIET_ARGS = ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
   '--disable-quic'];
 
+// The value of environment variable `k`, which the xtask command `via` (e.g. `cargo xtask test`) sets.
+export function requireEnv(k, via) {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} must be set (run through \`${via}\`)`);
+  return v;
+}
+
 // The synthetic CT in folder `dir`: Explicit VR LE, Pixel Data last, 512x512 int16, rescale 1 / -1024.
 export function slicePixels(dir, n) {
   const file = fs.readFileSync(path.join(dir, `CT${String(n).padStart(4, '0')}.dcm`));

@@ -14,13 +14,9 @@ import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { launchBrowser, slicePixels, voiLinear, state, waitFor, readBack, compare, wheelTo, walk, cleartextNeedles, findNeedles } from './lib.mjs';
+import { launchBrowser, slicePixels, voiLinear, state, waitFor, readBack, compare, wheelTo, walk, cleartextNeedles, findNeedles, requireEnv } from './lib.mjs';
 
-const env = (k) => {
-  const v = process.env[k];
-  assert.ok(v, `${k} must be set (run through \`cargo xtask test\`)`);
-  return v;
-};
+const env = (k) => requireEnv(k, 'cargo xtask test');
 const BIN = env('OBSCURA_BIN');
 const SITE = env('OBSCURA_SITE');
 const KEYS = env('OBSCURA_KEYS');

@@ -18,9 +18,10 @@
 //!   [`Path::DownloadPlain`]: the same on the plaintext files (what the server and transport
 //!   cost, apart from the browser's work).
 //!
-//! As in the viewer: [`LOADERS`] slices in flight, taken nearest to slice 0 first (ascending), the
-//! decode pool started lazily on the first decode with one worker per spare core (at most one
-//! per loader). What the bench does not do and the viewer does: draw the first slice (the viewer
+//! As in the viewer: [`LOADERS`] loaders, taking slices nearest to slice 0 first (ascending), each
+//! downloading the next slice while the previous one is finished (digest, decode) through the
+//! viewer's `pipeline::fetch_ahead`; the decode pool started lazily on the first decode with one
+//! worker per spare core (at most one per loader). What the bench does not do and the viewer does: draw the first slice (the viewer
 //! stamps its first-image time before the upload, so that is not in its number either), DOM
 //! progress updates.
 #![cfg(target_arch = "wasm32")]
@@ -31,10 +32,11 @@ use std::rc::Rc;
 use futures_util::future::join_all;
 use obscura_dicomweb::client;
 use obscura_dicomweb::layout::{SealedSource, Store};
-use obscura_seal::{ObjectId, PublicKey, VerifiedManifest};
+use obscura_seal::{ObjectId, ObjectReceiver, PublicKey, VerifiedManifest};
 use obscura_viewer::decoder::{self, Decoded, LOADERS};
 use obscura_viewer::net::{self, FetchError, StoreClient};
-use obscura_viewer::webcrypto::{js_object, WebCryptoAead, WebCryptoIdentity};
+use obscura_viewer::pipeline::{self, Fetched};
+use obscura_viewer::webcrypto::{js_object, WebCryptoAead, WebCryptoCipher, WebCryptoIdentity};
 use wasm_bindgen::prelude::*;
 use web_sys::CryptoKey;
 
@@ -178,73 +180,95 @@ pub async fn run(path: String, plain_urls: Vec<String>) -> Result<JsValue, JsVal
         }
     };
     let (p, keys_ref, plain_urls, notify, wanted) = (&p, keys.as_ref(), &plain_urls, &notify, &wanted);
-    let loader = move || async move {
-        let failure = failure_ref;
-        loop {
-            if failure.borrow().is_some() {
-                return;
-            }
-            let i = next.get();
-            if i >= n {
-                return;
-            }
-            next.set(i + 1);
+    let fail = move |i: usize, e: String| {
+        failure_ref.borrow_mut().get_or_insert(format!("slice {}: {e}", i + 1));
+    };
+    // What a fetch hands to its finish: the sealed object's receiver, or the plaintext file.
+    enum Got {
+        Sealed(Box<ObjectReceiver<WebCryptoCipher>>),
+        Plain(Vec<u8>),
+        Dropped,
+    }
+    let fetch_next = move || {
+        if failure_ref.borrow().is_some() {
+            return None;
+        }
+        let i = next.get();
+        if i >= n {
+            return None;
+        }
+        next.set(i + 1);
+        Some(async move {
             let (object_id, source) = &p.slices[i];
-            let result: Result<Option<Decoded>, String> = match path {
+            let got: Result<Got, String> = match path {
                 Path::Encrypted => {
-                    let keys = keys_ref.unwrap();
                     async {
+                        let keys = keys_ref.unwrap();
                         let rx = p.manifest.receive_object(keys, object_id).await.map_err(|e| e.to_string())?;
                         let counted = Cell::new(0u64);
                         let progress = |received: u64, _total: u64| {
                             bytes.set(bytes.get() + received.saturating_sub(counted.replace(received)));
                         };
-                        let plain =
+                        let rx =
                             net::stream_object(source, rx, &progress, notify, wanted).await.map_err(fetch_error)?;
-                        fetched(i);
-                        decoder::decode(&plain).await.map(Some)
+                        Ok(Got::Sealed(Box::new(rx)))
                     }
                     .await
                 }
-                Path::Plain => {
-                    async {
-                        let answer = net::get_answer(&plain_urls[i], None, notify).await.map_err(fetch_error)?;
-                        bytes.set(bytes.get() + answer.body.len() as u64);
-                        fetched(i);
-                        decoder::decode(&answer.body).await.map(Some)
+                Path::Plain | Path::Download | Path::DownloadPlain => {
+                    let url = if path == Path::Download { source.url() } else { plain_urls[i].as_str() };
+                    match net::get_answer(url, None, notify).await {
+                        Ok(answer) => {
+                            bytes.set(bytes.get() + answer.body.len() as u64);
+                            Ok(if path == Path::Plain { Got::Plain(answer.body) } else { Got::Dropped })
+                        }
+                        Err(e) => Err(fetch_error(e)),
                     }
-                    .await
-                }
-                Path::Download | Path::DownloadPlain => {
-                    async {
-                        let url = if path == Path::Download { source.url() } else { plain_urls[i].as_str() };
-                        let answer = net::get_answer(url, None, notify).await.map_err(fetch_error)?;
-                        bytes.set(bytes.get() + answer.body.len() as u64);
-                        fetched(i);
-                        Ok(None)
-                    }
-                    .await
                 }
             };
-            match result {
-                Ok(d) => {
-                    if let Some(d) = d {
-                        // Touch the result (and prove both paths decoded the same pixels).
-                        let sum = d.pixels.iter().fold(0u64, |a, &v| a.wrapping_mul(31).wrapping_add(v as u64));
-                        checksum.set(checksum.get().wrapping_add(sum.wrapping_mul(i as u64 + 1)));
-                        decoded.set(decoded.get() + 1);
-                    }
-                    if i == 0 {
-                        first_ms.set(Some(now_ms() - t0));
-                    }
-                }
+            match got {
+                Ok(got) => Fetched::Object((i, got)),
                 Err(e) => {
-                    failure.borrow_mut().get_or_insert(format!("slice {}: {e}", i + 1));
-                    return;
+                    fail(i, e);
+                    Fetched::Stop
                 }
             }
+        })
+    };
+    let finish = move |(i, got): (usize, Got)| async move {
+        let result: Result<Option<Decoded>, String> = match got {
+            Got::Sealed(rx) => match net::finish_object(*rx).await {
+                Ok(plain) => {
+                    fetched(i);
+                    decoder::decode(&plain).await.map(Some)
+                }
+                Err(e) => Err(fetch_error(e)),
+            },
+            Got::Plain(body) => {
+                fetched(i);
+                decoder::decode(&body).await.map(Some)
+            }
+            Got::Dropped => {
+                fetched(i);
+                Ok(None)
+            }
+        };
+        match result {
+            Ok(d) => {
+                if let Some(d) = d {
+                    // Touch the result (and prove both paths decoded the same pixels).
+                    let sum = d.pixels.iter().fold(0u64, |a, &v| a.wrapping_mul(31).wrapping_add(v as u64));
+                    checksum.set(checksum.get().wrapping_add(sum.wrapping_mul(i as u64 + 1)));
+                    decoded.set(decoded.get() + 1);
+                }
+                if i == 0 {
+                    first_ms.set(Some(now_ms() - t0));
+                }
+            }
+            Err(e) => fail(i, e),
         }
     };
+    let loader = || pipeline::fetch_ahead(fetch_next, finish);
     join_all((0..LOADERS).map(|_| loader())).await;
     let complete_ms = now_ms() - t0;
     let (first_ms, first_fetched_ms, bytes, checksum, decoded) =

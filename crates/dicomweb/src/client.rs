@@ -74,7 +74,7 @@ pub async fn fetch_sealed(
 ) -> Result<Vec<u8>, DicomWebError> {
     match store.flavor() {
         Flavor::StaticTree => match store.sealed_source_parts(study, series, sop) {
-            SealedSource::Raw(url) | SealedSource::WadoInstance(url) => Ok(http.get(&url, None).await?.body),
+            SealedSource::Raw(url) | SealedSource::WadoInstance { url, .. } => Ok(http.get(&url, None).await?.body),
         },
         Flavor::DicomWeb => {
             let answer = http.get(&store.wado_instance_url(study, series, sop), Some(WADO_ACCEPT)).await?;

@@ -29,14 +29,19 @@ pub enum SealedSource {
     Raw(String),
     /// The URL is a WADO-RS instance retrieve: a `multipart/related` answer with the carrier's
     /// Part 10 file inside (no ranges).
-    WadoInstance(String),
+    WadoInstance {
+        /// The retrieve URL.
+        url: String,
+        /// The carrier's SOP Instance UID, which the answer's part must carry.
+        sop: String,
+    },
 }
 
 impl SealedSource {
     /// The URL to GET.
     pub fn url(&self) -> &str {
         match self {
-            SealedSource::Raw(u) | SealedSource::WadoInstance(u) => u,
+            SealedSource::Raw(url) | SealedSource::WadoInstance { url, .. } => url,
         }
     }
 }
@@ -137,7 +142,9 @@ impl Store {
                 crate::carrier::TAG_SEALED.0,
                 crate::carrier::TAG_SEALED.1
             )),
-            (Flavor::DicomWeb, None) => SealedSource::WadoInstance(self.wado_instance_url(study, series, sop)),
+            (Flavor::DicomWeb, None) => {
+                SealedSource::WadoInstance { url: self.wado_instance_url(study, series, sop), sop: sop.to_string() }
+            }
         }
     }
 
@@ -216,7 +223,10 @@ mod tests {
         assert_eq!(s.stow_url(), "https://pacs.example/dicom-web/studies");
         assert_eq!(
             s.sealed_source(&c),
-            SealedSource::WadoInstance("https://pacs.example/dicom-web/studies/1.2/series/1.3/instances/1.4".into())
+            SealedSource::WadoInstance {
+                url: "https://pacs.example/dicom-web/studies/1.2/series/1.3/instances/1.4".into(),
+                sop: "1.4".into()
+            }
         );
         let raw = s.with_orthanc_raw("https://pacs.example/orthanc").sealed_source(&c);
         let id = orthanc_instance_id(&crate::carrier::pseudonymous_patient_id("1.2"), "1.2", "1.3", "1.4");

@@ -8,13 +8,16 @@ use crate::decoder::{self, Decoded, LOADERS};
 use crate::gpu::{Backend, Gpu};
 use crate::keystore::{self, KeyStore};
 use crate::net::{self, FetchClient, FetchError, StoreClient};
-use crate::webcrypto::{self, WebCryptoAead, WebCryptoIdentity, WebCryptoStudyKey};
+use crate::pipeline::{self, Fetched};
+use crate::webcrypto::{self, WebCryptoAead, WebCryptoCipher, WebCryptoIdentity, WebCryptoStudyKey};
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use js_sys::Uint8Array;
 use obscura_dicomweb::client::{self, ListedStudy};
 use obscura_dicomweb::layout::{SealedSource, Store};
 use obscura_render::{GrayImage, View, Window};
-use obscura_seal::{Certificate, EnrolmentRequest, ObjectId, PublicKey, Role, StudyIndex, StudyKeys, VerifiedManifest};
+use obscura_seal::{
+    Certificate, EnrolmentRequest, ObjectId, ObjectReceiver, PublicKey, Role, StudyIndex, StudyKeys, VerifiedManifest,
+};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -490,9 +493,10 @@ fn close_study() {
     set_hidden("studies", false);
 }
 
-/// Fetches, verifies, decrypts and decodes slices, nearest to the current one first.
+/// Fetches, verifies, decrypts and decodes slices, nearest to the current one first; the next
+/// slice downloads while the previous one is checked and decoded (`pipeline::fetch_ahead`).
 async fn loader(generation: u32) {
-    loop {
+    let fetch_next = || {
         let job = with_app(|a| {
             let open = a.open.as_mut().filter(|o| o.generation == generation)?;
             let cur = open.current as isize;
@@ -509,30 +513,44 @@ async fn loader(generation: u32) {
             ))
         })
         .flatten();
-        let Some((index, source, object_id, keys, manifest)) = job else { return };
-        let state = match load_slice(generation, &source, &object_id, &keys, &manifest).await {
-            Ok(d) => SliceState::Ready(d),
-            Err(FetchError::Cancelled) => return,
-            Err(FetchError::Auth(message)) => {
-                // Back in the queue; wait for the reader to give credentials, then go on.
-                let asked = net::auth_generation();
-                with_app(|a| {
-                    if let Some(open) = a.open.as_mut().filter(|o| o.generation == generation) {
-                        open.slices[index].state = SliceState::Pending;
+        let (index, source, object_id, keys, manifest) = job?;
+        Some(async move {
+            match fetch_slice(generation, &source, &object_id, &keys, &manifest).await {
+                Ok(rx) => Fetched::Object((index, Ok(rx))),
+                Err(FetchError::Cancelled) => Fetched::Stop,
+                Err(FetchError::Auth(message)) => {
+                    // Back in the queue; wait for the reader to give credentials, then go on.
+                    let asked = net::auth_generation();
+                    with_app(|a| {
+                        if let Some(open) = a.open.as_mut().filter(|o| o.generation == generation) {
+                            open.slices[index].state = SliceState::Pending;
+                        }
+                    });
+                    ask_for_credentials(&message);
+                    while net::auth_generation() == asked {
+                        if !study_is_open(generation) {
+                            return Fetched::Stop;
+                        }
+                        net::sleep_ms(300).await;
                     }
-                });
-                ask_for_credentials(&message);
-                while net::auth_generation() == asked {
-                    if !study_is_open(generation) {
-                        return;
-                    }
-                    net::sleep_ms(300).await;
+                    Fetched::Retry
                 }
-                continue;
+                Err(e) => Fetched::Object((index, Err(e))),
             }
+        })
+    };
+    let finish = |(index, fetched): (usize, Result<ObjectReceiver<WebCryptoCipher>, FetchError>)| async move {
+        let decoded = match fetched {
+            Ok(rx) => match net::finish_object(rx).await {
+                Ok(plain) => decoder::decode(&plain).await.map_err(FetchError::Fatal),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        let state = match decoded {
+            Ok(d) => SliceState::Ready(d),
             Err(e) => SliceState::Failed(e.to_string()),
         };
-        drop(keys);
         let is_current = with_app(|a| {
             let open = a.open.as_mut().filter(|o| o.generation == generation)?;
             open.slices[index].state = state;
@@ -545,26 +563,28 @@ async fn loader(generation: u32) {
         })
         .flatten();
         match is_current {
-            None => return,
+            None => {}
             Some(true) => refresh(),
             Some(false) => update_progress(),
         }
-    }
+    };
+    pipeline::fetch_ahead(fetch_next, finish).await;
 }
 
 fn study_is_open(generation: u32) -> bool {
     with_app(|a| a.open.as_ref().is_some_and(|o| o.generation == generation)).unwrap_or(false)
 }
 
-/// Streams one sealed slice from the store, decrypting chunk by chunk, then decodes it. Nothing
-/// of it is kept unless every chunk authenticated and the signed digest matched.
-async fn load_slice(
+/// Streams one sealed slice from the store, decrypting chunk by chunk; the receiver it returns
+/// holds every byte, and yields the plaintext only once the signed digest matches
+/// (`net::finish_object`).
+async fn fetch_slice(
     generation: u32,
     source: &SealedSource,
     object_id: &ObjectId,
     keys: &StudyKeys<WebCryptoStudyKey>,
     manifest: &VerifiedManifest,
-) -> Result<Decoded, FetchError> {
+) -> Result<ObjectReceiver<WebCryptoCipher>, FetchError> {
     let rx = manifest.receive_object(keys, object_id).await.map_err(|e| FetchError::Integrity(e.to_string()))?;
     let counted = std::cell::Cell::new(0u64);
     let progress = |received: u64, _total: u64| {
@@ -584,8 +604,7 @@ async fn load_slice(
         update_progress();
     };
     let wanted = || study_is_open(generation);
-    let plain = net::stream_object(source, rx, &progress, &notify, &wanted).await?;
-    decoder::decode(&plain).await.map_err(FetchError::Fatal)
+    net::stream_object(source, rx, &progress, &notify, &wanted).await
 }
 
 /// Shows the credentials form: the store answered 401/403.

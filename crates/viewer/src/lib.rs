@@ -15,6 +15,7 @@ pub mod decoder;
 pub mod gpu;
 pub mod keystore;
 pub mod net;
+pub mod pipeline;
 pub mod webcrypto;
 
 use wasm_bindgen::prelude::*;

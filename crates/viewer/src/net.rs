@@ -119,16 +119,23 @@ async fn read_piece(
     reader: &ReadableStreamDefaultReader,
     controller: &AbortController,
 ) -> Result<Option<Vec<u8>>, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let timer = Cell::new(None);
     let stall = Promise::new(&mut |resolve, _| {
-        let _ = web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_1(
+        let id = window.set_timeout_with_callback_and_timeout_and_arguments_1(
             &resolve,
             STALL_MS,
             &JsValue::from_str("stall"),
         );
+        timer.set(id.ok());
     });
     let race = Promise::race(&js_sys::Array::of2(&reader.read(), &stall));
-    let v =
-        JsFuture::from(race).await.map_err(|e| format!("transfer interrupted: {}", crate::webcrypto::js_error(e)))?;
+    let v = JsFuture::from(race).await;
+    // One timer per piece: clear it, or thousands of dead timers pile up during a study.
+    if let Some(id) = timer.get() {
+        window.clear_timeout_with_handle(id);
+    }
+    let v = v.map_err(|e| format!("transfer interrupted: {}", crate::webcrypto::js_error(e)))?;
     if v.as_string().as_deref() == Some("stall") {
         controller.abort();
         return Err(format!("no data for {} s", STALL_MS / 1000));
@@ -219,18 +226,29 @@ pub async fn get_answer(
     }
 }
 
-/// Streams the sealed object at `source` into `rx`: each chunk is decrypted as soon as it has
-/// arrived; a broken transfer continues with `Range: bytes=N-` (or starts over when the store
-/// ignores ranges); transient failures are retried with backoff. `progress(received, total)`
-/// follows the bytes, `notify` the pauses, `wanted()` is asked before every attempt.
+/// The plaintext of a receiver that has every byte: [`ObjectReceiver::finish`] (every chunk
+/// authenticated, the signed digest matched), or an integrity error and nothing.
+pub async fn finish_object<C: ChunkCipher>(rx: ObjectReceiver<C>) -> Result<zeroize::Zeroizing<Vec<u8>>, FetchError> {
+    rx.finish().await.map_err(integrity)
+}
+
+fn integrity(e: obscura_seal::SealError) -> FetchError {
+    FetchError::Integrity(e.to_string())
+}
+
+/// Streams the sealed object at `source` into `rx` and returns it with every byte in, for
+/// [`finish_object`]: each chunk is decrypted as soon as it has arrived; a broken transfer
+/// continues with `Range: bytes=N-` (or starts over when the store ignores ranges); transient
+/// failures are retried with backoff. `progress(received, total)` follows the bytes, `notify` the
+/// pauses, `wanted()` is asked before every attempt. The digest is left to the caller so that the
+/// next download need not wait for it (`pipeline::fetch_ahead`).
 pub async fn stream_object<C: ChunkCipher>(
     source: &SealedSource,
     mut rx: ObjectReceiver<C>,
     progress: &dyn Fn(u64, u64),
     notify: &dyn Fn(Option<String>),
     wanted: &dyn Fn() -> bool,
-) -> Result<zeroize::Zeroizing<Vec<u8>>, FetchError> {
-    let integrity = |e: obscura_seal::SealError| FetchError::Integrity(e.to_string());
+) -> Result<ObjectReceiver<C>, FetchError> {
     let total = rx.expected_len();
     let mut backoff = Backoff::default();
     loop {
@@ -239,14 +257,13 @@ pub async fn stream_object<C: ChunkCipher>(
         }
         let from = rx.received();
         let failure: String = match source {
-            SealedSource::WadoInstance(url) => match get_answer(url, Some(WADO_ACCEPT), notify).await {
+            SealedSource::WadoInstance { url, sop } => match get_answer(url, Some(WADO_ACCEPT), notify).await {
                 Ok(answer) => {
-                    let sop = url.rsplit('/').next().unwrap_or_default();
                     let sealed =
                         client::sealed_from_wado(&answer, sop).map_err(|e| FetchError::Fatal(e.to_string()))?;
                     rx.push(&sealed).await.map_err(integrity)?;
                     progress(rx.received(), total);
-                    return rx.finish().await.map_err(integrity);
+                    return Ok(rx);
                 }
                 Err(e) => return Err(e),
             },
@@ -282,7 +299,7 @@ pub async fn stream_object<C: ChunkCipher>(
                                                 if backoff.failures() > 0 {
                                                     notify(None);
                                                 }
-                                                return rx.finish().await.map_err(integrity);
+                                                return Ok(rx);
                                             }
                                             Err(BodyError::Integrity(e)) => return Err(integrity(e)),
                                             Err(BodyError::Broken(e)) => {
