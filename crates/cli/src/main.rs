@@ -274,14 +274,32 @@ obscura decode ./study/ --out ./decoded --png")]
         inputs: Vec<PathBuf>,
     },
     /// Write a deterministic synthetic CT series (a phantom) as DICOM files.
+    #[command(after_help = "Two series of one study (same frame of reference) and a prior study:\n  \
+        obscura synthetic-ct --out ct --slices 120\n  \
+        obscura synthetic-ct --out ct --slices 60 --series-number 2 --slice-thickness 5\n  \
+        obscura synthetic-ct --out prior --slices 120 --study-date 20230301 --study-id 2")]
     SyntheticCt {
+        /// Folder to write the files into (created if missing).
         #[arg(long)]
         out: PathBuf,
+        /// Number of slices; the phantom runs from the chest to the pelvis whatever the number.
         #[arg(long, default_value_t = 120)]
         slices: u32,
         /// Patient's Name (DICOM PN, e.g. FAMILY^GIVEN).
         #[arg(long, default_value = "OBSCURA^PHANTOM^DEMO")]
         patient_name: String,
+        /// Series Number; each number is another series of the same study (file names start with it).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=99))]
+        series_number: i32,
+        /// Slice thickness and spacing in mm.
+        #[arg(long, default_value_t = 2.5)]
+        slice_thickness: f64,
+        /// Study Date (YYYYMMDD).
+        #[arg(long, default_value = "20240301")]
+        study_date: String,
+        /// Which study of the patient (1, 2, …): another number is another study (new UIDs).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=99))]
+        study_id: u32,
     },
 }
 
@@ -477,14 +495,39 @@ fn run(cli: Cli) -> Result<()> {
             let frames = frames.as_deref().map(decodecmd::FrameSelection::parse).transpose()?;
             decodecmd::decode(&inputs, &out, &decodecmd::Options { frames, png })
         }
-        Command::SyntheticCt { out, slices, patient_name } => {
+        Command::SyntheticCt { out, slices, patient_name, series_number, slice_thickness, study_date, study_id } => {
             if slices == 0 {
                 bail!("--slices must be at least 1");
             }
+            if !(slice_thickness > 0.0 && slice_thickness <= 50.0) {
+                bail!("--slice-thickness must be more than 0 and at most 50 (mm), not {slice_thickness}");
+            }
+            if study_date.len() != 8 || !study_date.bytes().all(|b| b.is_ascii_digit()) {
+                bail!("--study-date must be a DICOM date, YYYYMMDD (e.g. 20240301), not {study_date:?}");
+            }
             std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-            let params = obscura_imaging::synthetic::SeriesParams { slices, patient_name, ..Default::default() };
+            let defaults = obscura_imaging::synthetic::SeriesParams::default();
+            let params = obscura_imaging::synthetic::SeriesParams {
+                slices,
+                patient_name,
+                series_number,
+                slice_thickness,
+                series_description: format!("Axial {slice_thickness} mm"),
+                study_date,
+                // study 1 keeps the historical UIDs and accession number
+                uid_root: match study_id {
+                    1 => defaults.uid_root.clone(),
+                    n => format!("{}.{n}", defaults.uid_root),
+                },
+                accession_number: match study_id {
+                    1 => defaults.accession_number.clone(),
+                    n => format!("{}-{n}", defaults.accession_number),
+                },
+                ..defaults
+            };
+            let prefix = if series_number == 1 { "CT".to_string() } else { format!("S{series_number}CT") };
             for (i, file) in obscura_imaging::synthetic::ct_series(&params).into_iter().enumerate() {
-                std::fs::write(out.join(format!("CT{:04}.dcm", i + 1)), file)?;
+                std::fs::write(out.join(format!("{prefix}{:04}.dcm", i + 1)), file)?;
             }
             println!("{slices} slices written to {}", out.display());
             Ok(())

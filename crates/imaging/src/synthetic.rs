@@ -70,8 +70,9 @@ pub struct SeriesParams {
     pub referring_physician_name: String,
     /// Series Number (default 1).
     pub series_number: i32,
-    /// UID root; the study is `<root>.1`, the series `<root>.1.1`, the frame of
-    /// reference `<root>.1.2`, instance `i` (0-based) `<root>.1.1.<i+1>`.
+    /// UID root; the study is `<root>.1`, the series `<root>.1.1` (series number 1; see
+    /// [`series_instance_uid`](Self::series_instance_uid)), the frame of reference `<root>.1.2`,
+    /// instance `i` (0-based) `<series>.<i+1>`.
     /// Keep it under 54 characters so every UID fits in 64.
     pub uid_root: String,
     /// Pixel spacing in mm, both directions (default 0.7).
@@ -109,9 +110,14 @@ impl SeriesParams {
     pub fn study_instance_uid(&self) -> String {
         format!("{}.1", self.uid_root)
     }
-    /// Series Instance UID.
+    /// Series Instance UID: `<root>.1.1` for series number 1, `<root>.1.<n+1>` for series `n`
+    /// (skipping `<root>.1.2`, the frame of reference), so that several series of one study
+    /// (same root) share the frame of reference and differ in UID.
     pub fn series_instance_uid(&self) -> String {
-        format!("{}.1.1", self.uid_root)
+        match self.series_number {
+            1 => format!("{}.1.1", self.uid_root),
+            n => format!("{}.1.{}", self.uid_root, i64::from(n) + 1),
+        }
     }
     /// Frame of Reference UID.
     pub fn frame_of_reference_uid(&self) -> String {
@@ -119,7 +125,7 @@ impl SeriesParams {
     }
     /// SOP Instance UID of slice `index` (0-based).
     pub fn sop_instance_uid(&self, index: u32) -> String {
-        format!("{}.1.1.{}", self.uid_root, index + 1)
+        format!("{}.{}", self.series_instance_uid(), index + 1)
     }
     /// Patient z (mm) of slice `index`: slice 0 is the most superior (head is +z).
     pub fn slice_z(&self, index: u32) -> f64 {

@@ -259,19 +259,32 @@ fn identity_fp(identity: &WebCryptoIdentity) -> String {
     obscura_seal::Identity::public_key(identity).fingerprint()
 }
 
+/// How often the listing asks again once the store has stayed down past the retry budget.
+const LISTING_RETRY_MS: u32 = 15_000;
+
 async fn list_studies(keys: &KeyStore) -> Result<(), String> {
     status("Looking for studies sealed for you…");
     let (store, org, identity) =
         with_app(|a| (a.config.store.clone(), a.config.org.clone(), a.identity.clone())).unwrap();
     let notify = |m: Option<String>| status(m.as_deref().unwrap_or("Looking for studies sealed for you…"));
     let http = StoreClient { notify: &notify };
-    let listed = match client::list_studies(&http, &store).await {
-        Ok(l) => l,
-        Err(obscura_dicomweb::DicomWebError::Http { status: Some(401), message, .. }) => {
-            ask_for_credentials(&message);
-            return Err(format!("{message}. Enter the image store's credentials below."));
+    let listed = loop {
+        match client::list_studies(&http, &store).await {
+            Ok(l) => break l,
+            Err(obscura_dicomweb::DicomWebError::Http { status: Some(401), message, .. }) => {
+                ask_for_credentials(&message);
+                return Err(format!("{message}. Enter the image store's credentials below."));
+            }
+            // Down for longer than the retry budget: keep asking, less often, until it answers.
+            Err(obscura_dicomweb::DicomWebError::Http { status: Some(503), message, .. }) => {
+                status(&format!(
+                    "{message}. Trying again every {} s; your studies appear as soon as it answers.",
+                    LISTING_RETRY_MS / 1000
+                ));
+                net::sleep_ms(LISTING_RETRY_MS).await;
+            }
+            Err(e) => return Err(format!("cannot list the image store: {e}")),
         }
-        Err(e) => return Err(format!("cannot list the image store: {e}")),
     };
     let versions = keys.get("manifest-versions").await?;
     let versions = if versions.is_object() { versions } else { js_sys::Object::new().into() };

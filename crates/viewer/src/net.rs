@@ -390,7 +390,13 @@ impl HttpClient for StoreClient<'_> {
     async fn get(&self, url: &str, accept: Option<&str>) -> Result<Answer, DicomWebError> {
         get_answer(url, accept, self.notify).await.map_err(|e| DicomWebError::Http {
             url: url.to_string(),
-            status: matches!(e, FetchError::Auth(_)).then_some(401),
+            // what the caller reacts to: credentials (401), or a store that stayed unavailable
+            // past the retry budget (503, worth trying again later)
+            status: match e {
+                FetchError::Auth(_) => Some(401),
+                FetchError::Unreachable(_) => Some(503),
+                _ => None,
+            },
             message: e.to_string(),
         })
     }
