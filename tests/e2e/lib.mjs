@@ -143,17 +143,57 @@ export function findNeedles(dir, needles) {
 
 // Debian's Chromium, headless, on a persistent profile in `profile`, with the GPU flags; returns
 // the context, its page and the page's console lines (kept for the artifacts).
-export async function launchBrowser(profile, { args = [], viewport = { width: 1100, height: 800 }, deviceScaleFactor = 1 } = {}) {
+// `touch: true` makes it a touch device (a tablet: touch events, `pointer: coarse`).
+export async function launchBrowser(profile, { args = [], viewport = { width: 1100, height: 800 }, deviceScaleFactor = 1, touch = false } = {}) {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
     args: [...GPU_ARGS, ...QUIET_ARGS, ...args],
     viewport,
     deviceScaleFactor,
+    hasTouch: touch,
+    isMobile: touch,
   });
   const page = context.pages()[0] || await context.newPage();
   const consoleLines = [];
   page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
   return { context, page, consoleLines };
+}
+
+// Multi-finger touch gestures through the DevTools protocol (Playwright's touchscreen only taps).
+// Each gesture moves its fingers in `steps` straight steps, `stepMs` apart; points are CSS pixels
+// in the page.
+export async function touchGestures(page) {
+  const cdp = await page.context().newCDPSession(page);
+  const send = (type, points) => cdp.send('Input.dispatchTouchEvent', {
+    type, touchPoints: points.map(([x, y], id) => ({ x, y, id, radiusX: 4, radiusY: 4, force: 1 })),
+  });
+  const lerp = (a, b, t) => [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t];
+  // Fingers from `from[i]` to `to[i]`, lifted at the end unless `keep`.
+  async function move(from, to, { steps = 8, stepMs = 16, holdMs = 0 } = {}) {
+    await send('touchStart', from);
+    if (holdMs) await page.waitForTimeout(holdMs);
+    for (let k = 1; k <= steps; k++) {
+      await send('touchMove', from.map((p, i) => lerp(p, to[i], k / steps)));
+      await page.waitForTimeout(stepMs);
+    }
+    await send('touchEnd', []);
+  }
+  return {
+    cdp,
+    tap: (p) => move([p], [p], { steps: 0 }),
+    // one finger, vertical swipe by dy
+    swipe: (p, dy, opts) => move([p], [[p[0], p[1] + dy]], opts),
+    // two fingers around `c`, their distance going from d0 to d1
+    pinch: (c, d0, d1, opts) => move(
+      [[c[0] - d0 / 2, c[1]], [c[0] + d0 / 2, c[1]]],
+      [[c[0] - d1 / 2, c[1]], [c[0] + d1 / 2, c[1]]], opts),
+    // two fingers side by side, moved together by [dx, dy]
+    pan2: (c, [dx, dy], opts) => move(
+      [[c[0] - 30, c[1]], [c[0] + 30, c[1]]],
+      [[c[0] - 30 + dx, c[1] + dy], [c[0] + 30 + dx, c[1] + dy]], opts),
+    // one finger held still for holdMs, then dragged by [dx, dy]
+    holdDrag: (p, [dx, dy], holdMs, opts) => move([p], [[p[0] + dx, p[1] + dy]], { ...opts, holdMs }),
+  };
 }
