@@ -667,7 +667,31 @@ fn default_window(d: &Decoded) -> Window {
     Window { center: (lo + hi) / 2.0, width: (hi - lo).max(1.0) }
 }
 
+thread_local! {
+    /// Whether a progress update is already scheduled.
+    static PROGRESS_SCHEDULED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// How often, at most, the progress line and bar are rewritten while a series loads: each DOM
+/// change repaints the page, which costs the loaders CPU time (notably with software compositing).
+const PROGRESS_INTERVAL_MS: i32 = 200;
+
+/// Schedules a progress update (at most one per [`PROGRESS_INTERVAL_MS`]).
 fn update_progress() {
+    if PROGRESS_SCHEDULED.with(|s| s.replace(true)) {
+        return;
+    }
+    let cb = Closure::once_into_js(|| {
+        PROGRESS_SCHEDULED.with(|s| s.set(false));
+        write_progress();
+    });
+    let _ = web_sys::window()
+        .unwrap()
+        .set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), PROGRESS_INTERVAL_MS);
+}
+
+/// Writes the progress line and bar of the open study.
+fn write_progress() {
     with_app(|a| {
         if let Some(open) = &a.open {
             let ready = open.slices.iter().filter(|s| matches!(s.state, SliceState::Ready(_))).count();
