@@ -189,7 +189,8 @@ test('push to Orthanc over TLS, list and open from the viewer origin, no clearte
     await page.click('button.study');
     s = await waitFor(page, 'the pause message', (s) => s.open && s.open.paused, 60000);
     assert.match(s.open.paused, /not answering/);
-    assert.match(await page.textContent('#progress'), /not answering/);
+    // the progress line is rewritten at most every 200 ms
+    await page.waitForFunction(() => /not answering/.test(document.getElementById('progress').textContent), null, { timeout: 5000 });
     await page.screenshot({ path: path.join(ARTIFACTS, 'pacs-03-down.png') });
     setFaults('none');
     s = await waitFor(page, 'the study after the PACS is back', (s) => s.open.ready + s.open.failed.length === s.open.slices, 240000);
