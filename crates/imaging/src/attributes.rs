@@ -208,9 +208,8 @@ mod tests {
         for &(tag, vr, v) in elements {
             obj.put(DataElement::new(tag, vr, PrimitiveValue::from(v)));
         }
-        let file = obj
-            .with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN))
-            .expect("meta");
+        let file =
+            obj.with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN)).expect("meta");
         let mut out = Vec::new();
         file.write_all(&mut out).expect("write");
         out
