@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 pub mod cache;
+pub mod input;
 pub mod layout;
 pub mod measure;
 pub mod overlay;
