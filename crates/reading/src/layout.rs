@@ -4,10 +4,11 @@
 
 use obscura_imaging::{Attributes, DecodedImage};
 
+use crate::input::{Action, Command, ZOOM_KEY_FACTOR};
 use crate::measure::Calibration;
 use crate::stack::Stack;
 use crate::viewport::Viewport;
-use crate::window::WindowLevel;
+use crate::window::{preset_for_key, WindowLevel};
 
 /// How the viewer area is divided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -446,6 +447,152 @@ impl Hanging {
     }
 }
 
+/// What [`Hanging::apply`] did with an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// Applied to the pane's view, window or slice; these panes show another slice now.
+    View {
+        /// Panes whose slice changed (the pane itself and synchronised ones).
+        slices_changed: Vec<usize>,
+    },
+    /// Not a view action: measurements, selection, tools, help are the caller's.
+    NotView,
+}
+
+impl Hanging {
+    /// Applies a view action of the [`InputMachine`](crate::input::InputMachine) to `pane`: scrolling (synchronised),
+    /// window drags and presets, zoom, pan, rotation, flips, fit, reset, cine. `image` is the
+    /// pane's current decoded image (window actions need it; without it they do nothing).
+    pub fn apply(
+        &mut self,
+        pane: usize,
+        action: &Action,
+        now_ms: f64,
+        series: &[Series],
+        image: Option<&DecodedImage>,
+    ) -> Applied {
+        let Some(p) = self.panes.get_mut(pane) else { return Applied::NotView };
+        let frame = p
+            .series
+            .and_then(|i| series.get(i))
+            .and_then(|s| s.slices().get(p.stack.index()))
+            .map_or(0, |r| r.frame as usize);
+        let modality = p.series.and_then(|i| series.get(i)?.first()).map_or("", |a| a.modality.as_str()).to_string();
+        let moved = match *action {
+            Action::Scroll(n) => p.stack.scroll_by(n, now_ms),
+            Action::Window { dx, dy } => {
+                if let Some(img) = image {
+                    p.ensure_window(img, frame).drag(dx, dy);
+                }
+                false
+            }
+            Action::ZoomAbout { at, factor } => {
+                p.viewport.zoom_about(at, factor);
+                false
+            }
+            Action::Pan { dx, dy } => {
+                p.viewport.pan_by([dx, dy]);
+                false
+            }
+            Action::Command(c) => match c {
+                Command::ScrollBy(n) => p.stack.scroll_by(i64::from(n), now_ms),
+                Command::PagePrevious => p.stack.page(-1, now_ms),
+                Command::PageNext => p.stack.page(1, now_ms),
+                Command::First => p.stack.home(now_ms),
+                Command::Last => p.stack.end(now_ms),
+                Command::Preset(n) => {
+                    if let Some(img) = image {
+                        if let Some((w, source)) = preset_for_key(&modality, img, n) {
+                            p.ensure_window(img, frame).set(w, source);
+                        }
+                    }
+                    false
+                }
+                Command::ImageWindow => {
+                    if let Some(img) = image {
+                        p.ensure_window(img, frame).restore_image_window();
+                    }
+                    false
+                }
+                Command::Invert => {
+                    if let Some(img) = image {
+                        p.ensure_window(img, frame).toggle_invert();
+                    }
+                    false
+                }
+                Command::Reset => {
+                    p.viewport.reset();
+                    if let Some(w) = &mut p.window {
+                        w.reset();
+                    }
+                    false
+                }
+                Command::Fit => {
+                    p.viewport.fit();
+                    false
+                }
+                Command::OneToOne => {
+                    p.viewport.one_to_one();
+                    false
+                }
+                Command::ZoomIn => {
+                    p.viewport.zoom_by(ZOOM_KEY_FACTOR);
+                    false
+                }
+                Command::ZoomOut => {
+                    p.viewport.zoom_by(1.0 / ZOOM_KEY_FACTOR);
+                    false
+                }
+                Command::RotateClockwise => {
+                    p.viewport.rotate_clockwise();
+                    false
+                }
+                Command::RotateCounterClockwise => {
+                    p.viewport.rotate_counter_clockwise();
+                    false
+                }
+                Command::FlipHorizontal => {
+                    p.viewport.flip_horizontal();
+                    false
+                }
+                Command::FlipVertical => {
+                    p.viewport.flip_vertical();
+                    false
+                }
+                Command::ToggleCine => {
+                    p.stack.toggle_cine(now_ms);
+                    false
+                }
+                Command::Tool(_) | Command::DeleteSelected | Command::Cancel | Command::Help => {
+                    return Applied::NotView
+                }
+            },
+            _ => return Applied::NotView,
+        };
+        let mut slices_changed = Vec::new();
+        if moved {
+            slices_changed.push(pane);
+            slices_changed.extend(self.sync_from(pane, now_ms, series));
+        }
+        Applied::View { slices_changed }
+    }
+
+    /// Advances every playing cine to `now_ms` (call once per animation frame), synchronising
+    /// the other panes; returns the panes whose slice changed.
+    pub fn tick(&mut self, now_ms: f64, series: &[Series]) -> Vec<usize> {
+        let mut changed = Vec::new();
+        for pane in 0..self.panes.len() {
+            if self.panes[pane].stack.tick(now_ms) {
+                changed.push(pane);
+                changed.extend(self.sync_from(pane, now_ms, series));
+            }
+        }
+        changed.sort_unstable();
+        changed.dedup();
+        changed
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -562,5 +709,31 @@ pub(crate) mod tests {
         assert_eq!(h.pane_at([799.0, 399.0]), Some(3));
         h.set_layout(Layout::Single, &series);
         assert_eq!((h.panes().len(), h.active()), (1, 0));
+    }
+
+    #[test]
+    fn apply_routes_view_actions_and_leaves_the_rest() {
+        let series =
+            [axial("1.1", "F", ("S1", "20240301"), 40, 0.0, 1.0), axial("1.2", "F", ("S1", "20240301"), 8, -2.0, 5.0)];
+        let mut h = Hanging::new(Layout::OneByTwo, [800.0, 400.0], 1.0, &series, 0);
+        let img = crate::window::tests::ct_image(64, 64, &[0; 64 * 64]);
+        assert_eq!(
+            h.apply(0, &Action::Command(Command::Last), 0.0, &series, None),
+            Applied::View { slices_changed: vec![0, 1] }
+        );
+        assert_eq!(h.panes()[1].stack.index(), 7);
+        h.apply(0, &Action::Command(Command::Preset(4)), 0.0, &series, Some(&img));
+        assert_eq!(h.panes()[0].window.as_ref().unwrap().window.center, -600.0);
+        h.apply(0, &Action::Command(Command::RotateClockwise), 0.0, &series, None);
+        assert_eq!(h.panes()[0].viewport.quarter_turns(), 1);
+        h.apply(0, &Action::Command(Command::Reset), 0.0, &series, None);
+        assert_eq!(h.panes()[0].viewport.quarter_turns(), 0);
+        assert_eq!(h.panes()[0].window.as_ref().unwrap().window.width, 1.0, "the image's own window again");
+        assert_eq!(h.apply(0, &Action::Command(Command::Help), 0.0, &series, None), Applied::NotView);
+        assert_eq!(h.apply(0, &Action::EditEnd, 0.0, &series, None), Applied::NotView);
+        h.apply(1, &Action::Command(Command::First), 0.0, &series, None);
+        h.apply(1, &Action::Command(Command::ToggleCine), 0.0, &series, None);
+        assert_eq!(h.tick(1000.0 / crate::stack::DEFAULT_FPS, &series), vec![0, 1]);
+        assert_eq!(h.panes()[0].stack.index(), 7, "pane 1 at z −7: pane 0 follows");
     }
 }
