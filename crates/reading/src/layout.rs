@@ -80,8 +80,9 @@ pub struct SliceRef {
 /// A series as the reading room sees it: its instances in stack order.
 ///
 /// Order: by Instance Number when every instance has one (the order the modality wrote),
-/// position along the slice normal breaking ties; else by position along the normal, head /
-/// left / posterior first; else as given. A multi-frame instance contributes one slice per frame.
+/// position along the slice normal breaking ties; else by position along the slice normal (row ×
+/// column direction), highest first (head first for an axial series with the usual
+/// orientation); else as given. A multi-frame instance contributes one slice per frame.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     instances: Vec<Attributes>,
