@@ -60,6 +60,17 @@ pub struct Attributes {
     pub pixel_spacing: Option<[f64; 2]>,
     /// Slice Thickness (0018,0050), mm.
     pub slice_thickness: Option<f64>,
+    /// Frame of Reference UID (0020,0052): images sharing it share patient coordinates.
+    #[serde(default)]
+    pub frame_of_reference_uid: String,
+    /// Imager Pixel Spacing (0018,1164): row then column spacing at the detector, mm (projection
+    /// radiography: not corrected for geometric magnification).
+    #[serde(default)]
+    pub imager_pixel_spacing: Option<[f64; 2]>,
+    /// Pixel Aspect Ratio (0028,0034): vertical then horizontal size of a pixel, used when the
+    /// object has no pixel spacing.
+    #[serde(default)]
+    pub pixel_aspect_ratio: Option<[f64; 2]>,
     /// Rows (0028,0010).
     pub rows: Option<u32>,
     /// Columns (0028,0011).
@@ -144,6 +155,7 @@ pub fn attributes_of(obj: &DefaultDicomObject) -> Attributes {
     let image_orientation_patient = floats(obj, tags::IMAGE_ORIENTATION_PATIENT)
         .filter(|v| v.len() == 6)
         .map(|v| [v[0], v[1], v[2], v[3], v[4], v[5]]);
+    let pair = |tag| floats(obj, tag).filter(|v| v.len() == 2 && v.iter().all(|&x| x > 0.0)).map(|v| [v[0], v[1]]);
     let slice_location = floats(obj, tags::SLICE_LOCATION)
         .and_then(|v| v.first().copied())
         .or_else(|| image_position_patient.map(|p| p[2]));
@@ -171,8 +183,68 @@ pub fn attributes_of(obj: &DefaultDicomObject) -> Attributes {
         image_orientation_patient,
         pixel_spacing: floats(obj, tags::PIXEL_SPACING).filter(|v| v.len() == 2).map(|v| [v[0], v[1]]),
         slice_thickness: floats(obj, tags::SLICE_THICKNESS).and_then(|v| v.first().copied()),
+        frame_of_reference_uid: text(obj, tags::FRAME_OF_REFERENCE_UID),
+        imager_pixel_spacing: pair(tags::IMAGER_PIXEL_SPACING),
+        pixel_aspect_ratio: pair(tags::PIXEL_ASPECT_RATIO),
         rows: int::<u32>(obj, tags::ROWS),
         columns: int::<u32>(obj, tags::COLUMNS),
         number_of_frames: int::<u32>(obj, tags::NUMBER_OF_FRAMES),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::{tags, uids};
+    use dicom_object::meta::FileMetaTableBuilder;
+    use dicom_object::InMemDicomObject;
+
+    use super::read_attributes;
+
+    fn file(elements: &[(dicom_core::Tag, VR, &str)]) -> Vec<u8> {
+        let mut obj = InMemDicomObject::new_empty();
+        obj.put(DataElement::new(tags::SOP_CLASS_UID, VR::UI, PrimitiveValue::from("1.2.840.10008.5.1.4.1.1.1")));
+        obj.put(DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, PrimitiveValue::from("1.2.3.4")));
+        for &(tag, vr, v) in elements {
+            obj.put(DataElement::new(tag, vr, PrimitiveValue::from(v)));
+        }
+        let file =
+            obj.with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN)).expect("meta");
+        let mut out = Vec::new();
+        file.write_all(&mut out).expect("write");
+        out
+    }
+
+    #[test]
+    fn projection_geometry_and_frame_of_reference() {
+        let bytes = file(&[
+            (tags::FRAME_OF_REFERENCE_UID, VR::UI, "1.2.3.9"),
+            (tags::IMAGER_PIXEL_SPACING, VR::DS, "0.143\\0.15"),
+            (tags::PIXEL_ASPECT_RATIO, VR::IS, "5\\4"),
+        ]);
+        let a = read_attributes(&bytes).unwrap();
+        assert_eq!(a.frame_of_reference_uid, "1.2.3.9");
+        assert_eq!(a.imager_pixel_spacing, Some([0.143, 0.15]));
+        assert_eq!(a.pixel_aspect_ratio, Some([5.0, 4.0]));
+        assert_eq!(a.pixel_spacing, None);
+    }
+
+    #[test]
+    fn a_zero_or_one_valued_ratio_is_absent() {
+        let bytes = file(&[(tags::PIXEL_ASPECT_RATIO, VR::IS, "0\\1"), (tags::IMAGER_PIXEL_SPACING, VR::DS, "0.2")]);
+        let a = read_attributes(&bytes).unwrap();
+        assert_eq!((a.pixel_aspect_ratio, a.imager_pixel_spacing), (None, None));
+    }
+
+    #[test]
+    fn an_index_without_the_new_fields_still_deserialises() {
+        // study indexes sealed before these fields existed
+        let mut json = serde_json::to_value(super::Attributes::default()).unwrap();
+        let map = json.as_object_mut().unwrap();
+        for k in ["frame_of_reference_uid", "imager_pixel_spacing", "pixel_aspect_ratio"] {
+            map.remove(k);
+        }
+        let back: super::Attributes = serde_json::from_value(json).unwrap();
+        assert_eq!(back, super::Attributes::default());
     }
 }

@@ -236,6 +236,18 @@ impl DecodedImage {
             let top = ((1u64 << self.bits_stored.min(32)) - 1) as f64;
             return Window { center: top / 2.0, width: top.max(1.0) };
         }
+        match self.modality_range(frame) {
+            Some((lo, hi)) => Window { center: (lo + hi) / 2.0, width: (hi - lo).max(1.0) },
+            None => Window { center: 0.0, width: 1.0 },
+        }
+    }
+
+    /// The modality values (Modality LUT or rescale) of the smallest and largest stored value of
+    /// gray frame `frame`: the frame's value range for a monotonic transform. `None` for colour and palette images and an empty or missing frame.
+    pub fn modality_range(&self, frame: usize) -> Option<(f64, f64)> {
+        if !matches!(self.photometric, Photometric::Monochrome1 | Photometric::Monochrome2) {
+            return None;
+        }
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
         for i in 0..self.frames.get(frame).map_or(0, Frame::len) {
             if let Some(s) = self.get_stored_value(frame, i) {
@@ -244,11 +256,11 @@ impl DecodedImage {
             }
         }
         if lo > hi {
-            return Window { center: 0.0, width: 1.0 };
+            return None;
         }
+        // the mapped extremes: a negative slope or a decreasing Modality LUT swaps them
         let (a, b) = (self.to_modality(lo), self.to_modality(hi));
-        let (lo, hi) = (a.min(b), a.max(b));
-        Window { center: (lo + hi) / 2.0, width: (hi - lo).max(1.0) }
+        Some((a.min(b), a.max(b)))
     }
 
     /// Frame `frame` of a gray image with BitsAllocated ≤ 16 as 16-bit patterns (8-bit values
@@ -534,6 +546,8 @@ mod tests {
         };
         let w = img.window_or_auto(0);
         assert_eq!((w.center, w.width), (0.0, 2000.0));
+        assert_eq!(img.modality_range(0), Some((-1000.0, 1000.0)));
+        assert_eq!(img.modality_range(1), None);
         assert_eq!(img.get_stored_value(0, 2), None);
         assert_eq!(img.get_stored_value(1, 0), None);
         assert_eq!(img.gray16(0), Some(vec![24, 2024]));

@@ -111,6 +111,8 @@ fn attributes_of_phantom() {
     assert_eq!(a.image_position_patient.unwrap()[2], p.slice_z(4));
     assert_eq!(a.image_orientation_patient, Some([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]));
     assert_eq!(a.pixel_spacing, Some([0.7, 0.7]));
+    assert_eq!(a.frame_of_reference_uid, p.frame_of_reference_uid());
+    assert_eq!((a.imager_pixel_spacing, a.pixel_aspect_ratio), (None, None));
     assert_eq!(a.slice_thickness, Some(2.5));
     assert_eq!(a.rows, Some(p.rows));
     assert_eq!(a.columns, Some(p.columns));
