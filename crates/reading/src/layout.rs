@@ -134,6 +134,23 @@ impl Series {
         Series { instances, slices, normal }
     }
 
+    /// Replaces what is known of instance `instance` (index into [`Series::instances`]) without
+    /// reordering: a viewer builds the series from the study index before anything is decoded
+    /// (instance numbers give the order) and learns each instance's full header as it decodes
+    /// it. The slice normal is taken from the first orientation known. Returns whether the
+    /// instance exists and its frame count is unchanged (the slice list stays valid).
+    pub fn set_attributes(&mut self, instance: usize, attributes: Attributes) -> bool {
+        let Some(a) = self.instances.get_mut(instance) else { return false };
+        if a.number_of_frames.unwrap_or(1).max(1) != attributes.number_of_frames.unwrap_or(1).max(1) {
+            return false;
+        }
+        *a = attributes;
+        if self.normal.is_none() {
+            self.normal = self.instances.iter().find_map(|a| a.image_orientation_patient).and_then(slice_normal);
+        }
+        true
+    }
+
     /// The instances, in stack order.
     pub fn instances(&self) -> &[Attributes] {
         &self.instances
@@ -650,6 +667,30 @@ pub(crate) mod tests {
         let multi = Series::new(vec![Attributes { number_of_frames: Some(3), ..Default::default() }]);
         assert_eq!(multi.slices()[2], SliceRef { instance: 0, frame: 2 });
         assert_eq!(multi.spacing(), None);
+    }
+
+    #[test]
+    fn attributes_learnt_later_keep_the_order_and_enable_sync() {
+        let full = axial("1.1", "F", ("S1", "20240301"), 4, 0.0, 2.0);
+        // what a study index gives before decoding: instance numbers only
+        let sparse: Vec<Attributes> = full
+            .instances()
+            .iter()
+            .map(|a| Attributes { instance_number: a.instance_number, ..Default::default() })
+            .rev()
+            .collect();
+        let mut s = Series::new(sparse);
+        assert_eq!(s.normal(), None);
+        assert_eq!(synced_slice(&full, 2, &s), None, "no positions yet");
+        for (i, a) in full.instances().iter().enumerate() {
+            assert!(s.set_attributes(i, a.clone()));
+        }
+        assert_eq!(s.instances(), full.instances(), "same order as if built from full headers");
+        assert_eq!(s.normal(), full.normal());
+        assert_eq!(synced_slice(&full, 2, &s), Some(2));
+        let multi = Attributes { number_of_frames: Some(2), ..Default::default() };
+        assert!(!s.set_attributes(0, multi), "a frame count change is refused");
+        assert!(!s.set_attributes(9, Attributes::default()));
     }
 
     #[test]
