@@ -342,6 +342,30 @@ impl Default for View<'static> {
     }
 }
 
+/// What [`Renderer::read_back`] must return for frame `frame` of `image` (uploaded with
+/// [`Image::from_decoded`]), `view` and no overlays, ±1: for each target pixel, its centre mapped
+/// back through the view transform and sampled by the CPU reference
+/// [`display::rgb8_at`](obscura_imaging::display::rgb8_at); the background where that falls
+/// outside the image (everywhere if the transform is singular). Interleaved RGB, row-major.
+///
+/// Only the geometry is here; every rule of the display pipeline is `imaging::display`'s.
+pub fn reference_rgb8(image: &DecodedImage, frame: usize, view: &View, target_size: [u32; 2]) -> Vec<u8> {
+    let inverse = view.transform.inverse();
+    let mut out = Vec::with_capacity(target_size[0] as usize * target_size[1] as usize * 3);
+    for ty in 0..target_size[1] {
+        for tx in 0..target_size[0] {
+            let (qx, qy) = (f64::from(tx) + 0.5, f64::from(ty) + 0.5);
+            let pixel = inverse.and_then(|m| {
+                let x = m[0][0] * qx + m[0][1] * qy + m[0][2];
+                let y = m[1][0] * qx + m[1][1] * qy + m[1][2];
+                display::rgb8_at(image, frame, view.voi, view.interpolation, view.invert, x, y)
+            });
+            out.extend_from_slice(&pixel.unwrap_or(view.background));
+        }
+    }
+    out
+}
+
 /// Chooses the surface format: the first non-sRGB 8-bit RGBA/BGRA format offered
 /// (WebGPU's preferred `bgra8unorm`), else the first 8-bit sRGB one (WebGL2 canvases),
 /// else the first format offered; `Rgba8Unorm` if the list is empty.

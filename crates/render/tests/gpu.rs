@@ -5,7 +5,8 @@
 use obscura_imaging::display::{rgb8_at, Interpolation, Voi};
 use obscura_imaging::{DecodedImage, Frame, Lut, Palette, Photometric, PresentationLutShape, VoiFunction, Window};
 use obscura_render::{
-    headless, headless_with_format, Image, Overlay, Pixels, RenderError, Renderer, Shape, Space, Transform, View,
+    headless, headless_with_format, reference_rgb8, Image, Overlay, Pixels, RenderError, Renderer, Shape, Space,
+    Transform, View,
 };
 use std::sync::Mutex;
 
@@ -85,23 +86,6 @@ fn window(center: f64, width: f64, f: VoiFunction) -> Voi<'static> {
     Voi::Window(Window { center, width }, f)
 }
 
-/// What the target must show: `display::rgb8_at` at each target pixel centre mapped back through
-/// the transform, the background elsewhere.
-fn expected(img: &DecodedImage, view: &View, size: [u32; 2]) -> Vec<u8> {
-    let inv = view.transform.inverse().expect("invertible test transform");
-    let mut out = Vec::with_capacity(size[0] as usize * size[1] as usize * 3);
-    for ty in 0..size[1] {
-        for tx in 0..size[0] {
-            let (qx, qy) = (f64::from(tx) + 0.5, f64::from(ty) + 0.5);
-            let x = inv[0][0] * qx + inv[0][1] * qy + inv[0][2];
-            let y = inv[1][0] * qx + inv[1][1] * qy + inv[1][2];
-            let px = rgb8_at(img, 0, view.voi, view.interpolation, view.invert, x, y).unwrap_or(view.background);
-            out.extend_from_slice(&px);
-        }
-    }
-    out
-}
-
 fn compare(got: &[u8], want: &[u8], width: u32, what: &str) {
     assert_eq!(got.len(), want.len(), "{what}: length");
     let mut bad = 0usize;
@@ -133,7 +117,7 @@ fn check(
         for invert in [false, true] {
             let view = View { voi, invert, interpolation, transform, background: [7, 8, 9] };
             let got = pollster::block_on(r.read_back(&view, &[], size)).expect("read_back");
-            compare(&got, &expected(img, &view, size), size[0], &format!("{label}: {voi:?} invert {invert}"));
+            compare(&got, &reference_rgb8(img, 0, &view, size), size[0], &format!("{label}: {voi:?} invert {invert}"));
         }
     }
 }
