@@ -89,7 +89,9 @@
 //!
 //! A GPU process crash, a driver reset or a lost WebGL context loses the device and everything
 //! on it. [`Renderer::is_lost`] turns true when wgpu reports it (the renderer sets the device's
-//! lost callback; the reason is in [`Renderer::lost_reason`]). The caller then repeats the setup
+//! lost callback; the reason is in [`Renderer::lost_reason`]). wgpu does not report a lost WebGL2
+//! context: the caller listens for the canvas's `webglcontextlost` event (and calls
+//! `preventDefault()` on it so that the browser restores the context). The caller then repeats the setup
 //! above with a new device and surface, and calls [`Renderer::set_image`] again with the
 //! cleartext it keeps (the decoded slice in memory): nothing needs reloading or decrypting
 //! again. The renderer holds no state that cannot be rebuilt from an [`Image`] and a [`View`].
