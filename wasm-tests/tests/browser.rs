@@ -1,5 +1,5 @@
 //! Runs in headless Chromium (`cargo xtask test`): the viewer's WebCrypto backends against the
-//! seal crate, and the native format's known-answer vectors opened in the page.
+//! seal crate, the native format's known-answer vectors opened in the page, and the renderer.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64URL, Engine};
 use js_sys::{Array, Reflect};
@@ -26,6 +26,10 @@ mod vectors;
 // The browser part of the decoding corpus (`target/corpus/wasm-subset.json`).
 #[path = "browser/corpus.rs"]
 mod corpus;
+
+// The renderer on WebGPU and on WebGL2 against the CPU display pipeline.
+#[path = "browser/render.rs"]
+mod render;
 
 const VECTORS: &str = include_str!("../../docs/test-vectors/seal-v1.json");
 

@@ -270,10 +270,21 @@ impl DecodedImage {
         if !matches!(self.photometric, Photometric::Monochrome1 | Photometric::Monochrome2) {
             return None;
         }
+        self.values16(frame).map(std::borrow::Cow::into_owned)
+    }
+
+    /// Frame `frame` of a one-sample image (gray or palette) with BitsAllocated ≤ 16 as 16-bit
+    /// patterns: borrowed when the frame is 16-bit, else 8-bit values widened (sign-extended when
+    /// signed). `None` for RGB, 32-bit images and a missing frame.
+    pub fn values16(&self, frame: usize) -> Option<std::borrow::Cow<'_, [u16]>> {
+        use std::borrow::Cow;
+        if self.samples_per_pixel != 1 {
+            return None;
+        }
         match self.frames.get(frame)? {
-            Frame::U8(v) if self.signed => Some(v.iter().map(|&x| x as i8 as i16 as u16).collect()),
-            Frame::U8(v) => Some(v.iter().map(|&x| u16::from(x)).collect()),
-            Frame::U16(v) => Some(v.clone()),
+            Frame::U8(v) if self.signed => Some(Cow::Owned(v.iter().map(|&x| x as i8 as i16 as u16).collect())),
+            Frame::U8(v) => Some(Cow::Owned(v.iter().map(|&x| u16::from(x)).collect())),
+            Frame::U16(v) => Some(Cow::Borrowed(v)),
             Frame::U32(_) => None,
         }
     }

@@ -1,38 +1,69 @@
-//! The Obscura renderer: a 16-bit grayscale image drawn through [`wgpu`] with the DICOM
-//! LINEAR window/level (VOI) function evaluated in the fragment shader.
+//! The Obscura renderer: the whole DICOM display pipeline drawn through [`wgpu`], in the
+//! fragment shader, plus overlay geometry in the same render pass.
 //!
-//! The stored pixel values are uploaded once as an `R16Uint` texture (read with
-//! `textureLoad`, which works on WebGPU and on WebGL2); sign extension, the modality
-//! rescale (`slope`, `intercept`), the VOI window and the optional inversion are all
-//! applied per fragment, so changing the window only rewrites a 48-byte uniform.
+//! The stored values of a frame are uploaded once ([`Renderer::set_image`]): gray and palette
+//! images as an `R16Uint` texture, RGB as `Rgba8Uint`, both read with `textureLoad` (which works
+//! on WebGPU and WebGL2; integer textures are not filterable, so bilinear sampling is four
+//! loads). Everything else is per fragment: sign extension, the modality transform (rescale or a
+//! Modality LUT), the VOI (LINEAR, LINEAR_EXACT, SIGMOID window or a VOI LUT), MONOCHROME1 /
+//! Presentation LUT Shape INVERSE polarity, palette colour, the user's invert toggle, nearest or
+//! bilinear interpolation and the view transform. Changing any of those only rewrites a uniform
+//! block (a VOI LUT is uploaded the first time it is used). LUTs are 256-wide `R16Uint` /
+//! `Rgba8Uint` textures (65536 entries = 256×256), within WebGL2's limits.
 //!
-//! The pipeline is WebGL2-compatible: no storage buffers, no compute, no optional
-//! features; a device created with [`required_limits`] is enough.
+//! The reference is [`obscura_imaging::display`]: every displayed pixel equals
+//! [`display::rgb8_at`](obscura_imaging::display::rgb8_at) at the target pixel's centre mapped
+//! back through the view transform, ±1 code value (f32 on the GPU vs f64 on the CPU), whatever
+//! the target format (sRGB targets are compensated for in the shader).
 //!
-//! [`cpu_reference`] evaluates exactly the same math on the CPU (in `f64`); the GPU output
-//! equals it within ±1 code value on every pixel, whatever the target format (sRGB targets
-//! are compensated for in the shader).
+//! The pipeline is WebGL2-compatible: no storage buffers, no compute, no optional features; a
+//! device created with [`required_limits`] is enough.
+//!
+//! # Geometry and device pixels
+//!
+//! The caller passes a [`Transform`] from image pixel coordinates (x right, y down, pixel
+//! centres at +0.5) to target pixel coordinates, and the target size in *device* pixels (CSS
+//! size × devicePixelRatio in the browser). Zoom, pan, rotation and flips are the caller's
+//! business; [`Transform::fit`] is the "whole image, centred" case. Overlay line widths are in
+//! device pixels too, so everything stays crisp at any devicePixelRatio. Outside the image the
+//! target shows [`View::background`].
 //!
 //! # Example
 //!
 //! ```no_run
-//! use obscura_render::{headless, GrayImage, View, Window};
+//! use obscura_imaging::display::{render_rgb8, Voi};
+//! use obscura_imaging::{DecodedImage, Frame, Photometric, VoiFunction, Window};
+//! use obscura_render::{headless, Image, Transform, View};
 //!
 //! # async fn demo() -> Result<(), obscura_render::RenderError> {
 //! let mut renderer = headless().await?;
-//! let pixels: Vec<u16> = (0..64u16 * 64).collect();
-//! let image = GrayImage {
-//!     width: 64,
-//!     height: 64,
-//!     pixels: &pixels,
+//! let decoded = DecodedImage {
+//!     rows: 64,
+//!     columns: 64,
+//!     samples_per_pixel: 1,
+//!     photometric: Photometric::Monochrome2,
+//!     bits_allocated: 16,
+//!     bits_stored: 12,
 //!     signed: false,
 //!     rescale_slope: 1.0,
 //!     rescale_intercept: 0.0,
+//!     modality_lut: None,
+//!     windows: vec![],
+//!     voi_function: VoiFunction::Linear,
+//!     voi_luts: vec![],
+//!     presentation_lut_shape: None,
+//!     palette: None,
+//!     frames: vec![Frame::U16((0..64u16 * 64).collect())],
 //! };
-//! renderer.set_image(&image)?;
-//! let view = View { window: Window { center: 2048.0, width: 4096.0 }, ..View::default() };
-//! let gray: Vec<u8> = renderer.read_back(&view).await?;
-//! assert_eq!(gray, obscura_render::cpu_reference(&image, view.window, false));
+//! renderer.set_image(&Image::from_decoded(&decoded, 0)?)?;
+//! let voi = Voi::Window(Window { center: 2048.0, width: 4096.0 }, VoiFunction::Linear);
+//! let view = View { voi, ..View::default() };
+//! // 1:1 into a 64x64 target: exactly the CPU reference, ±1.
+//! let rgb = renderer.read_back(&view, &[], [64, 64]).await?;
+//! assert_eq!(rgb.len(), render_rgb8(&decoded, 0, voi).unwrap().len());
+//! // The same image fitted into a 300x200 canvas, magnified 3.125×, centred.
+//! let fitted = View { transform: Transform::fit([64, 64], [300, 200]), ..view };
+//! let _ = renderer.read_back(&fitted, &[], [300, 200]).await?;
 //! renderer.clear_image();
 //! # Ok(())
 //! # }
@@ -52,9 +83,31 @@
 //!    configure the surface with it (`TextureUsages::RENDER_ATTACHMENT`), and
 //!    `Renderer::new(device, queue, format)`.
 //! 6. Per frame: `surface.get_current_texture()`, [`Renderer::draw`] into its view with the
-//!    canvas size, `present()`.
+//!    canvas size in device pixels, `present()`.
+//!
+//! # A lost device or context
+//!
+//! A GPU process crash, a driver reset or a lost WebGL context loses the device and everything
+//! on it. [`Renderer::is_lost`] turns true when wgpu reports it (the renderer sets the device's
+//! lost callback; the reason is in [`Renderer::lost_reason`]). wgpu does not report a lost WebGL2
+//! context: the caller listens for the canvas's `webglcontextlost` event (and calls
+//! `preventDefault()` on it so that the browser restores the context). The caller then repeats the setup
+//! above with a new device and surface, and calls [`Renderer::set_image`] again with the
+//! cleartext it keeps (the decoded slice in memory): nothing needs reloading or decrypting
+//! again. The renderer holds no state that cannot be rebuilt from an [`Image`] and a [`View`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
+
+use obscura_imaging::display::{self, rgb_level};
+pub use obscura_imaging::display::{Interpolation, Voi};
+use obscura_imaging::{DecodedImage, Photometric};
+pub use obscura_imaging::{Lut, Palette, VoiFunction, Window};
+
+mod overlay;
+pub use overlay::{Overlay, Shape, Space};
 
 /// Errors of the renderer.
 #[derive(Debug, thiserror::Error)]
@@ -76,16 +129,16 @@ pub enum RenderError {
         /// Height in pixels.
         height: u32,
     },
-    /// `pixels.len()` does not equal `width * height`.
-    #[error("image of {width}x{height} needs {expected} pixels, got {actual}")]
+    /// The pixel data does not hold `width * height` pixels.
+    #[error("image of {width}x{height} needs {expected} samples, got {actual}")]
     PixelCount {
         /// Width in pixels.
         width: u32,
         /// Height in pixels.
         height: u32,
-        /// `width * height`.
+        /// Samples needed (`width * height`, times 3 for RGB).
         expected: usize,
-        /// `pixels.len()`.
+        /// Samples given.
         actual: usize,
     },
     /// The image is larger than the device's `max_texture_dimension_2d`.
@@ -98,105 +151,221 @@ pub enum RenderError {
         /// The device limit.
         max: u32,
     },
-    /// [`Renderer::read_back`] was called with no image set.
-    #[error("no image is set")]
-    NoImage,
+    /// The decoded image cannot be displayed by the renderer (e.g. 32-bit samples, a palette
+    /// image without palette, a missing frame).
+    #[error("cannot display this image: {0}")]
+    Unsupported(String),
     /// Mapping the read-back buffer failed.
     #[error("reading the rendered image back failed: {0}")]
     ReadBack(String),
 }
 
-/// A single-frame 16-bit grayscale image (DICOM MONOCHROME2 after decoding).
-#[derive(Debug, Clone, Copy)]
-pub struct GrayImage<'a> {
+/// An affine map from image pixel coordinates to target pixel coordinates (both x right, y
+/// down; image pixel centres at +0.5, target pixel centres at +0.5):
+/// `target = [m[0][0]·x + m[0][1]·y + m[0][2], m[1][0]·x + m[1][1]·y + m[1][2]]`.
+///
+/// Viewport math (zoom, pan, rotation, flips) lives with the caller; this is what it hands over.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Transform(pub [[f32; 3]; 2]);
+
+impl Transform {
+    /// Image pixels are target pixels.
+    pub const IDENTITY: Transform = Transform([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]);
+
+    /// The whole image as large as it fits in the target, keeping its aspect ratio, centred.
+    pub fn fit(image: [u32; 2], target: [u32; 2]) -> Transform {
+        let (iw, ih) = (image[0].max(1) as f32, image[1].max(1) as f32);
+        let (tw, th) = (target[0] as f32, target[1] as f32);
+        let s = (tw / iw).min(th / ih);
+        Transform([[s, 0.0, (tw - s * iw) / 2.0], [0.0, s, (th - s * ih) / 2.0]])
+    }
+
+    /// Maps an image point to the target.
+    pub fn apply(&self, p: [f32; 2]) -> [f32; 2] {
+        let m = &self.0;
+        [m[0][0] * p[0] + m[0][1] * p[1] + m[0][2], m[1][0] * p[0] + m[1][1] * p[1] + m[1][2]]
+    }
+
+    /// The inverse map (target → image), computed in f64; `None` when the transform is singular
+    /// or not finite.
+    pub fn inverse(&self) -> Option<[[f64; 3]; 2]> {
+        let m = self.0.map(|row| row.map(f64::from));
+        let det = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+        let inv = [
+            [m[1][1] / det, -m[0][1] / det, (m[0][1] * m[1][2] - m[1][1] * m[0][2]) / det],
+            [-m[1][0] / det, m[0][0] / det, (m[1][0] * m[0][2] - m[0][0] * m[1][2]) / det],
+        ];
+        (det != 0.0 && inv.iter().flatten().all(|v| v.is_finite())).then_some(inv)
+    }
+
+    /// The largest factor by which the transform stretches a length.
+    fn max_scale(&self) -> f32 {
+        let m = &self.0;
+        (m[0][0].hypot(m[1][0])).max(m[0][1].hypot(m[1][1]))
+    }
+}
+
+/// How the modality values of a gray image are obtained from its stored values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Modality<'a> {
+    /// `stored × slope + intercept` (Rescale Slope / Intercept; 1 and 0 when absent).
+    Rescale {
+        /// Rescale Slope (0028,1053).
+        slope: f64,
+        /// Rescale Intercept (0028,1052).
+        intercept: f64,
+    },
+    /// A Modality LUT (it replaces the rescale).
+    Lut(&'a Lut),
+}
+
+/// The pixels of one frame, as the renderer uploads them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pixels<'a> {
+    /// MONOCHROME1 / MONOCHROME2.
+    Gray {
+        /// Row-major stored values as 16-bit patterns (BitsStored masked, sign-extended: an
+        /// `i16` value `v` as `v as u16`), as [`DecodedImage::values16`] gives them.
+        values: Cow<'a, [u16]>,
+        /// Pixel Representation 1.
+        signed: bool,
+        /// The modality transform.
+        modality: Modality<'a>,
+        /// MONOCHROME1 or Presentation LUT Shape INVERSE: the VOI output is inverted
+        /// ([`display::inverted`]).
+        inverse: bool,
+    },
+    /// PALETTE COLOR.
+    Palette {
+        /// Row-major stored indices as 16-bit patterns (as for [`Pixels::Gray`]).
+        indices: Cow<'a, [u16]>,
+        /// Pixel Representation 1.
+        signed: bool,
+        /// The Palette Color LUTs.
+        palette: &'a Palette,
+    },
+    /// RGB (YBR already converted by the decoder), 8 bits per sample
+    /// ([`display::rgb_level`]), interleaved `R G B` per pixel, row-major.
+    Rgb(Cow<'a, [u8]>),
+}
+
+/// One frame to display.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Image<'a> {
     /// Columns.
     pub width: u32,
     /// Rows.
     pub height: u32,
-    /// Row-major stored values as `u16` bit patterns (an `i16` reinterpreted as `u16` when
-    /// [`signed`](Self::signed)); `width * height` entries.
-    pub pixels: &'a [u16],
-    /// Pixel Representation 1: the stored values are two's-complement `i16`.
-    pub signed: bool,
-    /// Rescale Slope (0028,1053); 1 when absent.
-    pub rescale_slope: f32,
-    /// Rescale Intercept (0028,1052); 0 when absent.
-    pub rescale_intercept: f32,
+    /// The samples and how to read them.
+    pub pixels: Pixels<'a>,
 }
 
-/// A VOI window in modality units (e.g. HU), for the DICOM LINEAR function.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Window {
-    /// Window Center (0028,1050).
-    pub center: f32,
-    /// Window Width (0028,1051); values below 1 are treated as 1.
-    pub width: f32,
+impl<'a> Image<'a> {
+    /// Frame `frame` of a decoded image, borrowing its 16-bit samples and LUTs (8-bit gray and
+    /// palette samples are widened, RGB samples scaled to 8 bits, into new buffers).
+    ///
+    /// # Errors
+    /// [`RenderError::Unsupported`] for a missing frame, 32-bit gray or palette samples, or a
+    /// palette image without palette.
+    pub fn from_decoded(image: &'a DecodedImage, frame: usize) -> Result<Self, RenderError> {
+        let unsupported = |what: &str| RenderError::Unsupported(what.to_string());
+        let frame_data = image.frames.get(frame).ok_or_else(|| unsupported("no such frame"))?;
+        let pixels = match image.photometric {
+            Photometric::Monochrome1 | Photometric::Monochrome2 => Pixels::Gray {
+                values: image.values16(frame).ok_or_else(|| unsupported("32-bit gray samples"))?,
+                signed: image.signed,
+                modality: match &image.modality_lut {
+                    Some(lut) => Modality::Lut(lut),
+                    None => Modality::Rescale { slope: image.rescale_slope, intercept: image.rescale_intercept },
+                },
+                inverse: display::inverted(image),
+            },
+            Photometric::PaletteColor => Pixels::Palette {
+                indices: image.values16(frame).ok_or_else(|| unsupported("32-bit palette indices"))?,
+                signed: image.signed,
+                palette: image.palette.as_ref().ok_or_else(|| unsupported("a palette image without palette"))?,
+            },
+            Photometric::Rgb => Pixels::Rgb(Cow::Owned(
+                (0..frame_data.len())
+                    .map(|i| image.get_stored_value(frame, i).map_or(0, |s| rgb_level(image, s)))
+                    .collect(),
+            )),
+            _ => return Err(unsupported("an unknown photometric interpretation")),
+        };
+        Ok(Image { width: image.columns, height: image.rows, pixels })
+    }
+
+    /// The number of samples the pixels must hold.
+    fn expected_samples(&self) -> usize {
+        let n = self.width as usize * self.height as usize;
+        if matches!(self.pixels, Pixels::Rgb(_)) {
+            n * 3
+        } else {
+            n
+        }
+    }
+
+    fn samples(&self) -> usize {
+        match &self.pixels {
+            Pixels::Gray { values, .. } => values.len(),
+            Pixels::Palette { indices, .. } => indices.len(),
+            Pixels::Rgb(rgb) => rgb.len(),
+        }
+    }
 }
 
-/// How the image is shown in the target.
+/// How the image is shown in the target. Changing any field only rewrites uniforms (except the
+/// first use of a VOI LUT, which is uploaded then).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct View {
-    /// The VOI window.
-    pub window: Window,
-    /// Show the image inverted (white ↔ black), after the VOI.
+pub struct View<'a> {
+    /// The VOI transform of gray images (ignored for palette and RGB).
+    pub voi: Voi<'a>,
+    /// The user's invert toggle, on top of the image's own polarity; for every kind of image.
     pub invert: bool,
-    /// Magnification; 1.0 fits the whole image in the target, keeping its aspect ratio.
-    pub zoom: f32,
-    /// Translation of the image centre from the target centre, in target pixels (x right, y down).
-    pub pan: [f32; 2],
+    /// Nearest or bilinear sampling.
+    pub interpolation: Interpolation,
+    /// Image pixel coordinates → target pixel coordinates.
+    pub transform: Transform,
+    /// 8-bit sRGB code values shown where the image is not.
+    pub background: [u8; 3],
 }
 
-impl Default for View {
-    /// Window centre 128, width 256 (the identity on stored values 0..=255 with the DICOM
-    /// LINEAR function), no inversion, fit, centred.
+impl Default for View<'static> {
+    /// The DICOM LINEAR window centre 128, width 256 (the identity on stored values 0..=255),
+    /// no inversion, nearest, image pixels = target pixels, black background.
     fn default() -> Self {
-        View { window: Window { center: 128.0, width: 256.0 }, invert: false, zoom: 1.0, pan: [0.0, 0.0] }
+        View {
+            voi: Voi::Window(Window { center: 128.0, width: 256.0 }, VoiFunction::Linear),
+            invert: false,
+            interpolation: Interpolation::Nearest,
+            transform: Transform::IDENTITY,
+            background: [0, 0, 0],
+        }
     }
 }
 
-/// The modality value of one stored value.
-fn modality(raw: u16, img: &GrayImage) -> f64 {
-    let stored = if img.signed { f64::from(raw as i16) } else { f64::from(raw) };
-    stored * f64::from(img.rescale_slope) + f64::from(img.rescale_intercept)
-}
-
-/// The DICOM LINEAR VOI function (PS3.3 C.11.2.1.2.1) with output range 0..=255, before rounding.
-fn voi_linear(x: f64, window: Window) -> f64 {
-    let c = f64::from(window.center);
-    let w = f64::from(effective_width(window.width));
-    if x <= c - 0.5 - (w - 1.0) / 2.0 {
-        0.0
-    } else if x > c - 0.5 + (w - 1.0) / 2.0 {
-        255.0
-    } else {
-        ((x - (c - 0.5)) / (w - 1.0) + 0.5) * 255.0
-    }
-}
-
-fn effective_width(width: f32) -> f32 {
-    // `max` also maps NaN to 1.
-    width.max(1.0)
-}
-
-/// The CPU reference of what the renderer draws at 1:1: one gray byte per image pixel,
-/// row-major. Same math as the shader (sign extension, rescale, DICOM LINEAR VOI with output
-/// range 0..255, rounding to nearest, then optional inversion `255 - v`), in `f64`.
+/// What [`Renderer::read_back`] must return for frame `frame` of `image` (uploaded with
+/// [`Image::from_decoded`]), `view` and no overlays, ±1: for each target pixel, its centre mapped
+/// back through the view transform and sampled by the CPU reference
+/// [`display::rgb8_at`](obscura_imaging::display::rgb8_at); the background where that falls
+/// outside the image (everywhere if the transform is singular). Interleaved RGB, row-major.
 ///
-/// Pixels beyond `width * height` are ignored; missing ones are treated as 0.
-pub fn cpu_reference(img: &GrayImage, window: Window, invert: bool) -> Vec<u8> {
-    let n = img.width as usize * img.height as usize;
-    (0..n)
-        .map(|i| {
-            let raw = img.pixels.get(i).copied().unwrap_or(0);
-            let y = voi_linear(modality(raw, img), window);
-            let code = (y + 0.5).floor().clamp(0.0, 255.0) as u8;
-            if invert {
-                255 - code
-            } else {
-                code
-            }
-        })
-        .collect()
+/// Only the geometry is here; every rule of the display pipeline is `imaging::display`'s.
+pub fn reference_rgb8(image: &DecodedImage, frame: usize, view: &View, target_size: [u32; 2]) -> Vec<u8> {
+    let inverse = view.transform.inverse();
+    let mut out = Vec::with_capacity(target_size[0] as usize * target_size[1] as usize * 3);
+    for ty in 0..target_size[1] {
+        for tx in 0..target_size[0] {
+            let (qx, qy) = (f64::from(tx) + 0.5, f64::from(ty) + 0.5);
+            let pixel = inverse.and_then(|m| {
+                let x = m[0][0] * qx + m[0][1] * qy + m[0][2];
+                let y = m[1][0] * qx + m[1][1] * qy + m[1][2];
+                display::rgb8_at(image, frame, view.voi, view.interpolation, view.invert, x, y)
+            });
+            out.extend_from_slice(&pixel.unwrap_or(view.background));
+        }
+    }
+    out
 }
 
 /// Chooses the surface format: the first non-sRGB 8-bit RGBA/BGRA format offered
@@ -204,7 +373,7 @@ pub fn cpu_reference(img: &GrayImage, window: Window, invert: bool) -> Vec<u8> {
 /// else the first format offered; `Rgba8Unorm` if the list is empty.
 ///
 /// Either kind works: for sRGB formats the renderer pre-compensates in the shader so that
-/// the stored byte is the VOI output.
+/// the stored byte is the display pipeline's output.
 pub fn pick_surface_format(formats: &[wgpu::TextureFormat]) -> wgpu::TextureFormat {
     use wgpu::TextureFormat as F;
     formats
@@ -225,47 +394,94 @@ pub fn required_limits(adapter_limits: &wgpu::Limits) -> wgpu::Limits {
     wgpu::Limits::downlevel_webgl2_defaults().using_resolution(adapter_limits.clone())
 }
 
-/// Uniform block, mirrored by `Params` in `shader.wgsl` (48 bytes, 16-byte aligned).
+/// Uniform block, mirrored by `Params` in `shader.wgsl` (vec4 members only: std140-safe).
 #[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[derive(Debug, Clone, Copy, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {
-    quad: [f32; 4],
+    inv_x: [f32; 4],
+    inv_y: [f32; 4],
+    modality: [f32; 4],
     voi: [f32; 4],
-    flags: [u32; 4],
+    background: [f32; 4],
+    target_size: [f32; 4],
+    mode: [u32; 4],
+    luts: [i32; 4],
+    palette_range: [i32; 4],
 }
 
+// Mirrors of the shader's constants.
+const KIND_GRAY: u32 = 0;
+const KIND_PALETTE: u32 = 1;
+const KIND_RGB: u32 = 2;
+const VOI_LINEAR: u32 = 0;
+const VOI_LINEAR_EXACT: u32 = 1;
+const VOI_SIGMOID: u32 = 2;
+const VOI_LUT: u32 = 3;
+const FLAG_SIGNED: u32 = 1;
+const FLAG_INVERT: u32 = 2;
+const FLAG_SRGB: u32 = 4;
+const FLAG_BILINEAR: u32 = 8;
+const FLAG_MODALITY_LUT: u32 = 16;
+const FLAG_HAS_IMAGE: u32 = 32;
+/// Entries per LUT texture row.
+const LUT_WIDTH: u32 = 256;
+/// The most entries a LUT texture holds (256 rows of 256).
+const LUT_MAX_ENTRIES: usize = 65536;
+
+/// A LUT uploaded as a texture: its first mapped input and number of entries.
+struct LutTexture {
+    texture: wgpu::Texture,
+    first: i32,
+    count: i32,
+}
+
+/// What the shader needs to know about the current image, besides its textures.
 struct ImageState {
     texture: wgpu::Texture,
-    bind_group: wgpu::BindGroup,
-    readback_bind_group: wgpu::BindGroup,
     width: u32,
     height: u32,
+    kind: u32,
     signed: bool,
-    slope: f32,
-    intercept: f32,
+    inverse: bool,
+    rescale: [f32; 2],
 }
 
-/// Draws a [`GrayImage`] with a [`View`] into a wgpu texture view (a surface texture in
-/// the browser, an offscreen texture in tests).
+/// The render pipelines for one target format.
+struct Pipelines {
+    image: wgpu::RenderPipeline,
+    overlay: wgpu::RenderPipeline,
+}
+
+/// Draws an [`Image`] with a [`View`] and [`Overlay`]s into a wgpu texture view (a surface
+/// texture in the browser, an offscreen texture in tests).
 pub struct Renderer {
     device: wgpu::Device,
     queue: wgpu::Queue,
     target_format: wgpu::TextureFormat,
     bind_group_layout: wgpu::BindGroupLayout,
-    pipeline: wgpu::RenderPipeline,
-    /// Format and pipeline used by [`Renderer::read_back`] (`Rgba8Unorm`, or `Rgba8UnormSrgb`
-    /// when the target format is sRGB); `None` when equal to the main pipeline's format.
-    readback: Option<(wgpu::TextureFormat, wgpu::RenderPipeline)>,
+    pipelines: Pipelines,
+    /// Format and pipelines used by [`Renderer::read_back`] (`Rgba8Unorm`, or `Rgba8UnormSrgb`
+    /// when the target format is sRGB); `None` when equal to the main format.
+    readback: Option<(wgpu::TextureFormat, Pipelines)>,
     uniforms: wgpu::Buffer,
-    readback_uniforms: wgpu::Buffer,
+    /// 1×1 stand-ins bound where no image / LUT / palette is set (`R16Uint`, `Rgba8Uint`).
+    empty_r16: wgpu::Texture,
+    empty_rgba8: wgpu::Texture,
     image: Option<ImageState>,
+    modality_lut: Option<LutTexture>,
+    palette: Option<LutTexture>,
+    /// The VOI LUT last used, and its texture.
+    voi_lut: Option<(Lut, LutTexture)>,
+    bind_group: wgpu::BindGroup,
+    lost: Arc<Mutex<Option<String>>>,
 }
 
 impl std::fmt::Debug for Renderer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Renderer")
             .field("target_format", &self.target_format)
-            .field("image", &self.image.as_ref().map(|i| (i.width, i.height)))
+            .field("image", &self.image_size())
+            .field("lost", &self.is_lost())
             .finish_non_exhaustive()
     }
 }
@@ -273,14 +489,32 @@ impl std::fmt::Debug for Renderer {
 const SHADER: &str = include_str!("shader.wgsl");
 
 impl Renderer {
-    /// Creates the renderer for targets of `target_format` (the configured surface format).
+    /// Creates the renderer for targets of `target_format` (the configured surface format), and
+    /// sets the device's lost callback (see [`Renderer::is_lost`]).
     ///
     /// The device needs no optional features; [`required_limits`] suffice.
     pub fn new(device: wgpu::Device, queue: wgpu::Queue, target_format: wgpu::TextureFormat) -> Self {
+        let lost = Arc::new(Mutex::new(None));
+        let lost_in_callback = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            if let Ok(mut slot) = lost_in_callback.lock() {
+                *slot = Some(format!("{reason:?}: {message}"));
+            }
+        });
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("obscura-render shader"),
-            source: wgpu::ShaderSource::Wgsl(std::borrow::Cow::Borrowed(SHADER)),
+            source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(SHADER)),
         });
+        let texture_entry = |binding| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::FRAGMENT,
+            ty: wgpu::BindingType::Texture {
+                sample_type: wgpu::TextureSampleType::Uint,
+                view_dimension: wgpu::TextureViewDimension::D2,
+                multisampled: false,
+            },
+            count: None,
+        };
         let bind_group_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("obscura-render bind group layout"),
             entries: &[
@@ -294,16 +528,10 @@ impl Renderer {
                     },
                     count: None,
                 },
-                wgpu::BindGroupLayoutEntry {
-                    binding: 1,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Texture {
-                        sample_type: wgpu::TextureSampleType::Uint,
-                        view_dimension: wgpu::TextureViewDimension::D2,
-                        multisampled: false,
-                    },
-                    count: None,
-                },
+                texture_entry(1),
+                texture_entry(2),
+                texture_entry(3),
+                texture_entry(4),
             ],
         });
         let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -311,57 +539,76 @@ impl Renderer {
             bind_group_layouts: &[Some(&bind_group_layout)],
             immediate_size: 0,
         });
-        let make_pipeline = |format: wgpu::TextureFormat| {
-            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                label: Some("obscura-render pipeline"),
-                layout: Some(&layout),
-                vertex: wgpu::VertexState {
-                    module: &module,
-                    entry_point: Some("vs_main"),
-                    compilation_options: Default::default(),
-                    buffers: &[],
-                },
-                primitive: wgpu::PrimitiveState::default(),
-                depth_stencil: None,
-                multisample: wgpu::MultisampleState::default(),
-                fragment: Some(wgpu::FragmentState {
-                    module: &module,
-                    entry_point: Some("fs_main"),
-                    compilation_options: Default::default(),
-                    targets: &[Some(wgpu::ColorTargetState {
-                        format,
-                        blend: None,
-                        write_mask: wgpu::ColorWrites::ALL,
-                    })],
-                }),
-                multiview_mask: None,
-                cache: None,
-            })
+        let make_pipelines = |format: wgpu::TextureFormat| {
+            let pipeline = |label, vs, fs, buffers: &[Option<wgpu::VertexBufferLayout>], blend| {
+                device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                    label: Some(label),
+                    layout: Some(&layout),
+                    vertex: wgpu::VertexState {
+                        module: &module,
+                        entry_point: Some(vs),
+                        compilation_options: Default::default(),
+                        buffers,
+                    },
+                    primitive: wgpu::PrimitiveState::default(),
+                    depth_stencil: None,
+                    multisample: wgpu::MultisampleState::default(),
+                    fragment: Some(wgpu::FragmentState {
+                        module: &module,
+                        entry_point: Some(fs),
+                        compilation_options: Default::default(),
+                        targets: &[Some(wgpu::ColorTargetState { format, blend, write_mask: wgpu::ColorWrites::ALL })],
+                    }),
+                    multiview_mask: None,
+                    cache: None,
+                })
+            };
+            let vertex_layout = wgpu::VertexBufferLayout {
+                array_stride: std::mem::size_of::<overlay::Vertex>() as u64,
+                step_mode: wgpu::VertexStepMode::Vertex,
+                attributes: &overlay::Vertex::ATTRIBUTES,
+            };
+            Pipelines {
+                image: pipeline("obscura-render image pipeline", "vs_image", "fs_image", &[], None),
+                overlay: pipeline(
+                    "obscura-render overlay pipeline",
+                    "vs_overlay",
+                    "fs_overlay",
+                    &[Some(vertex_layout)],
+                    Some(wgpu::BlendState::ALPHA_BLENDING),
+                ),
+            }
         };
-        let pipeline = make_pipeline(target_format);
+        let pipelines = make_pipelines(target_format);
         let readback_format =
             if target_format.is_srgb() { wgpu::TextureFormat::Rgba8UnormSrgb } else { wgpu::TextureFormat::Rgba8Unorm };
-        let readback = (readback_format != target_format).then(|| (readback_format, make_pipeline(readback_format)));
-        let make_uniforms = |label| {
-            device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size: std::mem::size_of::<Params>() as u64,
-                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            })
-        };
-        let uniforms = make_uniforms("obscura-render uniforms");
-        let readback_uniforms = make_uniforms("obscura-render read-back uniforms");
+        let readback = (readback_format != target_format).then(|| (readback_format, make_pipelines(readback_format)));
+        let uniforms = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("obscura-render uniforms"),
+            size: std::mem::size_of::<Params>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let empty_r16 = new_texture(&device, "obscura-render empty", wgpu::TextureFormat::R16Uint, 1, 1);
+        let empty_rgba8 = new_texture(&device, "obscura-render empty colour", wgpu::TextureFormat::Rgba8Uint, 1, 1);
+        let bind_group =
+            bind_group(&device, &bind_group_layout, &uniforms, [&empty_r16, &empty_r16, &empty_r16, &empty_rgba8]);
         Renderer {
             device,
             queue,
             target_format,
             bind_group_layout,
-            pipeline,
+            pipelines,
             readback,
             uniforms,
-            readback_uniforms,
+            empty_r16,
+            empty_rgba8,
             image: None,
+            modality_lut: None,
+            palette: None,
+            voi_lut: None,
+            bind_group,
+            lost,
         }
     }
 
@@ -380,72 +627,99 @@ impl Renderer {
         &self.queue
     }
 
-    /// Uploads `img` as an `R16Uint` texture, replacing the current image. The texture is
-    /// reused when the size is unchanged, otherwise the old one is zeroed, destroyed and a new
-    /// one created.
+    /// Whether the device is lost (wgpu called its lost callback): drawing does nothing useful
+    /// any more; build a new renderer on a new device and upload the image again (see the crate
+    /// documentation, "A lost device or context").
+    pub fn is_lost(&self) -> bool {
+        self.lost_reason().is_some()
+    }
+
+    /// Why the device was lost (wgpu's reason and message), if it was.
+    pub fn lost_reason(&self) -> Option<String> {
+        self.lost.lock().map(|slot| slot.clone()).unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// Uploads `image`, replacing the current one (its textures are zeroed and destroyed, or
+    /// reused when the size and kind are unchanged). Its Modality LUT and palette are uploaded
+    /// with it.
     ///
     /// # Errors
     /// [`RenderError::EmptyImage`], [`RenderError::PixelCount`] or [`RenderError::TooLarge`];
     /// the current image is kept in that case.
-    pub fn set_image(&mut self, img: &GrayImage) -> Result<(), RenderError> {
-        let (width, height) = (img.width, img.height);
+    pub fn set_image(&mut self, image: &Image) -> Result<(), RenderError> {
+        let (width, height) = (image.width, image.height);
         if width == 0 || height == 0 {
             return Err(RenderError::EmptyImage { width, height });
         }
-        let expected = width as usize * height as usize;
-        if img.pixels.len() != expected {
-            return Err(RenderError::PixelCount { width, height, expected, actual: img.pixels.len() });
+        let (expected, actual) = (image.expected_samples(), image.samples());
+        if expected != actual {
+            return Err(RenderError::PixelCount { width, height, expected, actual });
         }
         let max = self.device.limits().max_texture_dimension_2d;
         if width > max || height > max {
             return Err(RenderError::TooLarge { width, height, max });
         }
-        let reuse = matches!(&self.image, Some(s) if s.width == width && s.height == height);
+        let (kind, format) = match image.pixels {
+            Pixels::Gray { .. } => (KIND_GRAY, wgpu::TextureFormat::R16Uint),
+            Pixels::Palette { .. } => (KIND_PALETTE, wgpu::TextureFormat::R16Uint),
+            Pixels::Rgb(_) => (KIND_RGB, wgpu::TextureFormat::Rgba8Uint),
+        };
+        let reuse = matches!(&self.image,
+            Some(s) if s.width == width && s.height == height && s.texture.format() == format);
         if !reuse {
             self.clear_image();
-            let texture = self.device.create_texture(&wgpu::TextureDescriptor {
-                label: Some("obscura-render image"),
-                size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format: wgpu::TextureFormat::R16Uint,
-                usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-                view_formats: &[],
-            });
-            let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
-            let bind_group = self.make_bind_group(&view, &self.uniforms);
-            let readback_bind_group = self.make_bind_group(&view, &self.readback_uniforms);
-            self.image = Some(ImageState {
-                texture,
-                bind_group,
-                readback_bind_group,
-                width,
-                height,
-                signed: false,
-                slope: 1.0,
-                intercept: 0.0,
-            });
+            let texture = new_texture(&self.device, "obscura-render image", format, width, height);
+            self.image =
+                Some(ImageState { texture, width, height, kind, signed: false, inverse: false, rescale: [1.0, 0.0] });
         }
+        self.modality_lut = None;
+        self.palette = None;
         let state = self.image.as_mut().expect("image state was just ensured");
-        state.signed = img.signed;
-        state.slope = img.rescale_slope;
-        state.intercept = img.rescale_intercept;
-        write_r16(&self.queue, &state.texture, bytemuck::cast_slice(img.pixels), width, height);
+        state.kind = kind;
+        match &image.pixels {
+            Pixels::Gray { values, signed, modality, inverse } => {
+                state.signed = *signed;
+                state.inverse = *inverse;
+                write_texture(&self.queue, &state.texture, bytemuck::cast_slice(values), width, height, 2);
+                match modality {
+                    Modality::Rescale { slope, intercept } => state.rescale = [*slope as f32, *intercept as f32],
+                    Modality::Lut(lut) => {
+                        self.modality_lut = Some(upload_lut(&self.device, &self.queue, lut.first_mapped, &lut.data))
+                    }
+                }
+            }
+            Pixels::Palette { indices, signed, palette } => {
+                state.signed = *signed;
+                state.inverse = false;
+                write_texture(&self.queue, &state.texture, bytemuck::cast_slice(indices), width, height, 2);
+                self.palette = Some(upload_palette(&self.device, &self.queue, palette));
+            }
+            Pixels::Rgb(rgb) => {
+                state.signed = false;
+                state.inverse = false;
+                let rgba: Vec<u8> = rgb.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
+                write_texture(&self.queue, &state.texture, &rgba, width, height, 4);
+            }
+        }
+        self.rebuild_bind_group();
         Ok(())
     }
 
-    /// Forgets the current image: its texture is overwritten with zeros, then destroyed.
-    /// Afterwards [`Renderer::draw`] draws black and [`Renderer::read_back`] fails with
-    /// [`RenderError::NoImage`].
+    /// Forgets the current image: its texture is overwritten with zeros, then destroyed (so that
+    /// nothing of it is drawn again). Afterwards the target shows only the background and
+    /// overlays.
     pub fn clear_image(&mut self) {
         if let Some(state) = self.image.take() {
-            let zeros = vec![0u8; state.width as usize * state.height as usize * 2];
-            write_r16(&self.queue, &state.texture, &zeros, state.width, state.height);
+            let bytes_per_texel = if state.kind == KIND_RGB { 4 } else { 2 };
+            let zeros = vec![0u8; state.width as usize * state.height as usize * bytes_per_texel as usize];
+            write_texture(&self.queue, &state.texture, &zeros, state.width, state.height, bytes_per_texel);
             // Flush the zeroing write before the texture goes away.
             self.queue.submit(std::iter::empty());
             state.texture.destroy();
         }
+        self.modality_lut = None;
+        self.palette = None;
+        self.rebuild_bind_group();
     }
 
     /// Whether an image is set.
@@ -458,55 +732,73 @@ impl Renderer {
         self.image.as_ref().map(|s| [s.width, s.height])
     }
 
-    /// Clears `target` (of the format given to [`Renderer::new`] and of size `target_size`)
-    /// to black and draws the current image with `view`; black only if no image is set.
-    /// Submits the work to the queue; the caller presents the surface texture afterwards.
-    pub fn draw(&self, target: &wgpu::TextureView, target_size: [u32; 2], view: &View) {
-        self.encode_and_submit(target, target_size, view, &self.pipeline, self.target_format, &self.uniforms, None);
+    /// Draws the current image with `view`, then `overlays`, into `target` (of the format given
+    /// to [`Renderer::new`] and of `target_size` device pixels), covering all of it (background
+    /// where the image is not). Submits the work; the caller presents the surface texture.
+    pub fn draw(&mut self, target: &wgpu::TextureView, target_size: [u32; 2], view: &View, overlays: &[Overlay]) {
+        self.prepare_voi_lut(view);
+        self.encode_and_submit(target, target_size, view, overlays, false, None);
     }
 
-    /// Renders the current image at 1:1 (target = image size, `view.zoom` and `view.pan`
-    /// ignored) through the same shader into an offscreen `Rgba8Unorm` texture
-    /// (`Rgba8UnormSrgb` if the target format is sRGB, to exercise the same compensation),
-    /// and returns one gray byte per image pixel (the R channel), row-major.
+    /// Renders `view` and `overlays` into an offscreen target of `target_size` through the same
+    /// pipeline as [`Renderer::draw`] (an `Rgba8Unorm` texture, `Rgba8UnormSrgb` if the target
+    /// format is sRGB, to exercise the same compensation), and returns its pixels as
+    /// interleaved 8-bit RGB, row-major (the layout of
+    /// [`display::render_rgb8`](obscura_imaging::display::render_rgb8)).
     ///
     /// # Errors
-    /// [`RenderError::NoImage`] if no image is set; [`RenderError::ReadBack`] if mapping fails.
+    /// [`RenderError::ReadBack`] if mapping fails.
     ///
     /// Natively this blocks in `Device::poll` until the GPU is done. In the browser it is fine
     /// on WebGPU; on WebGL2 the buffer map only completes when the device is polled on a later
-    /// event-loop turn (or another `draw` submits), so prefer [`Renderer::read_back_with_yield`]
-    /// there.
-    pub async fn read_back(&self, view: &View) -> Result<Vec<u8>, RenderError> {
-        self.read_back_inner::<fn() -> std::future::Ready<()>, _>(view, None).await
+    /// event-loop turn, so prefer [`Renderer::read_back_with_yield`] there.
+    pub async fn read_back(
+        &mut self,
+        view: &View<'_>,
+        overlays: &[Overlay],
+        target_size: [u32; 2],
+    ) -> Result<Vec<u8>, RenderError> {
+        self.read_back_inner::<fn() -> std::future::Ready<()>, _>(view, overlays, target_size, None).await
     }
 
     /// [`Renderer::read_back`] that, while the buffer map is pending, polls the device and
     /// awaits `yield_now()` between polls. In the browser pass a future that yields to the
-    /// event loop (e.g. a 0 ms timeout or `requestAnimationFrame` promise); that makes the
-    /// read-back complete on WebGL2 as well as WebGPU.
+    /// event loop (e.g. a 0 ms timeout); that makes the read-back complete on WebGL2 as well
+    /// as WebGPU.
     ///
     /// # Errors
     /// As [`Renderer::read_back`].
-    pub async fn read_back_with_yield<F, Fut>(&self, view: &View, yield_now: F) -> Result<Vec<u8>, RenderError>
+    pub async fn read_back_with_yield<F, Fut>(
+        &mut self,
+        view: &View<'_>,
+        overlays: &[Overlay],
+        target_size: [u32; 2],
+        yield_now: F,
+    ) -> Result<Vec<u8>, RenderError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
-        self.read_back_inner(view, Some(yield_now)).await
+        self.read_back_inner(view, overlays, target_size, Some(yield_now)).await
     }
 
-    async fn read_back_inner<F, Fut>(&self, view: &View, mut yield_now: Option<F>) -> Result<Vec<u8>, RenderError>
+    async fn read_back_inner<F, Fut>(
+        &mut self,
+        view: &View<'_>,
+        overlays: &[Overlay],
+        target_size: [u32; 2],
+        mut yield_now: Option<F>,
+    ) -> Result<Vec<u8>, RenderError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
-        let state = self.image.as_ref().ok_or(RenderError::NoImage)?;
-        let (width, height) = (state.width, state.height);
-        let (format, pipeline) = match &self.readback {
-            Some((format, pipeline)) => (*format, pipeline),
-            None => (self.target_format, &self.pipeline),
-        };
+        let [width, height] = target_size;
+        if width == 0 || height == 0 {
+            return Err(RenderError::EmptyImage { width, height });
+        }
+        self.prepare_voi_lut(view);
+        let format = self.readback.as_ref().map_or(self.target_format, |(f, _)| *f);
         let offscreen = self.device.create_texture(&wgpu::TextureDescriptor {
             label: Some("obscura-render read-back target"),
             size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
@@ -526,16 +818,7 @@ impl Renderer {
             usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
             mapped_at_creation: false,
         });
-        let one_to_one = View { zoom: 1.0, pan: [0.0, 0.0], ..*view };
-        self.encode_and_submit(
-            &target,
-            [width, height],
-            &one_to_one,
-            pipeline,
-            format,
-            &self.readback_uniforms,
-            Some((&offscreen, &buffer, padded)),
-        );
+        self.encode_and_submit(&target, target_size, view, overlays, true, Some((&offscreen, &buffer, padded)));
 
         let (sender, mut receiver) = futures_channel::oneshot::channel();
         buffer.map_async(wgpu::MapMode::Read, .., move |result| {
@@ -563,65 +846,128 @@ impl Renderer {
         };
         mapped.map_err(|e| RenderError::ReadBack(e.to_string()))?;
 
-        let mut gray = Vec::with_capacity(width as usize * height as usize);
+        let mut rgb = Vec::with_capacity(width as usize * height as usize * 3);
         {
             let mapped = buffer.get_mapped_range(..).map_err(|e| RenderError::ReadBack(e.to_string()))?;
             for row in mapped.chunks_exact(padded as usize) {
-                gray.extend(row[..unpadded as usize].chunks_exact(4).map(|px| px[0]));
+                rgb.extend(row[..unpadded as usize].chunks_exact(4).flat_map(|px| [px[0], px[1], px[2]]));
             }
         }
         buffer.unmap();
         buffer.destroy();
         offscreen.destroy();
-        // Rgba8/Bgra8 swap only matters for R vs B; gray has R == G == B.
-        Ok(gray)
+        Ok(rgb)
     }
 
-    fn make_bind_group(&self, view: &wgpu::TextureView, uniforms: &wgpu::Buffer) -> wgpu::BindGroup {
-        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("obscura-render bind group"),
-            layout: &self.bind_group_layout,
-            entries: &[
-                wgpu::BindGroupEntry { binding: 0, resource: uniforms.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::TextureView(view) },
-            ],
-        })
-    }
-
-    fn params(&self, target_size: [u32; 2], view: &View, format: wgpu::TextureFormat) -> Params {
-        let (mut quad, voi, signed) = match &self.image {
-            Some(s) => (
-                quad_transform([s.width, s.height], target_size, view.zoom, view.pan),
-                [view.window.center, effective_width(view.window.width), s.slope, s.intercept],
-                s.signed,
-            ),
-            None => ([0.0; 4], [0.0; 4], false),
-        };
-        if quad.iter().any(|v| !v.is_finite()) {
-            quad = [0.0; 4];
+    /// Uploads the view's VOI LUT unless it is the one last used.
+    fn prepare_voi_lut(&mut self, view: &View) {
+        let Voi::Lut(lut) = view.voi else { return };
+        if matches!(&self.voi_lut, Some((cached, _)) if cached == lut) {
+            return;
         }
-        Params { quad, voi, flags: [u32::from(signed), u32::from(view.invert), u32::from(format.is_srgb()), 0] }
+        let texture = upload_lut(&self.device, &self.queue, lut.first_mapped, &lut.data);
+        self.voi_lut = Some((lut.clone(), texture));
+        self.rebuild_bind_group();
     }
 
-    #[allow(clippy::too_many_arguments)]
+    fn rebuild_bind_group(&mut self) {
+        let image = self.image.as_ref().map_or(&self.empty_r16, |s| &s.texture);
+        let modality = self.modality_lut.as_ref().map_or(&self.empty_r16, |l| &l.texture);
+        let voi = self.voi_lut.as_ref().map_or(&self.empty_r16, |(_, l)| &l.texture);
+        let palette = self.palette.as_ref().map_or(&self.empty_rgba8, |l| &l.texture);
+        self.bind_group =
+            bind_group(&self.device, &self.bind_group_layout, &self.uniforms, [image, modality, voi, palette]);
+    }
+
+    fn params(&self, target_size: [u32; 2], view: &View, srgb: bool) -> Params {
+        let inverse = view.transform.inverse();
+        let [inv_x, inv_y] = inverse.map_or([[0.0; 4]; 2], |m| m.map(|r| [r[0] as f32, r[1] as f32, r[2] as f32, 0.0]));
+        let mut flags = if srgb { FLAG_SRGB } else { 0 };
+        if view.interpolation == Interpolation::Bilinear {
+            flags |= FLAG_BILINEAR;
+        }
+        let mut params = Params {
+            inv_x,
+            inv_y,
+            modality: [1.0, 0.0, 0.0, 0.0],
+            voi: [0.0, 1.0, 1.0, 0.0],
+            background: [view.background[0], view.background[1], view.background[2], 0].map(f32::from),
+            target_size: [target_size[0].max(1) as f32, target_size[1].max(1) as f32, 0.0, 0.0],
+            mode: [KIND_GRAY, VOI_LINEAR, 0, 0],
+            luts: [0, 1, 0, 1],
+            palette_range: [0, 1, 0, 0],
+        };
+        let Some(state) = self.image.as_ref().filter(|_| inverse.is_some()) else {
+            params.mode[2] = flags;
+            return params;
+        };
+        flags |= FLAG_HAS_IMAGE;
+        if state.signed {
+            flags |= FLAG_SIGNED;
+        }
+        // The image's polarity applies to gray only; the user's toggle to everything.
+        let gray_inverse = state.kind == KIND_GRAY && state.inverse;
+        if gray_inverse != view.invert {
+            flags |= FLAG_INVERT;
+        }
+        params.modality = [state.rescale[0], state.rescale[1], 0.0, 0.0];
+        if let Some(lut) = &self.modality_lut {
+            flags |= FLAG_MODALITY_LUT;
+            params.luts[0] = lut.first;
+            params.luts[1] = lut.count;
+        }
+        if let Some(lut) = &self.palette {
+            params.palette_range = [lut.first, lut.count, 0, 0];
+        }
+        let function = match view.voi {
+            Voi::Window(w, function) => {
+                let (code, width) = match function {
+                    // `max` also maps NaN to the floor (display.rs does the same in f64).
+                    VoiFunction::Linear => (VOI_LINEAR, (w.width as f32).max(1.0)),
+                    VoiFunction::LinearExact => (VOI_LINEAR_EXACT, (w.width as f32).max(f32::MIN_POSITIVE)),
+                    VoiFunction::Sigmoid => (VOI_SIGMOID, (w.width as f32).max(f32::MIN_POSITIVE)),
+                };
+                params.voi = [w.center as f32, width, 1.0, 0.0];
+                code
+            }
+            Voi::Lut(lut) => {
+                if let Some((_, texture)) = &self.voi_lut {
+                    params.luts[2] = texture.first;
+                    params.luts[3] = texture.count;
+                }
+                params.voi = [0.0, 1.0, lut.max_value() as f32, 0.0];
+                VOI_LUT
+            }
+        };
+        params.mode = [state.kind, function, flags, 0];
+        params
+    }
+
     fn encode_and_submit(
         &self,
         target: &wgpu::TextureView,
         target_size: [u32; 2],
         view: &View,
-        pipeline: &wgpu::RenderPipeline,
-        format: wgpu::TextureFormat,
-        uniforms: &wgpu::Buffer,
+        overlays: &[Overlay],
+        for_readback: bool,
         copy_out: Option<(&wgpu::Texture, &wgpu::Buffer, u32)>,
     ) {
-        let params = self.params(target_size, view, format);
-        self.queue.write_buffer(uniforms, 0, bytemuck::bytes_of(&params));
-        let bind_group = self.image.as_ref().map(|state| {
-            if std::ptr::eq(uniforms, &self.uniforms) {
-                &state.bind_group
-            } else {
-                &state.readback_bind_group
-            }
+        let (format, pipelines) = match (&self.readback, for_readback) {
+            (Some((format, pipelines)), true) => (*format, pipelines),
+            _ => (self.target_format, &self.pipelines),
+        };
+        let params = self.params(target_size, view, format.is_srgb());
+        self.queue.write_buffer(&self.uniforms, 0, bytemuck::bytes_of(&params));
+        let vertices = overlay::tessellate(overlays, &view.transform);
+        let vertex_buffer = (!vertices.is_empty()).then(|| {
+            let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("obscura-render overlay vertices"),
+                size: std::mem::size_of_val(vertices.as_slice()) as u64,
+                usage: wgpu::BufferUsages::VERTEX | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            self.queue.write_buffer(&buffer, 0, bytemuck::cast_slice(&vertices));
+            buffer
         });
         let mut encoder = self
             .device
@@ -633,6 +979,7 @@ impl Renderer {
                     view: target,
                     depth_slice: None,
                     resolve_target: None,
+                    // The image pass writes every pixel (background included).
                     ops: wgpu::Operations {
                         load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
                         store: wgpu::StoreOp::Store,
@@ -643,12 +990,13 @@ impl Renderer {
                 occlusion_query_set: None,
                 multiview_mask: None,
             });
-            if let Some(bind_group) = &bind_group {
-                if params.quad != [0.0; 4] {
-                    pass.set_pipeline(pipeline);
-                    pass.set_bind_group(0, *bind_group, &[]);
-                    pass.draw(0..6, 0..1);
-                }
+            pass.set_bind_group(0, &self.bind_group, &[]);
+            pass.set_pipeline(&pipelines.image);
+            pass.draw(0..3, 0..1);
+            if let Some(buffer) = &vertex_buffer {
+                pass.set_pipeline(&pipelines.overlay);
+                pass.set_vertex_buffer(0, buffer.slice(..));
+                pass.draw(0..vertices.len() as u32, 0..1);
             }
         }
         if let Some((texture, buffer, padded)) = copy_out {
@@ -674,7 +1022,46 @@ impl Renderer {
     }
 }
 
-fn write_r16(queue: &wgpu::Queue, texture: &wgpu::Texture, bytes: &[u8], width: u32, height: u32) {
+fn new_texture(
+    device: &wgpu::Device,
+    label: &str,
+    format: wgpu::TextureFormat,
+    width: u32,
+    height: u32,
+) -> wgpu::Texture {
+    device.create_texture(&wgpu::TextureDescriptor {
+        label: Some(label),
+        size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        view_formats: &[],
+    })
+}
+
+fn bind_group(
+    device: &wgpu::Device,
+    layout: &wgpu::BindGroupLayout,
+    uniforms: &wgpu::Buffer,
+    textures: [&wgpu::Texture; 4],
+) -> wgpu::BindGroup {
+    let views = textures.map(|t| t.create_view(&wgpu::TextureViewDescriptor::default()));
+    device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("obscura-render bind group"),
+        layout,
+        entries: &[
+            wgpu::BindGroupEntry { binding: 0, resource: uniforms.as_entire_binding() },
+            wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::TextureView(&views[0]) },
+            wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(&views[1]) },
+            wgpu::BindGroupEntry { binding: 3, resource: wgpu::BindingResource::TextureView(&views[2]) },
+            wgpu::BindGroupEntry { binding: 4, resource: wgpu::BindingResource::TextureView(&views[3]) },
+        ],
+    })
+}
+
+fn write_texture(queue: &wgpu::Queue, texture: &wgpu::Texture, bytes: &[u8], width: u32, height: u32, texel: u32) {
     queue.write_texture(
         wgpu::TexelCopyTextureInfo {
             texture,
@@ -683,24 +1070,45 @@ fn write_r16(queue: &wgpu::Queue, texture: &wgpu::Texture, bytes: &[u8], width: 
             aspect: wgpu::TextureAspect::All,
         },
         bytes,
-        wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(width * 2), rows_per_image: Some(height) },
+        wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(width * texel), rows_per_image: Some(height) },
         wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
     );
 }
 
-/// The image quad in NDC: `[half_extent_x, half_extent_y, centre_x, centre_y]`.
-/// Zoom 1 fits the image in the target keeping the aspect ratio; pan is in target pixels,
-/// y down.
-fn quad_transform(image: [u32; 2], target: [u32; 2], zoom: f32, pan: [f32; 2]) -> [f32; 4] {
-    let (iw, ih) = (image[0] as f32, image[1] as f32);
-    let (tw, th) = (target[0].max(1) as f32, target[1].max(1) as f32);
-    let scale = (tw / iw).min(th / ih) * zoom;
-    [iw * scale / tw, ih * scale / th, 2.0 * pan[0] / tw, -2.0 * pan[1] / th]
+/// A LUT as a 256-wide `R16Uint` texture (at most 65536 entries; a longer table is cut, which
+/// the DICOM LUT Descriptor cannot express anyway).
+fn upload_lut(device: &wgpu::Device, queue: &wgpu::Queue, first: i32, data: &[u16]) -> LutTexture {
+    let data = if data.is_empty() { &[0u16][..] } else { &data[..data.len().min(LUT_MAX_ENTRIES)] };
+    let rows = (data.len() as u32).div_ceil(LUT_WIDTH);
+    let mut padded = data.to_vec();
+    padded.resize((rows * LUT_WIDTH) as usize, 0);
+    let texture = new_texture(device, "obscura-render LUT", wgpu::TextureFormat::R16Uint, LUT_WIDTH, rows);
+    write_texture(queue, &texture, bytemuck::cast_slice(&padded), LUT_WIDTH, rows, 2);
+    LutTexture { texture, first, count: data.len() as i32 }
+}
+
+/// The palette's 8-bit colours ([`Palette::rgb8`]) for every index its three tables cover, as a
+/// 256-wide `Rgba8Uint` texture.
+fn upload_palette(device: &wgpu::Device, queue: &wgpu::Queue, palette: &Palette) -> LutTexture {
+    let tables = [&palette.red, &palette.green, &palette.blue];
+    let first = tables.iter().map(|l| l.first_mapped).min().unwrap_or(0);
+    let end = tables.iter().map(|l| i64::from(l.first_mapped) + l.data.len() as i64).max().unwrap_or(1);
+    let count = ((end - i64::from(first)).clamp(1, LUT_MAX_ENTRIES as i64)) as u32;
+    let rows = count.div_ceil(LUT_WIDTH);
+    let mut rgba = vec![0u8; (rows * LUT_WIDTH * 4) as usize];
+    for i in 0..count {
+        let [r, g, b] = palette.rgb8(i64::from(first) + i64::from(i));
+        rgba[i as usize * 4..i as usize * 4 + 4].copy_from_slice(&[r, g, b, 255]);
+    }
+    let texture = new_texture(device, "obscura-render palette", wgpu::TextureFormat::Rgba8Uint, LUT_WIDTH, rows);
+    write_texture(queue, &texture, &rgba, LUT_WIDTH, rows, 4);
+    LutTexture { texture, first, count: count as i32 }
 }
 
 /// Creates a renderer on a headless device (all native backends, or those named in the
-/// `WGPU_BACKEND` environment variable; a software adapter such as lavapipe is fine) targeting `Rgba8Unorm`, for tests and the CLI. The device is requested
-/// with [`required_limits`] and no features, i.e. as constrained as in a WebGL2 browser.
+/// `WGPU_BACKEND` environment variable; a software adapter such as lavapipe is fine) targeting
+/// `Rgba8Unorm`, for tests and the CLI. The device is requested with [`required_limits`] and no
+/// features, i.e. as constrained as in a WebGL2 browser.
 ///
 /// # Errors
 /// [`RenderError::NoAdapter`] (with a hint to install `mesa-vulkan-drivers`) or
@@ -760,42 +1168,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quad_fits_and_centres() {
-        // Square image in a wide target: full height, half width.
-        assert_eq!(quad_transform([100, 100], [200, 100], 1.0, [0.0, 0.0]), [0.5, 1.0, 0.0, 0.0]);
-        // 1:1.
-        assert_eq!(quad_transform([511, 257], [511, 257], 1.0, [0.0, 0.0]), [1.0, 1.0, 0.0, 0.0]);
-        // Zoom 2, pan right/down by a quarter of the target.
-        assert_eq!(quad_transform([100, 100], [100, 100], 2.0, [25.0, 25.0]), [2.0, 2.0, 0.5, -0.5]);
+    fn fit_centres_and_keeps_the_aspect_ratio() {
+        // Square image in a wide target: full height, centred horizontally.
+        assert_eq!(Transform::fit([100, 100], [200, 100]), Transform([[1.0, 0.0, 50.0], [0.0, 1.0, 0.0]]));
+        assert_eq!(Transform::fit([511, 257], [511, 257]), Transform::IDENTITY);
+        assert_eq!(Transform::fit([4, 2], [8, 8]), Transform([[2.0, 0.0, 0.0], [0.0, 2.0, 2.0]]));
     }
 
     #[test]
-    fn voi_linear_matches_the_standard() {
-        let w = Window { center: 2048.0, width: 4096.0 };
-        assert_eq!(voi_linear(0.0, w), ((0.0 - 2047.5) / 4095.0 + 0.5) * 255.0);
-        assert_eq!(voi_linear(-1.0, w), 0.0);
-        assert_eq!(voi_linear(5000.0, w), 255.0);
-        // Width 1 is a threshold at c - 0.5.
-        let t = Window { center: 100.5, width: 1.0 };
-        assert_eq!(voi_linear(100.0, t), 0.0);
-        assert_eq!(voi_linear(101.0, t), 255.0);
-    }
-
-    #[test]
-    fn cpu_reference_signed_and_invert() {
-        let px = [(-1024i16) as u16, 0, 2100];
-        let img = GrayImage {
-            width: 3,
-            height: 1,
-            pixels: &px,
-            signed: true,
-            rescale_slope: 1.0,
-            rescale_intercept: -1024.0,
-        };
-        let w = Window { center: -1024.0, width: 2048.0 };
-        // -2048 -> 0, -1024 -> ~128, 1076 -> 255
-        assert_eq!(cpu_reference(&img, w, false), vec![0, 128, 255]);
-        assert_eq!(cpu_reference(&img, w, true), vec![255, 127, 0]);
+    fn inverse_undoes_apply() {
+        // Rotation by 90°, scale 2, translation.
+        let t = Transform([[0.0, -2.0, 30.0], [2.0, 0.0, 5.0]]);
+        let inv = t.inverse().unwrap();
+        for p in [[0.0, 0.0], [3.5, 7.25], [-1.0, 100.0]] {
+            let q = t.apply(p);
+            let back = [
+                inv[0][0] * f64::from(q[0]) + inv[0][1] * f64::from(q[1]) + inv[0][2],
+                inv[1][0] * f64::from(q[0]) + inv[1][1] * f64::from(q[1]) + inv[1][2],
+            ];
+            assert!((back[0] - f64::from(p[0])).abs() < 1e-5 && (back[1] - f64::from(p[1])).abs() < 1e-5);
+        }
+        assert_eq!(Transform([[1.0, 2.0, 0.0], [2.0, 4.0, 0.0]]).inverse(), None);
+        assert_eq!(Transform([[f32::NAN, 0.0, 0.0], [0.0, 1.0, 0.0]]).inverse(), None);
     }
 
     #[test]
@@ -805,5 +1199,11 @@ mod tests {
         assert_eq!(pick_surface_format(&[F::Rgba8UnormSrgb]), F::Rgba8UnormSrgb);
         assert_eq!(pick_surface_format(&[F::Rgba16Float, F::Rgba8UnormSrgb]), F::Rgba8UnormSrgb);
         assert_eq!(pick_surface_format(&[]), F::Rgba8Unorm);
+    }
+
+    #[test]
+    fn params_block_is_std140_sized() {
+        assert_eq!(std::mem::size_of::<Params>() % 16, 0);
+        assert_eq!(std::mem::size_of::<Params>(), 9 * 16);
     }
 }

@@ -1,44 +1,59 @@
-// Obscura grayscale renderer: R16Uint texture + DICOM LINEAR VOI in the fragment shader.
-// WebGL2-compatible: one uniform buffer (48 bytes, 16-byte aligned members), one
-// integer texture read with textureLoad, no storage buffers, no compute.
+// Obscura renderer: the whole DICOM display pipeline per fragment, and overlay geometry.
+// WebGL2-compatible: one uniform buffer (vec4 members only), integer textures read with
+// textureLoad (WebGL2's texelFetch), vertex buffers; no storage buffers, no compute, no sampler.
+//
+// The CPU reference is obscura_imaging::display::rgb8_at; every rule below mirrors it.
 
 struct Params {
-    // xy: half extent of the image quad in NDC, zw: centre of the quad in NDC.
-    quad: vec4<f32>,
-    // x: window centre, y: window width, z: rescale slope, w: rescale intercept.
+    // Target pixel -> image pixel (the inverse of the view transform): x = dot(inv_x.xy, p) + inv_x.z.
+    inv_x: vec4<f32>,
+    inv_y: vec4<f32>,
+    // x: rescale slope, y: rescale intercept.
+    modality: vec4<f32>,
+    // x: window centre, y: window width (already clamped), z: VOI LUT maximum entry value.
     voi: vec4<f32>,
-    // x: signed (0/1), y: invert (0/1), z: target is sRGB (0/1), w: unused.
-    flags: vec4<u32>,
+    // rgb: background as 8-bit code values (0..255).
+    background: vec4<f32>,
+    // xy: target size in pixels (for the overlay vertices).
+    target_size: vec4<f32>,
+    // x: image kind (KIND_*), y: VOI function (VOI_*), z: FLAG_* bits.
+    mode: vec4<u32>,
+    // x, y: Modality LUT first mapped value and entry count; z, w: the same for the VOI LUT.
+    luts: vec4<i32>,
+    // x, y: palette first mapped value and entry count.
+    palette_range: vec4<i32>,
 };
+
+const KIND_GRAY: u32 = 0u;
+const KIND_PALETTE: u32 = 1u;
+
+const VOI_LINEAR: u32 = 0u;
+const VOI_LINEAR_EXACT: u32 = 1u;
+const VOI_SIGMOID: u32 = 2u;
+
+const FLAG_SIGNED: u32 = 1u;
+const FLAG_INVERT: u32 = 2u;
+const FLAG_SRGB: u32 = 4u;
+const FLAG_BILINEAR: u32 = 8u;
+const FLAG_MODALITY_LUT: u32 = 16u;
+const FLAG_HAS_IMAGE: u32 = 32u;
+
+// LUTs are 256 entries wide, row after row (a 65536-entry LUT is 256x256).
+const LUT_WIDTH: i32 = 256;
 
 @group(0) @binding(0) var<uniform> params: Params;
+// Gray / palette: stored values as 16-bit patterns in .r (R16Uint); RGB: 8-bit .rgb (Rgba8Uint).
 @group(0) @binding(1) var image: texture_2d<u32>;
+@group(0) @binding(2) var modality_lut: texture_2d<u32>;
+@group(0) @binding(3) var voi_lut: texture_2d<u32>;
+// 8-bit colours, .rgb (Rgba8Uint).
+@group(0) @binding(4) var palette: texture_2d<u32>;
 
-struct VsOut {
-    @builtin(position) position: vec4<f32>,
-    @location(0) uv: vec2<f32>,
-};
-
-@vertex
-fn vs_main(@builtin(vertex_index) index: u32) -> VsOut {
-    // Two triangles covering the unit square; uv (0,0) is the top-left image corner.
-    var corners = array<vec2<f32>, 6>(
-        vec2<f32>(0.0, 0.0),
-        vec2<f32>(1.0, 0.0),
-        vec2<f32>(0.0, 1.0),
-        vec2<f32>(0.0, 1.0),
-        vec2<f32>(1.0, 0.0),
-        vec2<f32>(1.0, 1.0),
-    );
-    let uv = corners[index];
-    let ndc = vec2<f32>(uv.x * 2.0 - 1.0, 1.0 - uv.y * 2.0);
-    var out: VsOut;
-    out.position = vec4<f32>(ndc * params.quad.xy + params.quad.zw, 0.0, 1.0);
-    out.uv = uv;
-    return out;
+fn has(flag: u32) -> bool {
+    return (params.mode.z & flag) != 0u;
 }
 
-// sRGB EOTF: the linear value whose sRGB encoding is `c` (0..1).
+// sRGB EOTF: the linear value whose sRGB encoding is `c` (0..1), so that an sRGB target stores `c`.
 fn srgb_to_linear(c: f32) -> f32 {
     if (c <= 0.04045) {
         return c / 12.92;
@@ -46,38 +61,163 @@ fn srgb_to_linear(c: f32) -> f32 {
     return pow((c + 0.055) / 1.055, 2.4);
 }
 
-@fragment
-fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
-    let dims = textureDimensions(image);
-    let size = vec2<f32>(f32(dims.x), f32(dims.y));
-    let texel_f = clamp(floor(in.uv * size), vec2<f32>(0.0, 0.0), size - vec2<f32>(1.0, 1.0));
-    let texel = vec2<i32>(i32(texel_f.x), i32(texel_f.y));
-    let raw = textureLoad(image, texel, 0).r & 0xffffu;
-
-    var stored = f32(raw);
-    if (params.flags.x != 0u && raw >= 32768u) {
-        stored = stored - 65536.0;
+// 8-bit code values (0..255) to what the target must be written with to store them.
+fn encode(code: vec3<f32>) -> vec3<f32> {
+    var c = code / 255.0;
+    if (has(FLAG_SRGB)) {
+        c = vec3<f32>(srgb_to_linear(c.r), srgb_to_linear(c.g), srgb_to_linear(c.b));
     }
-    let x = stored * params.voi.z + params.voi.w;
+    return c;
+}
 
-    // DICOM PS3.3 C.11.2.1.2.1, LINEAR, output range 0..255.
+fn lut_texel(input: i32, first: i32, count: i32) -> vec2<i32> {
+    // Inputs below the table map to its first entry, above to its last (PS3.3 C.11.1.1).
+    let i = clamp(input - first, 0, count - 1);
+    return vec2<i32>(i % LUT_WIDTH, i / LUT_WIDTH);
+}
+
+fn stored_at(t: vec2<i32>) -> i32 {
+    let raw = i32(textureLoad(image, t, 0).r & 0xffffu);
+    if (has(FLAG_SIGNED) && raw >= 32768) {
+        return raw - 65536;
+    }
+    return raw;
+}
+
+fn modality_at(t: vec2<i32>) -> f32 {
+    let s = stored_at(t);
+    if (has(FLAG_MODALITY_LUT)) {
+        return f32(textureLoad(modality_lut, lut_texel(s, params.luts.x, params.luts.y), 0).r);
+    }
+    return f32(s) * params.modality.x + params.modality.y;
+}
+
+fn colour_at(t: vec2<i32>) -> vec3<f32> {
+    if (params.mode.x == KIND_PALETTE) {
+        let index = stored_at(t);
+        return vec3<f32>(textureLoad(palette, lut_texel(index, params.palette_range.x, params.palette_range.y), 0).rgb);
+    }
+    return vec3<f32>(textureLoad(image, t, 0).rgb);
+}
+
+// The VOI output (0..1) of modality value x (PS3.3 C.11.2.1.2).
+fn voi(x: f32) -> f32 {
     let c = params.voi.x;
     let w = params.voi.y;
-    var y: f32;
-    if (x <= c - 0.5 - (w - 1.0) / 2.0) {
-        y = 0.0;
-    } else if (x > c - 0.5 + (w - 1.0) / 2.0) {
-        y = 255.0;
+    let function = params.mode.y;
+    if (function == VOI_LINEAR) {
+        // w >= 1 here.
+        if (x <= c - 0.5 - (w - 1.0) / 2.0) {
+            return 0.0;
+        }
+        if (x > c - 0.5 + (w - 1.0) / 2.0 || w <= 1.0) {
+            return 1.0;
+        }
+        return (x - (c - 0.5)) / (w - 1.0) + 0.5;
+    }
+    if (function == VOI_LINEAR_EXACT) {
+        if (x <= c - w / 2.0) {
+            return 0.0;
+        }
+        if (x > c + w / 2.0) {
+            return 1.0;
+        }
+        return (x - c) / w + 0.5;
+    }
+    if (function == VOI_SIGMOID) {
+        // exp of more than ~88 overflows f32; 1 / (1 + e^80) is 0 at 8 bits anyway.
+        return 1.0 / (1.0 + exp(clamp(-4.0 * (x - c) / w, -80.0, 80.0)));
+    }
+    // VOI LUT: its input is the modality value, truncated towards minus infinity.
+    let input = i32(clamp(floor(x), -1.0e9, 1.0e9));
+    return f32(textureLoad(voi_lut, lut_texel(input, params.luts.z, params.luts.w), 0).r) / params.voi.z;
+}
+
+fn code_of(v: f32) -> f32 {
+    return clamp(floor(v + 0.5), 0.0, 255.0);
+}
+
+// The displayed 8-bit colour at image position p (pixel centres at +0.5), p inside the image.
+fn display(p: vec2<f32>, dims: vec2<i32>) -> vec3<f32> {
+    let last = dims - vec2<i32>(1, 1);
+    let zero = vec2<i32>(0, 0);
+    var t00: vec2<i32>;
+    var t10: vec2<i32>;
+    var t01: vec2<i32>;
+    var t11: vec2<i32>;
+    var f = vec2<f32>(0.0, 0.0);
+    let bilinear = has(FLAG_BILINEAR);
+    if (bilinear) {
+        let u = p - vec2<f32>(0.5, 0.5);
+        let f0 = floor(u);
+        f = u - f0;
+        let i0 = vec2<i32>(f0);
+        t00 = clamp(i0, zero, last);
+        t10 = clamp(i0 + vec2<i32>(1, 0), zero, last);
+        t01 = clamp(i0 + vec2<i32>(0, 1), zero, last);
+        t11 = clamp(i0 + vec2<i32>(1, 1), zero, last);
     } else {
-        y = ((x - (c - 0.5)) / (w - 1.0) + 0.5) * 255.0;
+        t00 = clamp(vec2<i32>(floor(p)), zero, last);
     }
-    var code = clamp(floor(y + 0.5), 0.0, 255.0);
-    if (params.flags.y != 0u) {
-        code = 255.0 - code;
+    var code: vec3<f32>;
+    if (params.mode.x == KIND_GRAY) {
+        var m = modality_at(t00);
+        if (bilinear) {
+            m = mix(mix(m, modality_at(t10), f.x), mix(modality_at(t01), modality_at(t11), f.x), f.y);
+        }
+        code = vec3<f32>(code_of(voi(m) * 255.0));
+    } else {
+        var c = colour_at(t00);
+        if (bilinear) {
+            c = mix(mix(c, colour_at(t10), f.x), mix(colour_at(t01), colour_at(t11), f.x), f.y);
+        }
+        code = vec3<f32>(code_of(c.r), code_of(c.g), code_of(c.b));
     }
-    var out = code / 255.0;
-    if (params.flags.z != 0u) {
-        out = srgb_to_linear(out);
+    if (has(FLAG_INVERT)) {
+        code = vec3<f32>(255.0, 255.0, 255.0) - code;
     }
-    return vec4<f32>(out, out, out, 1.0);
+    return code;
+}
+
+@vertex
+fn vs_image(@builtin(vertex_index) index: u32) -> @builtin(position) vec4<f32> {
+    // One triangle covering the whole target.
+    let x = f32(i32(index & 1u) * 4 - 1);
+    let y = f32(i32(index & 2u) * 2 - 1);
+    return vec4<f32>(x, y, 0.0, 1.0);
+}
+
+@fragment
+fn fs_image(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
+    // position.xy is the target pixel centre (x + 0.5, y + 0.5), y down.
+    let q = position.xy;
+    let p = vec2<f32>(dot(params.inv_x.xy, q) + params.inv_x.z, dot(params.inv_y.xy, q) + params.inv_y.z);
+    let dims = vec2<i32>(textureDimensions(image));
+    let size = vec2<f32>(dims);
+    var code = params.background.rgb;
+    if (has(FLAG_HAS_IMAGE) && p.x >= 0.0 && p.y >= 0.0 && p.x < size.x && p.y < size.y) {
+        code = display(p, dims);
+    }
+    return vec4<f32>(encode(code), 1.0);
+}
+
+struct OverlayOut {
+    @builtin(position) position: vec4<f32>,
+    @location(0) colour: vec4<f32>,
+};
+
+@vertex
+fn vs_overlay(@location(0) position: vec2<f32>, @location(1) colour: vec4<f32>) -> OverlayOut {
+    // position is in target pixels (x right, y down).
+    let ndc = vec2<f32>(position.x / params.target_size.x * 2.0 - 1.0, 1.0 - position.y / params.target_size.y * 2.0);
+    var out: OverlayOut;
+    out.position = vec4<f32>(ndc, 0.0, 1.0);
+    out.colour = colour;
+    return out;
+}
+
+@fragment
+fn fs_overlay(in: OverlayOut) -> @location(0) vec4<f32> {
+    // colour.rgb holds 8-bit code values / 255.
+    return vec4<f32>(encode(in.colour.rgb * 255.0), in.colour.a);
 }

@@ -14,7 +14,7 @@ use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use js_sys::Uint8Array;
 use obscura_dicomweb::client::{self, ListedStudy};
 use obscura_dicomweb::layout::{SealedSource, Store};
-use obscura_render::{GrayImage, View, Window};
+use obscura_render::{Image, Modality, Pixels, View, Voi, VoiFunction, Window};
 use obscura_seal::{
     Certificate, EnrolmentRequest, ObjectId, ObjectReceiver, PublicKey, Role, StudyIndex, StudyKeys, VerifiedManifest,
 };
@@ -654,13 +654,27 @@ fn submit_credentials() {
     }
 }
 
+/// A decoded slice as the renderer takes it (borrowing its pixels).
+fn display_image(d: &Decoded) -> Image<'_> {
+    Image {
+        width: d.width,
+        height: d.height,
+        pixels: Pixels::Gray {
+            values: d.pixels.as_slice().into(),
+            signed: d.signed,
+            modality: Modality::Rescale { slope: f64::from(d.slope), intercept: f64::from(d.intercept) },
+            inverse: false,
+        },
+    }
+}
+
 fn default_window(d: &Decoded) -> Window {
     if let Some(w) = d.window {
         return w;
     }
-    let (mut lo, mut hi) = (f32::MAX, f32::MIN);
+    let (mut lo, mut hi) = (f64::MAX, f64::MIN);
     for &p in &d.pixels {
-        let v = if d.signed { p as i16 as f32 } else { p as f32 } * d.slope + d.intercept;
+        let v = if d.signed { f64::from(p as i16) } else { f64::from(p) } * f64::from(d.slope) + f64::from(d.intercept);
         lo = lo.min(v);
         hi = hi.max(v);
     }
@@ -760,7 +774,7 @@ fn refresh() {
             None => set_hidden("error", true),
         }
         set_text("slice-status", if loading { "loading…" } else { "" });
-        let view = View { window: w, invert: false, zoom: 1.0, pan: [0.0, 0.0] };
+        let view = View { voi: Voi::Window(w, VoiFunction::Linear), ..View::default() };
         let upload_now = match upload {
             Some(true) => {
                 open.shown = Some(i);
@@ -781,6 +795,10 @@ fn refresh() {
     .flatten();
     update_progress();
     let Some((view, upload, index)) = view else { return };
+    if GPU.with(|g| g.try_borrow().is_ok_and(|g| g.as_ref().is_some_and(Gpu::is_lost))) {
+        recover_gpu();
+        return;
+    }
     GPU.with(|g| {
         let Ok(mut g) = g.try_borrow_mut() else {
             // A read-back is in flight; it redraws when done.
@@ -803,14 +821,7 @@ fn refresh() {
             Some(Some(_)) => APP.with(|a| {
                 let a = a.borrow();
                 match a.as_ref().and_then(|a| a.open.as_ref()).map(|o| &o.slices[index].state) {
-                    Some(SliceState::Ready(d)) => gpu.set_image(Some(&GrayImage {
-                        width: d.width,
-                        height: d.height,
-                        pixels: &d.pixels,
-                        signed: d.signed,
-                        rescale_slope: d.slope,
-                        rescale_intercept: d.intercept,
-                    })),
+                    Some(SliceState::Ready(d)) => gpu.set_image(Some(&display_image(d))),
                     _ => gpu.set_image(None),
                 }
             }),
@@ -827,6 +838,39 @@ fn refresh() {
             set_hidden("error", false);
         }
         gpu.draw(&view);
+    });
+}
+
+/// Replaces a lost GPU device / WebGL context by a new one on the same canvas, then redraws: the
+/// current slice is uploaded again from the decoded pixels in memory, nothing is refetched.
+fn recover_gpu() {
+    let Some(lost) = GPU.with(|g| g.try_borrow_mut().ok().and_then(|mut g| g.take())) else { return };
+    let canvas = lost.canvas().clone();
+    drop(lost);
+    with_app(|a| {
+        if let Some(o) = a.open.as_mut() {
+            o.shown = None
+        }
+    });
+    status("The GPU was lost; restarting it…");
+    let force_webgl = web_sys::window().unwrap().location().search().unwrap_or_default().contains("gpu=webgl");
+    wasm_bindgen_futures::spawn_local(async move {
+        // A lost WebGL context comes back asynchronously: try a few times.
+        let mut last_error = String::new();
+        for _ in 0..20 {
+            match Gpu::new(canvas.clone(), force_webgl).await {
+                Ok(gpu) => {
+                    GPU.with(|g| *g.borrow_mut() = Some(gpu));
+                    status("");
+                    refresh();
+                    return;
+                }
+                Err(e) => last_error = e,
+            }
+            sleep_ms(250).await;
+        }
+        set_text("error", &format!("The GPU was lost and could not be restarted: {last_error}"));
+        set_hidden("error", false);
     });
 }
 
@@ -886,11 +930,8 @@ fn install_input_handlers() {
             // Horizontal drag widens/narrows the window, vertical moves the level, as in PACS viewers.
             let dx = e.client_x() as f64 - x0;
             let dy = e.client_y() as f64 - y0;
-            let scale = (w0.width as f64 / 256.0).max(1.0);
-            open.window = Some(Window {
-                center: (w0.center as f64 + dy * scale) as f32,
-                width: (w0.width as f64 + dx * scale).max(1.0) as f32,
-            });
+            let scale = (w0.width / 256.0).max(1.0);
+            open.window = Some(Window { center: w0.center + dy * scale, width: (w0.width + dx * scale).max(1.0) });
             Some(())
         })
         .flatten();
@@ -972,8 +1013,12 @@ pub(crate) fn sealed_url_for_slice(index: usize) -> Option<String> {
 }
 
 async fn yield_to_event_loop() {
+    sleep_ms(0).await
+}
+
+async fn sleep_ms(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        let _ = web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
@@ -982,18 +1027,21 @@ pub(crate) async fn read_back() -> Result<JsValue, String> {
     let Some(view) = with_app(|a| {
         let o = a.open.as_ref()?;
         o.shown?;
-        Some(View { window: o.window?, invert: false, zoom: 1.0, pan: [0.0, 0.0] })
+        Some(View { voi: Voi::Window(o.window?, VoiFunction::Linear), ..View::default() })
     })
     .flatten() else {
         return Ok(JsValue::NULL);
     };
     // Hold the GPU out of the thread-local while awaiting, so that loaders never find it borrowed
     // mid-await; put it back afterwards.
-    let gpu = GPU.with(|g| g.borrow_mut().take()).ok_or("no GPU")?;
+    let mut gpu = GPU.with(|g| g.borrow_mut().take()).ok_or("no GPU")?;
+    // One gray byte per image pixel: the image at 1:1 into a target of its own size.
+    let size = gpu.renderer_mut().image_size().unwrap_or([1, 1]);
     // WebGL2 maps buffers only when polled on a later turn of the event loop: yield to it.
-    let result = gpu.renderer().read_back_with_yield(&view, yield_to_event_loop).await;
+    let result = gpu.renderer_mut().read_back_with_yield(&view, &[], size, yield_to_event_loop).await;
     GPU.with(|g| *g.borrow_mut() = Some(gpu));
     refresh();
-    let bytes = result.map_err(|e| e.to_string())?;
-    Ok(Uint8Array::from(&bytes[..]).into())
+    let rgb = result.map_err(|e| e.to_string())?;
+    let gray: Vec<u8> = rgb.chunks_exact(3).map(|p| p[0]).collect();
+    Ok(Uint8Array::from(&gray[..]).into())
 }

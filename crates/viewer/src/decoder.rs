@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use futures_channel::oneshot;
 use js_sys::{Array, Object, Reflect, Uint16Array, Uint8Array};
-use obscura_render::Window;
+use obscura_imaging::Window;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use zeroize::Zeroize;
@@ -62,7 +62,7 @@ pub fn decode_for_display(plain: &[u8]) -> Result<Decoded, String> {
         signed: image.signed,
         slope: image.rescale_slope as f32,
         intercept: image.rescale_intercept as f32,
-        window: image.window().map(|w| Window { center: w.center as f32, width: w.width as f32 }),
+        window: image.window(),
     };
     let mut image = image;
     for f in &mut image.frames {
@@ -121,7 +121,7 @@ fn from_reply(image: &JsValue) -> Result<Decoded, String> {
     let copied = pixels.to_vec();
     pixels.fill(0, 0, pixels.length());
     let window = match (num("center"), num("windowWidth")) {
-        (Some(c), Some(w)) => Some(Window { center: c as f32, width: w as f32 }),
+        (Some(c), Some(w)) => Some(Window { center: c, width: w }),
         _ => None,
     };
     Ok(Decoded {

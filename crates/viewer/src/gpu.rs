@@ -2,8 +2,18 @@
 //!
 //! WebGPU is used where the browser offers it, WebGL2 otherwise (chosen at run time by
 //! `wgpu::util::new_instance_with_webgpu_detection`); `?gpu=webgl` in the page URL forces WebGL2.
+//!
+//! The drawing buffer is the canvas's CSS size × devicePixelRatio (device pixels), so the image
+//! and overlays are crisp. A lost device (WebGPU) or context (WebGL2) shows in [`Gpu::is_lost`];
+//! the app then builds a new `Gpu` on the same canvas and uploads the current slice again from
+//! the decoded pixels it keeps in memory.
 
-use obscura_render::{GrayImage, Renderer, View};
+use std::cell::Cell;
+use std::rc::Rc;
+
+use obscura_render::{Image, Renderer, Transform, View};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
 use web_sys::HtmlCanvasElement;
 
 /// Which browser graphics API draws.
@@ -24,6 +34,18 @@ pub struct Gpu {
     renderer: Renderer,
     /// The API in use.
     pub backend: Backend,
+    /// Set by the canvas's `webglcontextlost` event (wgpu does not report a lost WebGL context).
+    context_lost: Rc<Cell<bool>>,
+    _context_lost_handler: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl Drop for Gpu {
+    fn drop(&mut self) {
+        let _ = self.canvas.remove_event_listener_with_callback(
+            "webglcontextlost",
+            self._context_lost_handler.as_ref().unchecked_ref(),
+        );
+    }
 }
 
 impl Gpu {
@@ -64,7 +86,26 @@ impl Gpu {
         config.view_formats = vec![];
         surface.configure(&device, &config);
         let renderer = Renderer::new(device.clone(), queue, format);
-        Ok(Gpu { canvas, surface, device, config, renderer, backend })
+        let context_lost = Rc::new(Cell::new(false));
+        let flag = context_lost.clone();
+        let handler = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+            // Ask the browser to restore the context; the app then rebuilds the Gpu on it.
+            e.prevent_default();
+            flag.set(true);
+        });
+        let _ = canvas.add_event_listener_with_callback("webglcontextlost", handler.as_ref().unchecked_ref());
+        Ok(Gpu { canvas, surface, device, config, renderer, backend, context_lost, _context_lost_handler: handler })
+    }
+
+    /// Whether the device or the WebGL context is lost: drawing shows nothing any more, a new
+    /// `Gpu` is needed.
+    pub fn is_lost(&self) -> bool {
+        self.context_lost.get() || self.renderer.is_lost()
+    }
+
+    /// The canvas drawn on (to build a new `Gpu` after a loss).
+    pub fn canvas(&self) -> &HtmlCanvasElement {
+        &self.canvas
     }
 
     /// Matches the drawing buffer to the canvas's CSS size × devicePixelRatio.
@@ -83,7 +124,7 @@ impl Gpu {
     }
 
     /// Uploads a slice (or, with `None`, removes whatever was shown: nothing of it stays).
-    pub fn set_image(&mut self, image: Option<&GrayImage>) -> Result<(), String> {
+    pub fn set_image(&mut self, image: Option<&Image>) -> Result<(), String> {
         match image {
             Some(img) => {
                 if let Err(e) = self.renderer.set_image(img) {
@@ -97,7 +138,8 @@ impl Gpu {
         Ok(())
     }
 
-    /// Draws one frame.
+    /// Draws one frame: the image fitted to the canvas and centred (the reading-room viewport
+    /// will hand over its own transform), whatever `view.transform` says.
     pub fn draw(&mut self, view: &View) {
         self.fit_to_css_size();
         let frame = match self.surface.get_current_texture() {
@@ -108,12 +150,14 @@ impl Gpu {
             }
         };
         let target = frame.texture.create_view(&wgpu::TextureViewDescriptor::default());
-        self.renderer.draw(&target, [self.config.width, self.config.height], view);
+        let size = [self.config.width, self.config.height];
+        let transform = self.renderer.image_size().map_or(Transform::IDENTITY, |image| Transform::fit(image, size));
+        self.renderer.draw(&target, size, &View { transform, ..*view }, &[]);
         self.renderer.queue().present(frame);
     }
 
     /// The renderer (for read-back in tests).
-    pub fn renderer(&self) -> &Renderer {
-        &self.renderer
+    pub fn renderer_mut(&mut self) -> &mut Renderer {
+        &mut self.renderer
     }
 }
