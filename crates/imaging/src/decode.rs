@@ -119,7 +119,10 @@ impl std::fmt::Debug for Frame {
 }
 
 /// A decoded DICOM image: geometry, value interpretation and frames.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// It serialises (serde) without its frames: a viewer sends the header part between threads as
+/// data and moves the pixel buffers separately.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DecodedImage {
     /// Rows (height in pixels).
     pub rows: u32,
@@ -152,6 +155,7 @@ pub struct DecodedImage {
     /// The Palette Color LUTs of a [`Photometric::PaletteColor`] image.
     pub palette: Option<Palette>,
     /// The frames, in order.
+    #[serde(skip)]
     pub frames: Vec<Frame>,
 }
 

@@ -10,7 +10,7 @@ use crate::ImagingError;
 
 /// A lookup table: `data[0]` is the output for the input `first_mapped`; inputs below map to the
 /// first entry and inputs above to the last (PS3.3 C.11.1.1).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Lut {
     /// The input value mapped to the first entry (LUT Descriptor value 2; signed when the pixel
     /// representation is signed).
@@ -36,7 +36,7 @@ impl Lut {
 }
 
 /// The three Palette Color LUTs (Red, Green, Blue) of a PALETTE COLOR image.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Palette {
     /// Red Palette Color LUT.
     pub red: Lut,

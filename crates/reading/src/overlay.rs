@@ -121,7 +121,7 @@ pub fn corners(attributes: &Attributes, stack: &Stack, window: &WindowLevel, vie
 
     c.bottom_right.push(window.label());
     c.bottom_right.push(format!("Zoom: {} %", number(viewport.zoom_percent(), 0)));
-    c.bottom_right.push(viewport.interpolation().label().to_string());
+    c.bottom_right.push(crate::viewport::interpolation_label(viewport.interpolation()).to_string());
     c
 }
 

@@ -90,23 +90,14 @@ impl Affine {
     }
 }
 
-/// How the renderer samples the image between pixel centres (shown in the overlay).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Interpolation {
-    /// Bilinear between the four nearest pixel centres.
-    #[default]
-    Linear,
-    /// The nearest pixel (each image pixel a flat square).
-    Nearest,
-}
+/// Nearest or bilinear sampling: the renderer's and the CPU reference's own type.
+pub use obscura_imaging::display::Interpolation;
 
-impl Interpolation {
-    /// The overlay's name for it.
-    pub fn label(self) -> &'static str {
-        match self {
-            Interpolation::Linear => "Linear",
-            Interpolation::Nearest => "Nearest",
-        }
+/// The overlay's name for an interpolation.
+pub fn interpolation_label(interpolation: Interpolation) -> &'static str {
+    match interpolation {
+        Interpolation::Bilinear => "Linear",
+        Interpolation::Nearest => "Nearest",
     }
 }
 
@@ -161,7 +152,8 @@ impl Viewport {
             flip_horizontal: false,
             flip_vertical: false,
             fitted: true,
-            interpolation: Interpolation::default(),
+            // what PACS viewers show by default
+            interpolation: Interpolation::Bilinear,
         };
         v.fit();
         v
