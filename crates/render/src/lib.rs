@@ -158,6 +158,14 @@ pub enum RenderError {
     /// Mapping the read-back buffer failed.
     #[error("reading the rendered image back failed: {0}")]
     ReadBack(String),
+    /// A pane index at or above [`MAX_PANES`].
+    #[error("pane {pane} does not exist: the renderer holds panes 0 to {} ({max} at most)", max - 1)]
+    PaneIndex {
+        /// The index given.
+        pane: usize,
+        /// [`MAX_PANES`].
+        max: usize,
+    },
 }
 
 /// An affine map from image pixel coordinates to target pixel coordinates (both x right, y
@@ -435,7 +443,7 @@ struct LutTexture {
     count: i32,
 }
 
-/// What the shader needs to know about the current image, besides its textures.
+/// What the shader needs to know about a pane's image, besides its textures.
 struct ImageState {
     texture: wgpu::Texture,
     width: u32,
@@ -446,14 +454,56 @@ struct ImageState {
     rescale: [f32; 2],
 }
 
+impl ImageState {
+    /// Overwrites the texture with zeros (queued: the caller submits before destroying it).
+    fn write_zeros(&self, queue: &wgpu::Queue) {
+        let bytes_per_texel = if self.kind == KIND_RGB { 4 } else { 2 };
+        let zeros = vec![0u8; self.width as usize * self.height as usize * bytes_per_texel as usize];
+        write_texture(queue, &self.texture, &zeros, self.width, self.height, bytes_per_texel);
+    }
+}
+
+/// The GPU resources of one pane. Each pane has its own uniform buffer: all panes' uniforms are
+/// written before the one render pass that draws them, and a shared buffer would hold only the
+/// last pane's.
+struct Pane {
+    uniforms: wgpu::Buffer,
+    image: Option<ImageState>,
+    modality_lut: Option<LutTexture>,
+    palette: Option<LutTexture>,
+    /// The VOI LUT last used in this pane, and its texture.
+    voi_lut: Option<(Lut, LutTexture)>,
+    bind_group: wgpu::BindGroup,
+}
+
+/// The most panes a [`Renderer`] holds (a 4×4 layout); [`PaneDraw::pane`] and the `pane` of
+/// [`Renderer::set_pane_image`] are below it.
+pub const MAX_PANES: usize = 16;
+
+/// One pane of [`Renderer::draw_panes`]: which pane's image, where in the target, how.
+#[derive(Debug, Clone, Copy)]
+pub struct PaneDraw<'a> {
+    /// The pane index (below [`MAX_PANES`]), as given to [`Renderer::set_pane_image`].
+    pub pane: usize,
+    /// `[x, y, width, height]` in target device pixels (x right, y down). Nothing of the pane is
+    /// drawn outside it (it is the scissor rectangle, clamped to the target).
+    pub rect: [u32; 4],
+    /// How the pane's image is shown. `view.transform` maps image pixels to *absolute* target
+    /// pixels: it includes the rect's offset.
+    pub view: &'a View<'a>,
+    /// Overlays of this pane; [`Space::Target`] coordinates are absolute target pixels too.
+    pub overlays: &'a [Overlay],
+}
+
 /// The render pipelines for one target format.
 struct Pipelines {
     image: wgpu::RenderPipeline,
     overlay: wgpu::RenderPipeline,
 }
 
-/// Draws an [`Image`] with a [`View`] and [`Overlay`]s into a wgpu texture view (a surface
-/// texture in the browser, an offscreen texture in tests).
+/// Draws [`Image`]s with [`View`]s and [`Overlay`]s into a wgpu texture view (a surface texture
+/// in the browser, an offscreen texture in tests): one image, or several panes side by side
+/// (see the crate documentation, "Several panes").
 pub struct Renderer {
     device: wgpu::Device,
     queue: wgpu::Queue,
@@ -463,24 +513,20 @@ pub struct Renderer {
     /// Format and pipelines used by [`Renderer::read_back`] (`Rgba8Unorm`, or `Rgba8UnormSrgb`
     /// when the target format is sRGB); `None` when equal to the main format.
     readback: Option<(wgpu::TextureFormat, Pipelines)>,
-    uniforms: wgpu::Buffer,
     /// 1×1 stand-ins bound where no image / LUT / palette is set (`R16Uint`, `Rgba8Uint`).
     empty_r16: wgpu::Texture,
     empty_rgba8: wgpu::Texture,
-    image: Option<ImageState>,
-    modality_lut: Option<LutTexture>,
-    palette: Option<LutTexture>,
-    /// The VOI LUT last used, and its texture.
-    voi_lut: Option<(Lut, LutTexture)>,
-    bind_group: wgpu::BindGroup,
+    /// The panes used so far, by index (created on first use, at most [`MAX_PANES`]).
+    panes: Vec<Pane>,
     lost: Arc<Mutex<Option<String>>>,
 }
 
 impl std::fmt::Debug for Renderer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let images: Vec<Option<[u32; 2]>> = (0..self.panes.len()).map(|i| self.pane_image_size(i)).collect();
         f.debug_struct("Renderer")
             .field("target_format", &self.target_format)
-            .field("image", &self.image_size())
+            .field("pane_images", &images)
             .field("lost", &self.is_lost())
             .finish_non_exhaustive()
     }
@@ -583,16 +629,8 @@ impl Renderer {
         let readback_format =
             if target_format.is_srgb() { wgpu::TextureFormat::Rgba8UnormSrgb } else { wgpu::TextureFormat::Rgba8Unorm };
         let readback = (readback_format != target_format).then(|| (readback_format, make_pipelines(readback_format)));
-        let uniforms = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("obscura-render uniforms"),
-            size: std::mem::size_of::<Params>() as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
         let empty_r16 = new_texture(&device, "obscura-render empty", wgpu::TextureFormat::R16Uint, 1, 1);
         let empty_rgba8 = new_texture(&device, "obscura-render empty colour", wgpu::TextureFormat::Rgba8Uint, 1, 1);
-        let bind_group =
-            bind_group(&device, &bind_group_layout, &uniforms, [&empty_r16, &empty_r16, &empty_r16, &empty_rgba8]);
         Renderer {
             device,
             queue,
@@ -600,14 +638,9 @@ impl Renderer {
             bind_group_layout,
             pipelines,
             readback,
-            uniforms,
             empty_r16,
             empty_rgba8,
-            image: None,
-            modality_lut: None,
-            palette: None,
-            voi_lut: None,
-            bind_group,
+            panes: Vec::new(),
             lost,
         }
     }
@@ -639,14 +672,18 @@ impl Renderer {
         self.lost.lock().map(|slot| slot.clone()).unwrap_or_else(|e| e.into_inner().clone())
     }
 
-    /// Uploads `image`, replacing the current one (its textures are zeroed and destroyed, or
-    /// reused when the size and kind are unchanged). Its Modality LUT and palette are uploaded
-    /// with it.
+    /// Uploads `image` into pane `pane`, replacing the pane's current one (its textures are
+    /// zeroed and destroyed, or reused when the size and kind are unchanged). Its Modality LUT
+    /// and palette are uploaded with it. The pane's resources are created on first use.
     ///
     /// # Errors
-    /// [`RenderError::EmptyImage`], [`RenderError::PixelCount`] or [`RenderError::TooLarge`];
-    /// the current image is kept in that case.
-    pub fn set_image(&mut self, image: &Image) -> Result<(), RenderError> {
+    /// [`RenderError::PaneIndex`] for `pane >= MAX_PANES`; [`RenderError::EmptyImage`],
+    /// [`RenderError::PixelCount`] or [`RenderError::TooLarge`]. The pane's current image is
+    /// kept in those cases.
+    pub fn set_pane_image(&mut self, pane: usize, image: &Image) -> Result<(), RenderError> {
+        if pane >= MAX_PANES {
+            return Err(RenderError::PaneIndex { pane, max: MAX_PANES });
+        }
         let (width, height) = (image.width, image.height);
         if width == 0 || height == 0 {
             return Err(RenderError::EmptyImage { width, height });
@@ -664,80 +701,111 @@ impl Renderer {
             Pixels::Palette { .. } => (KIND_PALETTE, wgpu::TextureFormat::R16Uint),
             Pixels::Rgb(_) => (KIND_RGB, wgpu::TextureFormat::Rgba8Uint),
         };
-        let reuse = matches!(&self.image,
+        self.ensure_pane(pane);
+        let reuse = matches!(&self.panes[pane].image,
             Some(s) if s.width == width && s.height == height && s.texture.format() == format);
         if !reuse {
-            self.clear_image();
+            self.clear_panes(pane..pane + 1);
             let texture = new_texture(&self.device, "obscura-render image", format, width, height);
-            self.image =
+            self.panes[pane].image =
                 Some(ImageState { texture, width, height, kind, signed: false, inverse: false, rescale: [1.0, 0.0] });
         }
-        self.modality_lut = None;
-        self.palette = None;
-        let state = self.image.as_mut().expect("image state was just ensured");
+        let (device, queue) = (&self.device, &self.queue);
+        let slot = &mut self.panes[pane];
+        slot.modality_lut = None;
+        slot.palette = None;
+        let state = slot.image.as_mut().expect("image state was just ensured");
         state.kind = kind;
         match &image.pixels {
             Pixels::Gray { values, signed, modality, inverse } => {
                 state.signed = *signed;
                 state.inverse = *inverse;
-                write_texture(&self.queue, &state.texture, bytemuck::cast_slice(values), width, height, 2);
+                write_texture(queue, &state.texture, bytemuck::cast_slice(values), width, height, 2);
                 match modality {
                     Modality::Rescale { slope, intercept } => state.rescale = [*slope as f32, *intercept as f32],
                     Modality::Lut(lut) => {
-                        self.modality_lut = Some(upload_lut(&self.device, &self.queue, lut.first_mapped, &lut.data))
+                        slot.modality_lut = Some(upload_lut(device, queue, lut.first_mapped, &lut.data))
                     }
                 }
             }
             Pixels::Palette { indices, signed, palette } => {
                 state.signed = *signed;
                 state.inverse = false;
-                write_texture(&self.queue, &state.texture, bytemuck::cast_slice(indices), width, height, 2);
-                self.palette = Some(upload_palette(&self.device, &self.queue, palette));
+                write_texture(queue, &state.texture, bytemuck::cast_slice(indices), width, height, 2);
+                slot.palette = Some(upload_palette(device, queue, palette));
             }
             Pixels::Rgb(rgb) => {
                 state.signed = false;
                 state.inverse = false;
                 let rgba: Vec<u8> = rgb.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
-                write_texture(&self.queue, &state.texture, &rgba, width, height, 4);
+                write_texture(queue, &state.texture, &rgba, width, height, 4);
             }
         }
-        self.rebuild_bind_group();
+        self.rebuild_bind_group(pane);
         Ok(())
     }
 
-    /// Forgets the current image: its texture is overwritten with zeros, then destroyed (so that
-    /// nothing of it is drawn again). Afterwards the target shows only the background and
-    /// overlays.
+    /// Forgets pane `pane`'s image: its texture is overwritten with zeros, then destroyed (so
+    /// that nothing of it is drawn again); its Modality LUT and palette go with it. Afterwards
+    /// the pane shows only its background and overlays. Other panes are untouched; a pane never
+    /// used (or out of range) has nothing to clear.
+    pub fn clear_pane(&mut self, pane: usize) {
+        self.clear_panes(pane..pane + 1);
+    }
+
+    /// The size of pane `pane`'s image, if it has one.
+    pub fn pane_image_size(&self, pane: usize) -> Option<[u32; 2]> {
+        self.panes.get(pane)?.image.as_ref().map(|s| [s.width, s.height])
+    }
+
+    /// Uploads `image` into pane 0, the single-image API's pane: [`Renderer::set_pane_image`]
+    /// with `pane` 0.
+    ///
+    /// # Errors
+    /// [`RenderError::EmptyImage`], [`RenderError::PixelCount`] or [`RenderError::TooLarge`];
+    /// the current image is kept in that case.
+    pub fn set_image(&mut self, image: &Image) -> Result<(), RenderError> {
+        self.set_pane_image(0, image)
+    }
+
+    /// Forgets the image of *every* pane (not only pane 0): each texture is overwritten with
+    /// zeros, then destroyed, so that nothing of any image is drawn again. Afterwards every pane
+    /// (and [`Renderer::draw`]'s target) shows only its background and overlays.
     pub fn clear_image(&mut self) {
-        if let Some(state) = self.image.take() {
-            let bytes_per_texel = if state.kind == KIND_RGB { 4 } else { 2 };
-            let zeros = vec![0u8; state.width as usize * state.height as usize * bytes_per_texel as usize];
-            write_texture(&self.queue, &state.texture, &zeros, state.width, state.height, bytes_per_texel);
-            // Flush the zeroing write before the texture goes away.
-            self.queue.submit(std::iter::empty());
-            state.texture.destroy();
-        }
-        self.modality_lut = None;
-        self.palette = None;
-        self.rebuild_bind_group();
+        self.clear_panes(0..self.panes.len());
     }
 
-    /// Whether an image is set.
+    /// Whether pane 0 (the single-image API's pane) has an image.
     pub fn has_image(&self) -> bool {
-        self.image.is_some()
+        self.pane_image_size(0).is_some()
     }
 
-    /// The size of the current image, if any.
+    /// The size of pane 0's image, if any.
     pub fn image_size(&self) -> Option<[u32; 2]> {
-        self.image.as_ref().map(|s| [s.width, s.height])
+        self.pane_image_size(0)
     }
 
-    /// Draws the current image with `view`, then `overlays`, into `target` (of the format given
-    /// to [`Renderer::new`] and of `target_size` device pixels), covering all of it (background
-    /// where the image is not). Submits the work; the caller presents the surface texture.
+    /// Draws pane 0's image with `view`, then `overlays`, into `target` (of the format given to
+    /// [`Renderer::new`] and of `target_size` device pixels), covering all of it (background
+    /// where the image is not): [`Renderer::draw_panes`] with one pane over the whole target.
+    /// Submits the work; the caller presents the surface texture.
     pub fn draw(&mut self, target: &wgpu::TextureView, target_size: [u32; 2], view: &View, overlays: &[Overlay]) {
-        self.prepare_voi_lut(view);
-        self.encode_and_submit(target, target_size, view, overlays, false, None);
+        let whole = PaneDraw { pane: 0, rect: [0, 0, target_size[0], target_size[1]], view, overlays };
+        self.draw_panes(target, target_size, &[whole]);
+    }
+
+    /// Draws several panes into `target` (of the format given to [`Renderer::new`] and of
+    /// `target_size` device pixels) in one render pass: the whole target is cleared to black
+    /// once, then each pane draws, inside its rect only, its image through its view (its
+    /// background where the image is not, all of it if the pane has no image) and its
+    /// overlays. Submits the work; the caller presents the surface texture.
+    ///
+    /// A pane whose rect is empty (after clamping to the target) or whose index is not below
+    /// [`MAX_PANES`] is skipped; a pane index listed again after its first entry is skipped too
+    /// (a pane has one uniform block per pass).
+    pub fn draw_panes(&mut self, target: &wgpu::TextureView, target_size: [u32; 2], panes: &[PaneDraw]) {
+        let panes = self.prepare_panes(panes);
+        self.encode_and_submit(target, target_size, &panes, false, None);
     }
 
     /// Renders `view` and `overlays` into an offscreen target of `target_size` through the same
@@ -758,7 +826,8 @@ impl Renderer {
         overlays: &[Overlay],
         target_size: [u32; 2],
     ) -> Result<Vec<u8>, RenderError> {
-        self.read_back_inner::<fn() -> std::future::Ready<()>, _>(view, overlays, target_size, None).await
+        let whole = PaneDraw { pane: 0, rect: [0, 0, target_size[0], target_size[1]], view, overlays };
+        self.read_back_panes(&[whole], target_size).await
     }
 
     /// [`Renderer::read_back`] that, while the buffer map is pending, polls the device and
@@ -779,13 +848,45 @@ impl Renderer {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
-        self.read_back_inner(view, overlays, target_size, Some(yield_now)).await
+        let whole = PaneDraw { pane: 0, rect: [0, 0, target_size[0], target_size[1]], view, overlays };
+        self.read_back_panes_with_yield(&[whole], target_size, yield_now).await
+    }
+
+    /// [`Renderer::draw_panes`] into an offscreen target of `target_size`, read back as
+    /// [`Renderer::read_back`] does (interleaved 8-bit RGB, row-major, over the whole target).
+    ///
+    /// # Errors
+    /// [`RenderError::EmptyImage`] for a zero target size, [`RenderError::ReadBack`] if mapping
+    /// fails.
+    pub async fn read_back_panes(
+        &mut self,
+        panes: &[PaneDraw<'_>],
+        target_size: [u32; 2],
+    ) -> Result<Vec<u8>, RenderError> {
+        self.read_back_inner::<fn() -> std::future::Ready<()>, _>(panes, target_size, None).await
+    }
+
+    /// [`Renderer::read_back_panes`] yielding between polls, as
+    /// [`Renderer::read_back_with_yield`] does (for WebGL2).
+    ///
+    /// # Errors
+    /// As [`Renderer::read_back_panes`].
+    pub async fn read_back_panes_with_yield<F, Fut>(
+        &mut self,
+        panes: &[PaneDraw<'_>],
+        target_size: [u32; 2],
+        yield_now: F,
+    ) -> Result<Vec<u8>, RenderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        self.read_back_inner(panes, target_size, Some(yield_now)).await
     }
 
     async fn read_back_inner<F, Fut>(
         &mut self,
-        view: &View<'_>,
-        overlays: &[Overlay],
+        panes: &[PaneDraw<'_>],
         target_size: [u32; 2],
         mut yield_now: Option<F>,
     ) -> Result<Vec<u8>, RenderError>
@@ -797,7 +898,7 @@ impl Renderer {
         if width == 0 || height == 0 {
             return Err(RenderError::EmptyImage { width, height });
         }
-        self.prepare_voi_lut(view);
+        let panes = self.prepare_panes(panes);
         let format = self.readback.as_ref().map_or(self.target_format, |(f, _)| *f);
         let offscreen = self.device.create_texture(&wgpu::TextureDescriptor {
             label: Some("obscura-render read-back target"),
@@ -818,7 +919,7 @@ impl Renderer {
             usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
             mapped_at_creation: false,
         });
-        self.encode_and_submit(&target, target_size, view, overlays, true, Some((&offscreen, &buffer, padded)));
+        self.encode_and_submit(&target, target_size, &panes, true, Some((&offscreen, &buffer, padded)));
 
         let (sender, mut receiver) = futures_channel::oneshot::channel();
         buffer.map_async(wgpu::MapMode::Read, .., move |result| {
@@ -859,27 +960,92 @@ impl Renderer {
         Ok(rgb)
     }
 
-    /// Uploads the view's VOI LUT unless it is the one last used.
-    fn prepare_voi_lut(&mut self, view: &View) {
+    /// Creates the resources of panes up to `pane` (below [`MAX_PANES`]) that do not exist yet.
+    fn ensure_pane(&mut self, pane: usize) {
+        while self.panes.len() <= pane.min(MAX_PANES - 1) {
+            let uniforms = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("obscura-render pane uniforms"),
+                size: std::mem::size_of::<Params>() as u64,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let empty = [&self.empty_r16, &self.empty_r16, &self.empty_r16, &self.empty_rgba8];
+            let bind_group = bind_group(&self.device, &self.bind_group_layout, &uniforms, empty);
+            self.panes.push(Pane {
+                uniforms,
+                image: None,
+                modality_lut: None,
+                palette: None,
+                voi_lut: None,
+                bind_group,
+            });
+        }
+    }
+
+    /// Zeroes and destroys the images of the existing panes in `panes`, with their Modality LUTs
+    /// and palettes (VOI LUTs belong to the view and stay cached).
+    fn clear_panes(&mut self, panes: std::ops::Range<usize>) {
+        let panes = panes.start.min(self.panes.len())..panes.end.min(self.panes.len());
+        let mut cleared = Vec::new();
+        for pane in panes.clone() {
+            let slot = &mut self.panes[pane];
+            slot.modality_lut = None;
+            slot.palette = None;
+            if let Some(state) = slot.image.take() {
+                state.write_zeros(&self.queue);
+                cleared.push(state);
+            }
+        }
+        if !cleared.is_empty() {
+            // Flush the zeroing writes before the textures go away.
+            self.queue.submit(std::iter::empty());
+            for state in cleared {
+                state.texture.destroy();
+            }
+        }
+        for pane in panes {
+            self.rebuild_bind_group(pane);
+        }
+    }
+
+    /// The panes of one pass that are drawn: valid indices, each once (the first entry wins),
+    /// their resources created and their VOI LUTs uploaded.
+    fn prepare_panes<'a>(&mut self, panes: &[PaneDraw<'a>]) -> Vec<PaneDraw<'a>> {
+        let mut drawn: Vec<PaneDraw<'a>> = Vec::with_capacity(panes.len());
+        for entry in panes {
+            if entry.pane >= MAX_PANES || drawn.iter().any(|d| d.pane == entry.pane) {
+                continue;
+            }
+            self.ensure_pane(entry.pane);
+            self.prepare_voi_lut(entry.pane, entry.view);
+            drawn.push(*entry);
+        }
+        drawn
+    }
+
+    /// Uploads the view's VOI LUT for pane `pane` unless it is the one the pane used last.
+    fn prepare_voi_lut(&mut self, pane: usize, view: &View) {
         let Voi::Lut(lut) = view.voi else { return };
-        if matches!(&self.voi_lut, Some((cached, _)) if cached == lut) {
+        if matches!(&self.panes[pane].voi_lut, Some((cached, _)) if cached == lut) {
             return;
         }
         let texture = upload_lut(&self.device, &self.queue, lut.first_mapped, &lut.data);
-        self.voi_lut = Some((lut.clone(), texture));
-        self.rebuild_bind_group();
+        self.panes[pane].voi_lut = Some((lut.clone(), texture));
+        self.rebuild_bind_group(pane);
     }
 
-    fn rebuild_bind_group(&mut self) {
-        let image = self.image.as_ref().map_or(&self.empty_r16, |s| &s.texture);
-        let modality = self.modality_lut.as_ref().map_or(&self.empty_r16, |l| &l.texture);
-        let voi = self.voi_lut.as_ref().map_or(&self.empty_r16, |(_, l)| &l.texture);
-        let palette = self.palette.as_ref().map_or(&self.empty_rgba8, |l| &l.texture);
-        self.bind_group =
-            bind_group(&self.device, &self.bind_group_layout, &self.uniforms, [image, modality, voi, palette]);
+    fn rebuild_bind_group(&mut self, pane: usize) {
+        let slot = &mut self.panes[pane];
+        let image = slot.image.as_ref().map_or(&self.empty_r16, |s| &s.texture);
+        let modality = slot.modality_lut.as_ref().map_or(&self.empty_r16, |l| &l.texture);
+        let voi = slot.voi_lut.as_ref().map_or(&self.empty_r16, |(_, l)| &l.texture);
+        let palette = slot.palette.as_ref().map_or(&self.empty_rgba8, |l| &l.texture);
+        slot.bind_group =
+            bind_group(&self.device, &self.bind_group_layout, &slot.uniforms, [image, modality, voi, palette]);
     }
 
-    fn params(&self, target_size: [u32; 2], view: &View, srgb: bool) -> Params {
+    /// The uniform block of `pane` drawn with `view` into a target of `target_size`.
+    fn params(pane: &Pane, target_size: [u32; 2], view: &View, srgb: bool) -> Params {
         let inverse = view.transform.inverse();
         let [inv_x, inv_y] = inverse.map_or([[0.0; 4]; 2], |m| m.map(|r| [r[0] as f32, r[1] as f32, r[2] as f32, 0.0]));
         let mut flags = if srgb { FLAG_SRGB } else { 0 };
@@ -897,7 +1063,7 @@ impl Renderer {
             luts: [0, 1, 0, 1],
             palette_range: [0, 1, 0, 0],
         };
-        let Some(state) = self.image.as_ref().filter(|_| inverse.is_some()) else {
+        let Some(state) = pane.image.as_ref().filter(|_| inverse.is_some()) else {
             params.mode[2] = flags;
             return params;
         };
@@ -911,12 +1077,12 @@ impl Renderer {
             flags |= FLAG_INVERT;
         }
         params.modality = [state.rescale[0], state.rescale[1], 0.0, 0.0];
-        if let Some(lut) = &self.modality_lut {
+        if let Some(lut) = &pane.modality_lut {
             flags |= FLAG_MODALITY_LUT;
             params.luts[0] = lut.first;
             params.luts[1] = lut.count;
         }
-        if let Some(lut) = &self.palette {
+        if let Some(lut) = &pane.palette {
             params.palette_range = [lut.first, lut.count, 0, 0];
         }
         let function = match view.voi {
@@ -931,7 +1097,7 @@ impl Renderer {
                 code
             }
             Voi::Lut(lut) => {
-                if let Some((_, texture)) = &self.voi_lut {
+                if let Some((_, texture)) = &pane.voi_lut {
                     params.luts[2] = texture.first;
                     params.luts[3] = texture.count;
                 }
@@ -943,12 +1109,14 @@ impl Renderer {
         params
     }
 
+    /// Writes the uniforms of every pane in `panes` (prepared by `prepare_panes`), then records
+    /// one render pass that clears `target` to black and draws each pane inside its scissor
+    /// rectangle, and submits it (with the read-back copy, if any).
     fn encode_and_submit(
         &self,
         target: &wgpu::TextureView,
         target_size: [u32; 2],
-        view: &View,
-        overlays: &[Overlay],
+        panes: &[PaneDraw],
         for_readback: bool,
         copy_out: Option<(&wgpu::Texture, &wgpu::Buffer, u32)>,
     ) {
@@ -956,9 +1124,22 @@ impl Renderer {
             (Some((format, pipelines)), true) => (*format, pipelines),
             _ => (self.target_format, &self.pipelines),
         };
-        let params = self.params(target_size, view, format.is_srgb());
-        self.queue.write_buffer(&self.uniforms, 0, bytemuck::bytes_of(&params));
-        let vertices = overlay::tessellate(overlays, &view.transform);
+        // Scissor rectangles must lie inside the attachment, whatever size the caller says.
+        let attachment = target.texture().size();
+        let bounds = [target_size[0].min(attachment.width), target_size[1].min(attachment.height)];
+        let mut vertices = Vec::new();
+        // (pane, scissor rectangle, its overlay vertices in `vertices`)
+        let mut draws = Vec::with_capacity(panes.len());
+        for entry in panes {
+            let Some(scissor) = scissor_rect(entry.rect, bounds) else { continue };
+            let pane = &self.panes[entry.pane];
+            let params = Self::params(pane, target_size, entry.view, format.is_srgb());
+            // Every pane has its own buffer: these writes all land before the pass below runs.
+            self.queue.write_buffer(&pane.uniforms, 0, bytemuck::bytes_of(&params));
+            let first = vertices.len() as u32;
+            vertices.extend(overlay::tessellate(entry.overlays, &entry.view.transform));
+            draws.push((entry.pane, scissor, first..vertices.len() as u32));
+        }
         let vertex_buffer = (!vertices.is_empty()).then(|| {
             let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("obscura-render overlay vertices"),
@@ -979,7 +1160,8 @@ impl Renderer {
                     view: target,
                     depth_slice: None,
                     resolve_target: None,
-                    // The image pass writes every pixel (background included).
+                    // Black between and around the panes; each pane's image pass writes every
+                    // pixel of its rectangle (background included).
                     ops: wgpu::Operations {
                         load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
                         store: wgpu::StoreOp::Store,
@@ -990,13 +1172,17 @@ impl Renderer {
                 occlusion_query_set: None,
                 multiview_mask: None,
             });
-            pass.set_bind_group(0, &self.bind_group, &[]);
-            pass.set_pipeline(&pipelines.image);
-            pass.draw(0..3, 0..1);
-            if let Some(buffer) = &vertex_buffer {
-                pass.set_pipeline(&pipelines.overlay);
-                pass.set_vertex_buffer(0, buffer.slice(..));
-                pass.draw(0..vertices.len() as u32, 0..1);
+            for (pane, [x, y, width, height], overlay_vertices) in draws {
+                // The full-target triangle and the overlays, both cut to the pane.
+                pass.set_scissor_rect(x, y, width, height);
+                pass.set_bind_group(0, &self.panes[pane].bind_group, &[]);
+                pass.set_pipeline(&pipelines.image);
+                pass.draw(0..3, 0..1);
+                if let (Some(buffer), false) = (&vertex_buffer, overlay_vertices.is_empty()) {
+                    pass.set_pipeline(&pipelines.overlay);
+                    pass.set_vertex_buffer(0, buffer.slice(..));
+                    pass.draw(overlay_vertices, 0..1);
+                }
             }
         }
         if let Some((texture, buffer, padded)) = copy_out {
@@ -1020,6 +1206,15 @@ impl Renderer {
         }
         self.queue.submit(Some(encoder.finish()));
     }
+}
+
+/// `rect` (`[x, y, width, height]`) clamped to a target of `bounds`; `None` when nothing of it
+/// is left.
+fn scissor_rect(rect: [u32; 4], bounds: [u32; 2]) -> Option<[u32; 4]> {
+    let [x, y, width, height] = rect;
+    let (x0, y0) = (x.min(bounds[0]), y.min(bounds[1]));
+    let (x1, y1) = (x.saturating_add(width).min(bounds[0]), y.saturating_add(height).min(bounds[1]));
+    (x1 > x0 && y1 > y0).then_some([x0, y0, x1 - x0, y1 - y0])
 }
 
 fn new_texture(
@@ -1199,6 +1394,16 @@ mod tests {
         assert_eq!(pick_surface_format(&[F::Rgba8UnormSrgb]), F::Rgba8UnormSrgb);
         assert_eq!(pick_surface_format(&[F::Rgba16Float, F::Rgba8UnormSrgb]), F::Rgba8UnormSrgb);
         assert_eq!(pick_surface_format(&[]), F::Rgba8Unorm);
+    }
+
+    #[test]
+    fn scissor_rects_are_clamped_to_the_target() {
+        assert_eq!(scissor_rect([0, 0, 100, 50], [100, 50]), Some([0, 0, 100, 50]));
+        assert_eq!(scissor_rect([90, 40, 20, 20], [100, 50]), Some([90, 40, 10, 10]));
+        assert_eq!(scissor_rect([u32::MAX, 0, u32::MAX, 5], [100, 50]), None);
+        assert_eq!(scissor_rect([10, 10, 0, 5], [100, 50]), None);
+        assert_eq!(scissor_rect([100, 0, 5, 5], [100, 50]), None);
+        assert_eq!(scissor_rect([5, 5, u32::MAX, u32::MAX], [100, 50]), Some([5, 5, 95, 45]));
     }
 
     #[test]

@@ -5,8 +5,8 @@
 use obscura_imaging::display::{rgb8_at, Interpolation, Voi};
 use obscura_imaging::{DecodedImage, Frame, Lut, Palette, Photometric, PresentationLutShape, VoiFunction, Window};
 use obscura_render::{
-    headless, headless_with_format, reference_rgb8, Image, Overlay, Pixels, RenderError, Renderer, Shape, Space,
-    Transform, View,
+    headless, headless_with_format, reference_rgb8, Image, Overlay, PaneDraw, Pixels, RenderError, Renderer, Shape,
+    Space, Transform, View, MAX_PANES,
 };
 use std::sync::Mutex;
 
@@ -348,6 +348,16 @@ fn bgra_target_reads_back() {
 
 /// Renders with `draw` into an offscreen `Rgba8Unorm` target and returns its RGB bytes.
 fn draw_offscreen(r: &mut Renderer, size: [u32; 2], view: &View, overlays: &[Overlay]) -> Vec<u8> {
+    draw_offscreen_with(r, size, |r, target| r.draw(target, size, view, overlays))
+}
+
+/// Renders with `draw` (any drawing call on the renderer) into an offscreen `Rgba8Unorm` target
+/// of `size` and returns its RGB bytes.
+fn draw_offscreen_with(
+    r: &mut Renderer,
+    size: [u32; 2],
+    draw: impl FnOnce(&mut Renderer, &wgpu::TextureView),
+) -> Vec<u8> {
     let tex = r.device().create_texture(&wgpu::TextureDescriptor {
         label: None,
         size: wgpu::Extent3d { width: size[0], height: size[1], depth_or_array_layers: 1 },
@@ -359,7 +369,7 @@ fn draw_offscreen(r: &mut Renderer, size: [u32; 2], view: &View, overlays: &[Ove
         view_formats: &[],
     });
     let tv = tex.create_view(&Default::default());
-    r.draw(&tv, size, view, overlays);
+    draw(r, &tv);
     let device = r.device();
     let padded = (size[0] * 4).div_ceil(256) * 256;
     let buf = device.create_buffer(&wgpu::BufferDescriptor {
@@ -575,4 +585,321 @@ fn headless_default_is_rgba8unorm() {
     assert!(!r.has_image());
     let info = r.device().adapter_info();
     eprintln!("adapter: {} ({:?}, {:?}, driver {})", info.name, info.backend, info.device_type, info.driver);
+}
+
+// Several panes on one target.
+
+/// Whether target pixel `(x, y)` lies in `rect` (`[x, y, width, height]`).
+fn in_rect(rect: [u32; 4], x: u32, y: u32) -> bool {
+    (rect[0]..rect[0] + rect[2]).contains(&x) && (rect[1]..rect[1] + rect[3]).contains(&y)
+}
+
+/// Compares `got` (the whole target) with `want` inside `rect` only, except the pixels `skip`
+/// names, ±1.
+fn compare_in_rect(
+    got: &[u8],
+    want: &[u8],
+    size: [u32; 2],
+    rect: [u32; 4],
+    skip: impl Fn(u32, u32) -> bool,
+    what: &str,
+) {
+    let mut bad = 0usize;
+    let mut first = None;
+    for y in 0..size[1] {
+        for x in 0..size[0] {
+            if !in_rect(rect, x, y) || skip(x, y) {
+                continue;
+            }
+            let i = (y * size[0] + x) as usize * 3;
+            let (g, w) = (&got[i..i + 3], &want[i..i + 3]);
+            if g.iter().zip(w).any(|(g, w)| g.abs_diff(*w) > 1) {
+                bad += 1;
+                first.get_or_insert((x, y, g.to_vec(), w.to_vec()));
+            }
+        }
+    }
+    assert_eq!(bad, 0, "{what}: {bad} pixels differ by more than 1, first (x, y, gpu, cpu) = {first:?}");
+}
+
+/// Every pixel outside all `rects` is black.
+fn assert_black_outside(got: &[u8], size: [u32; 2], rects: &[[u32; 4]], what: &str) {
+    for y in 0..size[1] {
+        for x in 0..size[0] {
+            if rects.iter().any(|&r| in_rect(r, x, y)) {
+                continue;
+            }
+            let i = (y * size[0] + x) as usize * 3;
+            assert_eq!(got[i..i + 3], [0; 3], "{what}: pixel ({x},{y}) outside every pane");
+        }
+    }
+}
+
+/// Reads `panes` back, checks each pane's rect against the CPU reference of its image and view
+/// (skipping `skip`ped pixels), black outside every rect, and that `draw_panes` (the surface
+/// path) gives the same bytes for an `Rgba8Unorm` renderer. Returns the read-back.
+fn check_panes(
+    r: &mut Renderer,
+    size: [u32; 2],
+    panes: &[PaneDraw],
+    images: &[Option<&DecodedImage>],
+    skip: impl Fn(u32, u32) -> bool,
+    what: &str,
+) -> Vec<u8> {
+    let got = pollster::block_on(r.read_back_panes(panes, size)).expect("read_back_panes");
+    for (pane, image) in panes.iter().zip(images) {
+        let want = match image {
+            Some(image) => reference_rgb8(image, 0, pane.view, size),
+            None => pane.view.background.repeat((size[0] * size[1]) as usize),
+        };
+        compare_in_rect(&got, &want, size, pane.rect, &skip, &format!("{what}: pane {}", pane.pane));
+    }
+    let rects: Vec<[u32; 4]> = panes.iter().map(|p| p.rect).collect();
+    assert_black_outside(&got, size, &rects, what);
+    if r.target_format() == wgpu::TextureFormat::Rgba8Unorm {
+        let drawn = draw_offscreen_with(r, size, |r, target| r.draw_panes(target, size, panes));
+        assert_eq!(drawn, got, "{what}: draw_panes and read_back_panes differ");
+    }
+    got
+}
+
+#[test]
+fn two_panes_side_by_side_each_match_their_reference() {
+    let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
+    let mut r = renderer(wgpu::TextureFormat::Rgba8Unorm);
+    let size = [208, 100];
+    // A 1×2 layout with an 8 px gap between the panes.
+    let (left, right) = ([0, 0, 100, 100], [108, 0, 100, 100]);
+    let ct = ct(64, 40);
+    let mr = mr(40, 30);
+    r.set_pane_image(0, &Image::from_decoded(&ct, 0).unwrap()).unwrap();
+    r.set_pane_image(1, &Image::from_decoded(&mr, 0).unwrap()).unwrap();
+    assert_eq!((r.pane_image_size(0), r.pane_image_size(1)), (Some([64, 40]), Some([40, 30])));
+    // Pane 0: 2× nearest, 128 px wide from x = -10: the image runs through the gap into the
+    // right pane's rect, where the scissor must cut it.
+    let view0 = View {
+        voi: window(40.0, 400.0, VoiFunction::Linear),
+        invert: false,
+        interpolation: Interpolation::Nearest,
+        transform: Transform([[2.0, 0.0, -10.0], [0.0, 2.0, 10.0]]),
+        background: [7, 8, 9],
+    };
+    // Pane 1: a quarter turn, 2× bilinear, inverted, in absolute target pixels (x 128..188).
+    let view1 = View {
+        voi: window(600.0, 300.0, VoiFunction::Linear),
+        invert: true,
+        interpolation: Interpolation::Bilinear,
+        transform: Transform([[0.0, -2.0, 188.0], [2.0, 0.0, 10.0]]),
+        background: [30, 40, 50],
+    };
+    let panes = [
+        PaneDraw { pane: 0, rect: left, view: &view0, overlays: &[] },
+        PaneDraw { pane: 1, rect: right, view: &view1, overlays: &[] },
+    ];
+    check_panes(&mut r, size, &panes, &[Some(&ct), Some(&mr)], |_, _| false, "1x2");
+    // The same panes listed the other way round draw the same.
+    let swapped = [panes[1], panes[0]];
+    check_panes(&mut r, size, &swapped, &[Some(&mr), Some(&ct)], |_, _| false, "1x2 swapped");
+    // Other windows in the next frame: only uniforms change.
+    let view0 = View { voi: window(-600.0, 1500.0, VoiFunction::Sigmoid), invert: true, ..view0 };
+    let view1 = View { voi: window(2048.0, 4096.0, VoiFunction::LinearExact), invert: false, ..view1 };
+    let panes = [
+        PaneDraw { pane: 0, rect: left, view: &view0, overlays: &[] },
+        PaneDraw { pane: 1, rect: right, view: &view1, overlays: &[] },
+    ];
+    check_panes(&mut r, size, &panes, &[Some(&ct), Some(&mr)], |_, _| false, "1x2 new windows");
+}
+
+#[test]
+fn four_panes_with_their_own_luts_palettes_and_overlays() {
+    let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
+    let mut r = renderer(wgpu::TextureFormat::Rgba8Unorm);
+    let size = [210, 170];
+    // A 2×2 layout with 3 px margins and 4 px gaps.
+    let rects = [[3, 3, 100, 80], [107, 3, 100, 80], [3, 87, 100, 80], [107, 87, 100, 80]];
+    let ct_a = ct(60, 40);
+    let ct_b = ct(50, 35);
+    let px: Vec<u8> = (0..40 * 30).map(|i| (i * 37 % 256) as u8).collect();
+    let mut palette = image(40, 30, Photometric::PaletteColor, Frame::U8(px));
+    palette.bits_stored = 8;
+    palette.palette = Some(palette_16bit(0, 256));
+    let mut rng = Rng(42);
+    let px: Vec<u8> = (0..30 * 20 * 3).map(|_| rng.next() as u8).collect();
+    let mut rgb = image(30, 20, Photometric::Rgb, Frame::U8(px));
+    rgb.bits_stored = 8;
+    let images = [&ct_a, &ct_b, &palette, &rgb];
+    for (pane, img) in images.iter().enumerate() {
+        r.set_pane_image(pane, &Image::from_decoded(img, 0).unwrap()).unwrap();
+    }
+    // Two panes with two different VOI LUTs in the same pass: each pane caches its own.
+    let lut_a = voi_lut(-1024, 4096, 16);
+    let lut_b = voi_lut(-200, 256, 8);
+    let none = window(0.0, 1.0, VoiFunction::Linear);
+    let views = [
+        // 1:1, inside its pane with background around it.
+        View {
+            voi: Voi::Lut(&lut_a),
+            invert: false,
+            interpolation: Interpolation::Nearest,
+            transform: Transform([[1.0, 0.0, 23.0], [0.0, 1.0, 23.0]]),
+            background: [10, 20, 30],
+        },
+        // 2×, starting left of its pane (x 102): cut at x 107.
+        View {
+            voi: Voi::Lut(&lut_b),
+            invert: false,
+            interpolation: Interpolation::Nearest,
+            transform: Transform([[2.0, 0.0, 102.0], [0.0, 2.0, 8.0]]),
+            background: [0, 0, 90],
+        },
+        // Palette, 2× bilinear.
+        View {
+            voi: none,
+            invert: false,
+            interpolation: Interpolation::Bilinear,
+            transform: Transform([[2.0, 0.0, 13.0], [0.0, 2.0, 97.0]]),
+            background: [0, 60, 0],
+        },
+        // RGB, 3× mirrored, inverted (x 112..202).
+        View {
+            voi: none,
+            invert: true,
+            interpolation: Interpolation::Nearest,
+            transform: Transform([[-3.0, 0.0, 202.0], [0.0, 3.0, 97.0]]),
+            background: [200, 0, 0],
+        },
+    ];
+    // A handle in target pixels over pane 3's image: x 147..153, y 117..123.
+    let handle = [Overlay {
+        shape: Shape::Handle { centre: [150.0, 120.0] },
+        space: Space::Target,
+        colour: [0, 0, 255, 255],
+        width: 6.0,
+    }];
+    let under_handle = |x: u32, y: u32| (147..153).contains(&x) && (117..123).contains(&y);
+    let panes: Vec<PaneDraw> = (0..4)
+        .map(|i| PaneDraw { pane: i, rect: rects[i], view: &views[i], overlays: if i == 3 { &handle } else { &[] } })
+        .collect();
+    let images: Vec<Option<&DecodedImage>> = images.iter().map(|&i| Some(i)).collect();
+    let got = check_panes(&mut r, size, &panes, &images, under_handle, "2x2");
+    for y in 117..123 {
+        for x in 147..153 {
+            let i = (y * size[0] + x) as usize * 3;
+            assert_eq!(got[i..i + 3], [0, 0, 255], "2x2: handle pixel ({x},{y})");
+        }
+    }
+    // Pane 0 with a 1×2-style full-height rect alone: the other panes are simply not drawn.
+    let alone = [PaneDraw { pane: 0, rect: [3, 3, 100, 164], view: &views[0], overlays: &[] }];
+    check_panes(&mut r, size, &alone, &images[..1], |_, _| false, "pane 0 alone");
+}
+
+#[test]
+fn overlays_are_clipped_to_their_pane() {
+    let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
+    for format in [wgpu::TextureFormat::Rgba8Unorm, wgpu::TextureFormat::Rgba8UnormSrgb] {
+        let mut r = renderer(format);
+        let flat = |value: u16| image(16, 16, Photometric::Monochrome2, Frame::U16(vec![value; 256]));
+        r.set_pane_image(0, &Image::from_decoded(&flat(100), 0).unwrap()).unwrap();
+        r.set_pane_image(1, &Image::from_decoded(&flat(200), 0).unwrap()).unwrap();
+        // Two 32×32 panes filled by their 2× images.
+        let view0 = View { transform: Transform([[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]), ..View::default() };
+        let view1 = View { transform: Transform([[2.0, 0.0, 32.0], [0.0, 2.0, 0.0]]), ..View::default() };
+        // Pane 0: a target-space line x 9..51, y 9..11 that runs into pane 1.
+        let red = [Overlay {
+            shape: Shape::Line { from: [10.0, 10.0], to: [50.0, 10.0] },
+            space: Space::Target,
+            colour: [255, 0, 0, 255],
+            width: 2.0,
+        }];
+        // Pane 1: an image-space line from image x -8 (target 16) to 8 (target 48), y 15..17,
+        // that runs back into pane 0.
+        let green = [Overlay {
+            shape: Shape::Line { from: [-8.0, 8.0], to: [8.0, 8.0] },
+            space: Space::Image,
+            colour: [0, 200, 0, 255],
+            width: 2.0,
+        }];
+        let panes = [
+            PaneDraw { pane: 0, rect: [0, 0, 32, 32], view: &view0, overlays: &red },
+            PaneDraw { pane: 1, rect: [32, 0, 32, 32], view: &view1, overlays: &green },
+        ];
+        let got = pollster::block_on(r.read_back_panes(&panes, [64, 32])).unwrap();
+        for y in 0..32 {
+            for x in 0..64 {
+                let want = if x < 32 && (9..11).contains(&y) && x >= 9 {
+                    [255, 0, 0]
+                } else if x < 32 {
+                    [100; 3]
+                } else if (15..17).contains(&y) && x < 49 {
+                    [0, 200, 0]
+                } else {
+                    [200; 3]
+                };
+                let i = (y * 64 + x) * 3;
+                let px = [got[i], got[i + 1], got[i + 2]];
+                assert!(
+                    px.iter().zip(want).all(|(g, w)| g.abs_diff(w) <= 1),
+                    "{format:?}: pixel ({x},{y}) = {px:?}, want {want:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn clearing_one_pane_leaves_the_others_and_clear_image_clears_all() {
+    let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
+    let mut r = renderer(wgpu::TextureFormat::Rgba8Unorm);
+    let size = [80, 40];
+    let rects = [[0, 0, 40, 40], [40, 0, 40, 40]];
+    let a = mr(40, 40);
+    let b = ct(40, 40);
+    r.set_pane_image(0, &Image::from_decoded(&a, 0).unwrap()).unwrap();
+    r.set_pane_image(1, &Image::from_decoded(&b, 0).unwrap()).unwrap();
+    let view0 = View { voi: window(2048.0, 4096.0, VoiFunction::Linear), background: [5, 6, 7], ..View::default() };
+    let view1 = View {
+        transform: Transform([[1.0, 0.0, 40.0], [0.0, 1.0, 0.0]]),
+        voi: window(40.0, 400.0, VoiFunction::Linear),
+        background: [9, 9, 9],
+        ..view0
+    };
+    let panes = [
+        PaneDraw { pane: 0, rect: rects[0], view: &view0, overlays: &[] },
+        PaneDraw { pane: 1, rect: rects[1], view: &view1, overlays: &[] },
+    ];
+    check_panes(&mut r, size, &panes, &[Some(&a), Some(&b)], |_, _| false, "both");
+    r.clear_pane(0);
+    assert_eq!((r.pane_image_size(0), r.pane_image_size(1)), (None, Some([40, 40])));
+    assert!(!r.has_image(), "the single-image API's pane is pane 0");
+    check_panes(&mut r, size, &panes, &[None, Some(&b)], |_, _| false, "pane 0 cleared");
+    // Clearing an unused or out-of-range pane is harmless.
+    r.clear_pane(7);
+    r.clear_pane(MAX_PANES + 3);
+    // `clear_image` clears every pane, not only pane 0.
+    r.set_image(&Image::from_decoded(&a, 0).unwrap()).unwrap();
+    assert_eq!(r.pane_image_size(0), Some([40, 40]));
+    r.clear_image();
+    assert_eq!((r.pane_image_size(0), r.pane_image_size(1)), (None, None));
+    check_panes(&mut r, size, &panes, &[None, None], |_, _| false, "all cleared");
+
+    // Pane indices: the last one works, one past it is an error and leaves everything as is.
+    let last = MAX_PANES - 1;
+    r.set_pane_image(last, &Image::from_decoded(&b, 0).unwrap()).unwrap();
+    let err = r.set_pane_image(MAX_PANES, &Image::from_decoded(&b, 0).unwrap()).unwrap_err();
+    assert!(matches!(err, RenderError::PaneIndex { pane, max } if pane == MAX_PANES && max == MAX_PANES), "{err}");
+    assert!(err.to_string().contains("pane 16"), "{err}");
+    assert_eq!(r.pane_image_size(MAX_PANES), None);
+    // A pane whose index is out of range, whose rect is empty or off the target, or which is
+    // listed a second time is not drawn.
+    let view_last = View { transform: Transform([[1.0, 0.0, 40.0], [0.0, 1.0, 0.0]]), ..view1 };
+    let skipped = [
+        PaneDraw { pane: last, rect: rects[1], view: &view_last, overlays: &[] },
+        PaneDraw { pane: MAX_PANES, rect: rects[0], view: &view0, overlays: &[] },
+        PaneDraw { pane: 2, rect: [0, 0, 0, 40], view: &view0, overlays: &[] },
+        PaneDraw { pane: 3, rect: [80, 0, 10, 10], view: &view0, overlays: &[] },
+        PaneDraw { pane: last, rect: rects[0], view: &view0, overlays: &[] },
+    ];
+    let got = pollster::block_on(r.read_back_panes(&skipped, size)).unwrap();
+    compare_in_rect(&got, &reference_rgb8(&b, 0, &view_last, size), size, rects[1], |_, _| false, "last pane");
+    assert_black_outside(&got, size, &rects[1..], "skipped panes");
 }
