@@ -236,6 +236,11 @@ impl<K: Clone + Eq + Hash, V: CacheValue> SliceCache<K, V> {
         Some(&e.value)
     }
 
+    /// The value of `key` without marking it used (for reading it, not for showing it).
+    pub fn peek(&self, key: &K) -> Option<&V> {
+        self.entries.get(key).map(|e| &e.value)
+    }
+
     /// Whether `key` is cached (its recency unchanged).
     pub fn contains(&self, key: &K) -> bool {
         self.entries.contains_key(key)

@@ -4,20 +4,20 @@
 //! across an `await`. Decrypted slices live in WASM memory only and are zeroised when the study is
 //! closed or the page goes away.
 
-use crate::decoder::{self, Decoded, LOADERS};
+use crate::decoder;
 use crate::gpu::{Backend, Gpu};
 use crate::keystore::{self, KeyStore};
-use crate::net::{self, FetchClient, FetchError, StoreClient};
-use crate::pipeline::{self, Fetched};
-use crate::webcrypto::{self, WebCryptoAead, WebCryptoCipher, WebCryptoIdentity, WebCryptoStudyKey};
+use crate::net::{self, FetchClient, StoreClient};
+use crate::room;
+use crate::webcrypto::{self, WebCryptoAead, WebCryptoIdentity};
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use js_sys::Uint8Array;
 use obscura_dicomweb::client::{self, ListedStudy};
-use obscura_dicomweb::layout::{SealedSource, Store};
-use obscura_render::{Image, Modality, Pixels, View, Voi, VoiFunction, Window};
-use obscura_seal::{
-    Certificate, EnrolmentRequest, ObjectId, ObjectReceiver, PublicKey, Role, StudyIndex, StudyKeys, VerifiedManifest,
-};
+use obscura_dicomweb::layout::Store;
+use obscura_imaging::Attributes;
+use obscura_reading::layout::Series;
+use obscura_render::{View, Voi, VoiFunction};
+use obscura_seal::{Certificate, EnrolmentRequest, PublicKey, Role, StudyIndex, VerifiedManifest};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -25,8 +25,8 @@ use wasm_bindgen::JsCast;
 use web_sys::{Document, HtmlCanvasElement, HtmlElement};
 
 thread_local! {
-    static APP: RefCell<Option<App>> = const { RefCell::new(None) };
-    static GPU: RefCell<Option<Gpu>> = const { RefCell::new(None) };
+    pub(crate) static APP: RefCell<Option<App>> = const { RefCell::new(None) };
+    pub(crate) static GPU: RefCell<Option<Gpu>> = const { RefCell::new(None) };
 }
 
 struct Config {
@@ -41,62 +41,30 @@ struct Study {
     index: StudyIndex,
 }
 
-enum SliceState {
-    Pending,
-    Loading,
-    Ready(Decoded),
-    Failed(String),
-}
-
-struct Slice {
-    object_id: ObjectId,
-    source: SealedSource,
-    label: String,
-    state: SliceState,
-}
-
-struct OpenStudy {
-    generation: u32,
-    keys: Rc<StudyKeys<WebCryptoStudyKey>>,
-    manifest: Rc<VerifiedManifest>,
-    slices: Vec<Slice>,
-    current: usize,
-    shown: Option<usize>,
-    window: Option<Window>,
-    opened_at: f64,
-    first_image_ms: Option<f64>,
-    complete_ms: Option<f64>,
-    /// Sealed bytes received for the series so far.
-    bytes_received: u64,
-    /// Why loading is paused (the store does not answer, or wants credentials).
-    paused: Option<String>,
-}
-
-struct App {
+pub(crate) struct App {
     config: Config,
     identity: Rc<WebCryptoIdentity>,
     studies: Vec<Study>,
-    open: Option<OpenStudy>,
+    pub(crate) open: Option<room::OpenStudy>,
     generation: u32,
-    drag: Option<(f64, f64, Window)>,
     phase: &'static str,
     message: Option<String>,
     backend: Backend,
 }
 
-fn document() -> Document {
+pub(crate) fn document() -> Document {
     web_sys::window().unwrap().document().unwrap()
 }
 
-fn el(id: &str) -> HtmlElement {
+pub(crate) fn el(id: &str) -> HtmlElement {
     document().get_element_by_id(id).unwrap_or_else(|| panic!("index.html lacks #{id}")).unchecked_into()
 }
 
-fn set_text(id: &str, text: &str) {
+pub(crate) fn set_text(id: &str, text: &str) {
     el(id).set_text_content(Some(text));
 }
 
-fn set_hidden(id: &str, hidden: bool) {
+pub(crate) fn set_hidden(id: &str, hidden: bool) {
     el(id).set_hidden(hidden);
 }
 
@@ -104,7 +72,7 @@ fn now_secs() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
 }
 
-fn now_ms() -> f64 {
+pub(crate) fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
 }
 
@@ -112,7 +80,7 @@ fn status(text: &str) {
     set_text("status", text);
 }
 
-fn with_app<R>(f: impl FnOnce(&mut App) -> R) -> Option<R> {
+pub(crate) fn with_app<R>(f: impl FnOnce(&mut App) -> R) -> Option<R> {
     APP.with(|a| a.borrow_mut().as_mut().map(f))
 }
 
@@ -243,7 +211,6 @@ async fn boot_inner() -> Result<(), String> {
             studies: Vec::new(),
             open: None,
             generation: 0,
-            drag: None,
             phase: "listing",
             message: None,
             backend,
@@ -413,62 +380,96 @@ async fn open_study(i: usize) {
     // The reader waits from the click: unwrapping the study key is part of opening it.
     let opened_at = now_ms();
     close_study();
-    let Some((identity, manifest, store, study_uid)) = with_app(|a| {
+    // The study, then its priors (same patient, earlier date) for the default hanging.
+    let Some((identity, store, chosen)) = with_app(|a| {
         let s = &a.studies[i];
-        (a.identity.clone(), s.manifest.clone(), a.config.store.clone(), s.listed.study_uid.clone())
+        let mut chosen = vec![i];
+        let date_ok = |d: &str| d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit());
+        for (k, other) in a.studies.iter().enumerate() {
+            if k != i
+                && !s.index.patient_id.is_empty()
+                && other.index.patient_id == s.index.patient_id
+                && date_ok(&other.index.study_date)
+                && other.index.study_date < s.index.study_date
+            {
+                chosen.push(k);
+            }
+        }
+        (a.identity.clone(), a.config.store.clone(), chosen)
     }) else {
         return;
     };
     status("Opening the study…");
-    let keys = match manifest.unlock(identity.as_ref(), &WebCryptoAead).await {
-        Ok(k) => Rc::new(k),
-        Err(e) => {
-            status(&format!("Cannot open the study: {e}"));
+    let mut series_states = Vec::new();
+    let mut series_attrs = Vec::new();
+    for (n, &k) in chosen.iter().enumerate() {
+        let Some((manifest, index, study_uid)) = with_app(|a| {
+            (a.studies[k].manifest.clone(), a.studies[k].index.clone(), a.studies[k].listed.study_uid.clone())
+        }) else {
             return;
+        };
+        let keys = match manifest.unlock(identity.as_ref(), &WebCryptoAead).await {
+            Ok(k) => Rc::new(k),
+            Err(e) if n == 0 => {
+                status(&format!("Cannot open the study: {e}"));
+                return;
+            }
+            Err(_) => continue, // a prior that does not open is left out
+        };
+        for se in index.series.iter().filter(|se| !se.instances.is_empty()) {
+            let mut entries = Vec::new();
+            let mut attrs = Vec::new();
+            for inst in &se.instances {
+                let Some(entry) = manifest.object(&inst.object_id) else { continue };
+                attrs.push(index_attributes(&index, se, inst, &study_uid, &entry.sop_instance_uid));
+                entries.push((
+                    entry.sop_instance_uid.clone(),
+                    room::SliceEntry {
+                        object_id: inst.object_id,
+                        source: store.sealed_source_parts(&study_uid, &entry.series_uid, &entry.sop_instance_uid),
+                        state: room::SliceState::Pending,
+                        loaded_once: false,
+                    },
+                ));
+            }
+            let prior = if n == 0 { String::new() } else { format!(" · prior {}", pretty_date(&index.study_date)) };
+            let label = format!(
+                "{} {} {} ({}){prior}",
+                se.series_number.map(|n| format!("S{n}")).unwrap_or_default(),
+                se.modality,
+                se.series_description,
+                entries.len()
+            );
+            series_states.push((label, keys.clone(), manifest.clone(), entries));
+            series_attrs.push(attrs);
         }
-    };
+    }
+    // Stack order is the reading crate's; the entries follow it.
+    let mut reading = Vec::new();
+    let mut states = Vec::new();
+    for ((label, keys, manifest, mut entries), attrs) in series_states.into_iter().zip(series_attrs) {
+        let series = Series::new(attrs);
+        let instances = series
+            .instances()
+            .iter()
+            .filter_map(|a| {
+                let k = entries.iter().position(|(sop, _)| *sop == a.sop_instance_uid)?;
+                Some(entries.swap_remove(k).1)
+            })
+            .collect();
+        reading.push(series);
+        states.push(room::SeriesState { label, keys, manifest, instances });
+    }
+    set_hidden("studies", true);
+    set_hidden("viewer", false);
+    let budget = el("budget").unchecked_into::<web_sys::HtmlSelectElement>();
+    let bytes = room::default_budget();
+    budget.set_value(&(bytes >> 20).to_string());
     let generation = with_app(|a| {
         a.generation += 1;
-        let s = &a.studies[i];
-        // The first series with images, instances in their stored order.
-        let series = s.index.series.iter().find(|se| !se.instances.is_empty());
-        let mut slices = Vec::new();
-        if let Some(series) = series {
-            for inst in &series.instances {
-                let Some(entry) = manifest.object(&inst.object_id) else { continue };
-                slices.push(Slice {
-                    object_id: inst.object_id,
-                    source: store.sealed_source_parts(&study_uid, &entry.series_uid, &entry.sop_instance_uid),
-                    label: inst.instance_number.map(|n| n.to_string()).unwrap_or_default(),
-                    state: SliceState::Pending,
-                });
-            }
-        }
-        set_text(
-            "corner-tl",
-            &format!(
-                "{}\n{}\n{}",
-                pretty_name(&s.index.patient_name),
-                s.index.patient_id,
-                pretty_date(&s.index.study_date)
-            ),
-        );
-        set_text(
-            "corner-tr",
-            &format!(
-                "{}\n{}",
-                s.index.study_description,
-                series.map(|se| format!("{} {}", se.modality, se.series_description)).unwrap_or_default()
-            ),
-        );
-        a.open = Some(OpenStudy {
+        a.open = Some(room::OpenStudy {
             generation: a.generation,
-            keys,
-            manifest: manifest.clone(),
-            slices,
-            current: 0,
-            shown: None,
-            window: None,
+            room: room::Room::new(states, reading, bytes),
             opened_at,
             first_image_ms: None,
             complete_ms: None,
@@ -479,17 +480,47 @@ async fn open_study(i: usize) {
         a.generation
     })
     .unwrap();
-    set_hidden("studies", true);
-    set_hidden("viewer", false);
-    status("Study open: the wheel scrolls, left-drag sets window/level");
-    refresh();
-    for _ in 0..LOADERS {
-        wasm_bindgen_futures::spawn_local(loader(generation));
+    room::render_thumbnails();
+    status("Study open: wheel scrolls, left-drag sets window/level, ? lists every binding");
+    room::ensure_loaders(generation);
+    room::request_frame();
+}
+
+/// What the study index says of an instance, before its header is decoded (the reading room
+/// learns the rest as it decodes).
+fn index_attributes(
+    index: &StudyIndex,
+    series: &obscura_seal::SeriesIndex,
+    inst: &obscura_seal::InstanceIndex,
+    study_uid: &str,
+    sop: &str,
+) -> Attributes {
+    Attributes {
+        patient_name: index.patient_name.clone(),
+        patient_id: index.patient_id.clone(),
+        patient_birth_date: index.patient_birth_date.clone(),
+        patient_sex: index.patient_sex.clone(),
+        study_date: index.study_date.clone(),
+        study_time: index.study_time.clone(),
+        study_description: index.study_description.clone(),
+        accession_number: index.accession_number.clone(),
+        study_instance_uid: study_uid.to_string(),
+        series_instance_uid: series.series_uid.clone(),
+        sop_instance_uid: sop.to_string(),
+        modality: series.modality.clone(),
+        series_number: series.series_number,
+        series_description: series.series_description.clone(),
+        instance_number: inst.instance_number,
+        slice_location: inst.slice_location,
+        rows: Some(inst.rows),
+        columns: Some(inst.columns),
+        number_of_frames: Some(inst.frames.max(1)),
+        ..Default::default()
     }
 }
 
-/// Drops the open study: its key, every decoded slice (zeroised), the GPU texture.
-fn close_study() {
+/// Drops the open study: its keys, every decoded slice (zeroised), the GPU textures.
+pub(crate) fn close_study() {
     with_app(|a| {
         a.open = None;
         a.phase = "list";
@@ -497,7 +528,7 @@ fn close_study() {
     GPU.with(|g| {
         if let Ok(mut g) = g.try_borrow_mut() {
             if let Some(g) = g.as_mut() {
-                let _ = g.set_image(None);
+                g.clear_all();
             }
         }
     });
@@ -506,122 +537,8 @@ fn close_study() {
     set_hidden("studies", false);
 }
 
-/// Fetches, verifies, decrypts and decodes slices, nearest to the current one first; the next
-/// slice downloads while the previous one is checked and decoded (`pipeline::fetch_ahead`).
-async fn loader(generation: u32) {
-    let fetch_next = || {
-        let job = with_app(|a| {
-            let open = a.open.as_mut().filter(|o| o.generation == generation)?;
-            let cur = open.current as isize;
-            let next = (0..open.slices.len())
-                .filter(|&i| matches!(open.slices[i].state, SliceState::Pending))
-                .min_by_key(|&i| ((i as isize - cur).abs(), i))?;
-            open.slices[next].state = SliceState::Loading;
-            Some((
-                next,
-                open.slices[next].source.clone(),
-                open.slices[next].object_id,
-                open.keys.clone(),
-                open.manifest.clone(),
-            ))
-        })
-        .flatten();
-        let (index, source, object_id, keys, manifest) = job?;
-        Some(async move {
-            match fetch_slice(generation, &source, &object_id, &keys, &manifest).await {
-                Ok(rx) => Fetched::Object((index, Ok(rx))),
-                Err(FetchError::Cancelled) => Fetched::Stop,
-                Err(FetchError::Auth(message)) => {
-                    // Back in the queue; wait for the reader to give credentials, then go on.
-                    let asked = net::auth_generation();
-                    with_app(|a| {
-                        if let Some(open) = a.open.as_mut().filter(|o| o.generation == generation) {
-                            open.slices[index].state = SliceState::Pending;
-                        }
-                    });
-                    ask_for_credentials(&message);
-                    while net::auth_generation() == asked {
-                        if !study_is_open(generation) {
-                            return Fetched::Stop;
-                        }
-                        net::sleep_ms(300).await;
-                    }
-                    Fetched::Retry
-                }
-                Err(e) => Fetched::Object((index, Err(e))),
-            }
-        })
-    };
-    let finish = |(index, fetched): (usize, Result<ObjectReceiver<WebCryptoCipher>, FetchError>)| async move {
-        let decoded = match fetched {
-            Ok(rx) => match net::finish_object(rx).await {
-                Ok(plain) => decoder::decode(&plain).await.map_err(FetchError::Fatal),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        };
-        let state = match decoded {
-            Ok(d) => SliceState::Ready(d),
-            Err(e) => SliceState::Failed(e.to_string()),
-        };
-        let is_current = with_app(|a| {
-            let open = a.open.as_mut().filter(|o| o.generation == generation)?;
-            open.slices[index].state = state;
-            if open.complete_ms.is_none()
-                && open.slices.iter().all(|s| matches!(s.state, SliceState::Ready(_) | SliceState::Failed(_)))
-            {
-                open.complete_ms = Some(now_ms() - open.opened_at);
-            }
-            Some(open.current == index)
-        })
-        .flatten();
-        match is_current {
-            None => {}
-            Some(true) => refresh(),
-            Some(false) => update_progress(),
-        }
-    };
-    pipeline::fetch_ahead(fetch_next, finish).await;
-}
-
-fn study_is_open(generation: u32) -> bool {
-    with_app(|a| a.open.as_ref().is_some_and(|o| o.generation == generation)).unwrap_or(false)
-}
-
-/// Streams one sealed slice from the store, decrypting chunk by chunk; the receiver it returns
-/// holds every byte, and yields the plaintext only once the signed digest matches
-/// (`net::finish_object`).
-async fn fetch_slice(
-    generation: u32,
-    source: &SealedSource,
-    object_id: &ObjectId,
-    keys: &StudyKeys<WebCryptoStudyKey>,
-    manifest: &VerifiedManifest,
-) -> Result<ObjectReceiver<WebCryptoCipher>, FetchError> {
-    let rx = manifest.receive_object(keys, object_id).await.map_err(|e| FetchError::Integrity(e.to_string()))?;
-    let counted = std::cell::Cell::new(0u64);
-    let progress = |received: u64, _total: u64| {
-        let delta = received.saturating_sub(counted.replace(received));
-        with_app(|a| {
-            if let Some(open) = a.open.as_mut().filter(|o| o.generation == generation) {
-                open.bytes_received += delta;
-            }
-        });
-    };
-    let notify = |pause: Option<String>| {
-        with_app(|a| {
-            if let Some(open) = a.open.as_mut().filter(|o| o.generation == generation) {
-                open.paused = pause;
-            }
-        });
-        update_progress();
-    };
-    let wanted = || study_is_open(generation);
-    net::stream_object(source, rx, &progress, &notify, &wanted).await
-}
-
 /// Shows the credentials form: the store answered 401/403.
-fn ask_for_credentials(message: &str) {
+pub(crate) fn ask_for_credentials(message: &str) {
     set_text("auth-reason", &format!("The image store asks for credentials ({message})."));
     set_hidden("auth", false);
 }
@@ -654,33 +571,6 @@ fn submit_credentials() {
     }
 }
 
-/// A decoded slice as the renderer takes it (borrowing its pixels).
-fn display_image(d: &Decoded) -> Image<'_> {
-    Image {
-        width: d.width,
-        height: d.height,
-        pixels: Pixels::Gray {
-            values: d.pixels.as_slice().into(),
-            signed: d.signed,
-            modality: Modality::Rescale { slope: f64::from(d.slope), intercept: f64::from(d.intercept) },
-            inverse: false,
-        },
-    }
-}
-
-fn default_window(d: &Decoded) -> Window {
-    if let Some(w) = d.window {
-        return w;
-    }
-    let (mut lo, mut hi) = (f64::MAX, f64::MIN);
-    for &p in &d.pixels {
-        let v = if d.signed { f64::from(p as i16) } else { f64::from(p) } * f64::from(d.slope) + f64::from(d.intercept);
-        lo = lo.min(v);
-        hi = hi.max(v);
-    }
-    Window { center: (lo + hi) / 2.0, width: (hi - lo).max(1.0) }
-}
-
 thread_local! {
     /// Whether a progress update is already scheduled.
     static PROGRESS_SCHEDULED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -691,7 +581,7 @@ thread_local! {
 const PROGRESS_INTERVAL_MS: i32 = 200;
 
 /// Schedules a progress update (at most one per [`PROGRESS_INTERVAL_MS`]).
-fn update_progress() {
+pub(crate) fn update_progress() {
     if PROGRESS_SCHEDULED.with(|s| s.replace(true)) {
         return;
     }
@@ -704,17 +594,25 @@ fn update_progress() {
         .set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), PROGRESS_INTERVAL_MS);
 }
 
-/// Writes the progress line and bar of the open study.
+/// Writes the progress line and bar of the open study (the series on screen).
 fn write_progress() {
     with_app(|a| {
         if let Some(open) = &a.open {
-            let ready = open.slices.iter().filter(|s| matches!(s.state, SliceState::Ready(_))).count();
-            let failed = open.slices.iter().filter(|s| matches!(s.state, SliceState::Failed(_))).count();
-            let total = open.slices.len();
-            let mut text = if ready + failed == total {
+            let r = &open.room;
+            let shown: Vec<usize> = {
+                let mut v: Vec<usize> = r.hanging.panes().iter().filter_map(|p| p.series).collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            };
+            let entries = || shown.iter().flat_map(|&s| r.series[s].instances.iter());
+            let total = entries().count();
+            let failed = entries().filter(|e| matches!(e.state, room::SliceState::Failed(_))).count();
+            let done = entries().filter(|e| e.loaded_once).count() + failed;
+            let mut text = if done == total {
                 String::new()
             } else {
-                format!("loading {}/{total} ({:.1} MB)", ready + failed, open.bytes_received as f64 / 1e6)
+                format!("loading {done}/{total} ({:.1} MB)", open.bytes_received as f64 / 1e6)
             };
             if failed > 0 {
                 text.push_str(&format!("  {failed} of {total} images could not be shown"));
@@ -725,131 +623,23 @@ fn write_progress() {
             set_text("progress", &text);
             let bar = el("series-progress");
             let _ = bar.set_attribute("max", &total.max(1).to_string());
-            let _ = bar.set_attribute("value", &(ready + failed).to_string());
-            bar.set_hidden(ready + failed == total);
+            let _ = bar.set_attribute("value", &done.to_string());
+            bar.set_hidden(done == total);
         }
-    });
-}
-
-/// Shows the current slice (or nothing, with the reason) and the corner texts.
-fn refresh() {
-    let t = now_ms();
-    let view = with_app(|a| {
-        let open = a.open.as_mut()?;
-        let i = open.current;
-        let total = open.slices.len();
-        let slice = open.slices.get(i)?;
-        let label = &slice.label;
-        let mut upload = None;
-        let mut error = None;
-        let mut loading = false;
-        match &slice.state {
-            SliceState::Ready(d) => {
-                if open.window.is_none() {
-                    open.window = Some(default_window(d));
-                }
-                if open.shown != Some(i) {
-                    upload = Some(true);
-                }
-                if open.first_image_ms.is_none() {
-                    open.first_image_ms = Some(t - open.opened_at);
-                }
-            }
-            SliceState::Failed(e) => {
-                error = Some(format!("Slice {} of {}: {}", i + 1, total, e));
-                upload = Some(false);
-            }
-            _ => {
-                loading = true;
-                upload = Some(false);
-            }
-        }
-        let w = open.window.unwrap_or(Window { center: 40.0, width: 400.0 });
-        set_text("corner-br", &format!("Im {}/{}  (#{})\nW {:.0} L {:.0}", i + 1, total, label, w.width, w.center));
-        match &error {
-            Some(e) => {
-                set_text("error", e);
-                set_hidden("error", false);
-            }
-            None => set_hidden("error", true),
-        }
-        set_text("slice-status", if loading { "loading…" } else { "" });
-        let view = View { voi: Voi::Window(w, VoiFunction::Linear), ..View::default() };
-        let upload_now = match upload {
-            Some(true) => {
-                open.shown = Some(i);
-                if let SliceState::Ready(d) = &open.slices[i].state {
-                    Some(Some((d.width, d.height, d.signed, d.slope, d.intercept)))
-                } else {
-                    None
-                }
-            }
-            Some(false) => {
-                open.shown = None;
-                Some(None)
-            }
-            None => None,
-        };
-        Some((view, upload_now, i))
-    })
-    .flatten();
-    update_progress();
-    let Some((view, upload, index)) = view else { return };
-    if GPU.with(|g| g.try_borrow().is_ok_and(|g| g.as_ref().is_some_and(Gpu::is_lost))) {
-        recover_gpu();
-        return;
-    }
-    GPU.with(|g| {
-        let Ok(mut g) = g.try_borrow_mut() else {
-            // A read-back is in flight; it redraws when done.
-            with_app(|a| {
-                if let Some(o) = a.open.as_mut() {
-                    o.shown = None
-                }
-            });
-            return;
-        };
-        let Some(gpu) = g.as_mut() else {
-            with_app(|a| {
-                if let Some(o) = a.open.as_mut() {
-                    o.shown = None
-                }
-            });
-            return;
-        };
-        let uploaded = match upload {
-            Some(Some(_)) => APP.with(|a| {
-                let a = a.borrow();
-                match a.as_ref().and_then(|a| a.open.as_ref()).map(|o| &o.slices[index].state) {
-                    Some(SliceState::Ready(d)) => gpu.set_image(Some(&display_image(d))),
-                    _ => gpu.set_image(None),
-                }
-            }),
-            Some(None) => gpu.set_image(None),
-            None => Ok(()),
-        };
-        if let Err(e) = uploaded {
-            with_app(|a| {
-                if let Some(o) = a.open.as_mut() {
-                    o.shown = None
-                }
-            });
-            set_text("error", &format!("Cannot display this image: {e}"));
-            set_hidden("error", false);
-        }
-        gpu.draw(&view);
     });
 }
 
 /// Replaces a lost GPU device / WebGL context by a new one on the same canvas, then redraws: the
 /// current slice is uploaded again from the decoded pixels in memory, nothing is refetched.
-fn recover_gpu() {
+/// Builds a new GPU on the canvas after a lost device or context, then draws again (every pane
+/// uploads its slice again from the decoded pixels kept in memory).
+pub(crate) fn recover_gpu() {
     let Some(lost) = GPU.with(|g| g.try_borrow_mut().ok().and_then(|mut g| g.take())) else { return };
     let canvas = lost.canvas().clone();
     drop(lost);
     with_app(|a| {
         if let Some(o) = a.open.as_mut() {
-            o.shown = None
+            o.room.uploaded.iter_mut().for_each(|u| *u = None);
         }
     });
     status("The GPU was lost; restarting it…");
@@ -862,7 +652,7 @@ fn recover_gpu() {
                 Ok(gpu) => {
                     GPU.with(|g| *g.borrow_mut() = Some(gpu));
                     status("");
-                    refresh();
+                    room::request_frame();
                     return;
                 }
                 Err(e) => last_error = e,
@@ -874,80 +664,9 @@ fn recover_gpu() {
     });
 }
 
-fn step_slice(delta: isize) {
-    let changed = with_app(|a| {
-        let open = a.open.as_mut()?;
-        let n = open.slices.len() as isize;
-        let next = (open.current as isize + delta).clamp(0, (n - 1).max(0)) as usize;
-        let changed = next != open.current;
-        open.current = next;
-        Some(changed)
-    })
-    .flatten()
-    .unwrap_or(false);
-    if changed {
-        refresh();
-    }
-}
-
 fn install_input_handlers() {
-    let canvas = el("canvas");
-    let wheel = Closure::<dyn FnMut(web_sys::WheelEvent)>::new(|e: web_sys::WheelEvent| {
-        e.prevent_default();
-        if e.delta_y() > 0.0 {
-            step_slice(1);
-        } else if e.delta_y() < 0.0 {
-            step_slice(-1);
-        }
-    });
-    let opts = web_sys::AddEventListenerOptions::new();
-    opts.set_passive(false);
-    canvas
-        .add_event_listener_with_callback_and_add_event_listener_options("wheel", wheel.as_ref().unchecked_ref(), &opts)
-        .unwrap();
-    wheel.forget();
-
-    let down = Closure::<dyn FnMut(web_sys::PointerEvent)>::new(|e: web_sys::PointerEvent| {
-        if e.button() != 0 {
-            return;
-        }
-        if let Some(t) = e.target().and_then(|t| t.dyn_into::<HtmlElement>().ok()) {
-            let _ = t.set_pointer_capture(e.pointer_id());
-        }
-        with_app(|a| {
-            if let Some(w) = a.open.as_ref().and_then(|o| o.window) {
-                a.drag = Some((e.client_x() as f64, e.client_y() as f64, w));
-            }
-        });
-    });
-    canvas.add_event_listener_with_callback("pointerdown", down.as_ref().unchecked_ref()).unwrap();
-    down.forget();
-
-    let moved = Closure::<dyn FnMut(web_sys::PointerEvent)>::new(|e: web_sys::PointerEvent| {
-        let changed = with_app(|a| {
-            let (x0, y0, w0) = a.drag?;
-            let open = a.open.as_mut()?;
-            // Horizontal drag widens/narrows the window, vertical moves the level, as in PACS viewers.
-            let dx = e.client_x() as f64 - x0;
-            let dy = e.client_y() as f64 - y0;
-            let scale = (w0.width / 256.0).max(1.0);
-            open.window = Some(Window { center: w0.center + dy * scale, width: (w0.width + dx * scale).max(1.0) });
-            Some(())
-        })
-        .flatten();
-        if changed.is_some() {
-            refresh();
-        }
-    });
-    canvas.add_event_listener_with_callback("pointermove", moved.as_ref().unchecked_ref()).unwrap();
-    moved.forget();
-
-    let up = Closure::<dyn FnMut(web_sys::PointerEvent)>::new(|_e: web_sys::PointerEvent| {
-        with_app(|a| a.drag = None);
-    });
-    canvas.add_event_listener_with_callback("pointerup", up.as_ref().unchecked_ref()).unwrap();
-    canvas.add_event_listener_with_callback("pointercancel", up.as_ref().unchecked_ref()).unwrap();
-    up.forget();
+    room::install_handlers();
+    room::render_help();
 
     let submit = Closure::<dyn FnMut(web_sys::Event)>::new(|e: web_sys::Event| {
         e.prevent_default();
@@ -966,7 +685,7 @@ fn install_input_handlers() {
     el("back").set_onclick(Some(back.as_ref().unchecked_ref()));
     back.forget();
 
-    let resized = Closure::<dyn FnMut()>::new(refresh);
+    let resized = Closure::<dyn FnMut()>::new(room::request_frame);
     web_sys::window().unwrap().set_onresize(Some(resized.as_ref().unchecked_ref()));
     resized.forget();
 
@@ -980,21 +699,29 @@ pub(crate) fn debug_state() -> JsValue {
     let v = APP.with(|a| {
         let a = a.borrow();
         let Some(a) = a.as_ref() else { return serde_json::json!({ "phase": "booting" }) };
+        // `open` describes the active pane's series (what the single-pane tests read) and, under
+        // `room`, every pane.
         let open = a.open.as_ref().map(|o| {
-            let ready = o.slices.iter().filter(|s| matches!(s.state, SliceState::Ready(_))).count();
+            let r = &o.room;
+            let active = r.hanging.active();
+            let pane = &r.hanging.panes()[active];
+            let series = pane.series.map(|s| &r.series[s]);
+            let entries: Vec<&room::SliceEntry> = series.map(|s| s.instances.iter().collect()).unwrap_or_default();
+            let ready = entries.iter().filter(|e| e.loaded_once).count();
             let failed: Vec<usize> =
-                (0..o.slices.len()).filter(|&i| matches!(o.slices[i].state, SliceState::Failed(_))).collect();
-            let w = o.window.unwrap_or(Window { center: 0.0, width: 0.0 });
-            let errors: Vec<String> = o
-                .slices
+                (0..entries.len()).filter(|&i| matches!(entries[i].state, room::SliceState::Failed(_))).collect();
+            let errors: Vec<String> = entries
                 .iter()
-                .filter_map(|s| if let SliceState::Failed(e) = &s.state { Some(e.clone()) } else { None })
+                .filter_map(|e| if let room::SliceState::Failed(m) = &e.state { Some(m.clone()) } else { None })
                 .collect();
+            let shown = r.uploaded.get(active).copied().flatten().map(|_| pane.stack.index());
+            let w = pane.window.as_ref().map(|w| [w.window.center, w.window.width]).unwrap_or([0.0, 0.0]);
             serde_json::json!({
-                "current": o.current, "slices": o.slices.len(), "ready": ready, "failed": failed,
+                "current": pane.stack.index(), "slices": entries.len(), "ready": ready, "failed": failed,
                 "errors": errors, "paused": o.paused,
-                "shown": o.shown, "window": [w.center, w.width], "first_image_ms": o.first_image_ms,
+                "shown": shown, "window": w, "first_image_ms": o.first_image_ms,
                 "complete_ms": o.complete_ms, "bytes_received": o.bytes_received,
+                "room": room::debug_room(o),
             })
         });
         serde_json::json!({
@@ -1008,8 +735,15 @@ pub(crate) fn debug_state() -> JsValue {
     JsValue::from_str(&v.to_string())
 }
 
+/// The store URL of the sealed object behind slice `index` of the active pane's series.
 pub(crate) fn sealed_url_for_slice(index: usize) -> Option<String> {
-    with_app(|a| a.open.as_ref().and_then(|o| o.slices.get(index)).map(|s| s.source.url().to_string())).flatten()
+    with_app(|a| {
+        let r = &a.open.as_ref()?.room;
+        let s = r.hanging.panes()[r.hanging.active()].series?;
+        let instance = r.reading[s].slices().get(index)?.instance;
+        Some(r.series[s].instances[instance].source.url().to_string())
+    })
+    .flatten()
 }
 
 async fn yield_to_event_loop() {
@@ -1023,25 +757,35 @@ async fn sleep_ms(ms: i32) {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
+/// The active pane's slice rendered at 1:1 (image px = target px) through the GPU pipeline with
+/// the pane's window, as one gray byte per image pixel; `null` when the pane shows nothing.
 pub(crate) async fn read_back() -> Result<JsValue, String> {
-    let Some(view) = with_app(|a| {
-        let o = a.open.as_ref()?;
-        o.shown?;
-        Some(View { voi: Voi::Window(o.window?, VoiFunction::Linear), ..View::default() })
+    let Some((pane, window, function, invert)) = with_app(|a| {
+        let r = &a.open.as_ref()?.room;
+        let pane = r.hanging.active();
+        r.uploaded.get(pane).copied().flatten()?;
+        let p = &r.hanging.panes()[pane];
+        let w = p.window.as_ref()?;
+        let function = match w.source {
+            obscura_reading::window::WindowSource::Object(_) => {
+                let (s, i, _) = r.pane_slice(pane)?;
+                r.cache.peek(&(s, i)).map_or(VoiFunction::Linear, |d| d.image.0.voi_function)
+            }
+            _ => VoiFunction::Linear,
+        };
+        Some((pane, w.window, function, w.invert))
     })
     .flatten() else {
         return Ok(JsValue::NULL);
     };
-    // Hold the GPU out of the thread-local while awaiting, so that loaders never find it borrowed
-    // mid-await; put it back afterwards.
+    let view = View { voi: Voi::Window(window, function), invert, ..View::default() };
+    // Hold the GPU out of the thread-local while awaiting, so that drawing never finds it
+    // borrowed mid-await; put it back afterwards.
     let mut gpu = GPU.with(|g| g.borrow_mut().take()).ok_or("no GPU")?;
-    // One gray byte per image pixel: the image at 1:1 into a target of its own size.
-    let size = gpu.renderer_mut().image_size().unwrap_or([1, 1]);
-    // WebGL2 maps buffers only when polled on a later turn of the event loop: yield to it.
-    let result = gpu.renderer_mut().read_back_with_yield(&view, &[], size, yield_to_event_loop).await;
+    let result = gpu.read_back_pane(pane, &view, yield_to_event_loop).await;
     GPU.with(|g| *g.borrow_mut() = Some(gpu));
-    refresh();
-    let rgb = result.map_err(|e| e.to_string())?;
+    room::request_frame();
+    let rgb = result?;
     let gray: Vec<u8> = rgb.chunks_exact(3).map(|p| p[0]).collect();
     Ok(Uint8Array::from(&gray[..]).into())
 }

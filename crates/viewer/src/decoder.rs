@@ -12,8 +12,9 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use futures_channel::oneshot;
-use js_sys::{Array, Object, Reflect, Uint16Array, Uint8Array};
-use obscura_imaging::Window;
+use js_sys::{Array, Object, Uint16Array, Uint32Array, Uint8Array};
+use obscura_imaging::{Attributes, DecodedImage, Frame};
+use obscura_reading::cache::{CacheValue, CachedImage};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use zeroize::Zeroize;
@@ -21,62 +22,63 @@ use zeroize::Zeroize;
 use crate::keystore::field;
 use crate::webcrypto::js_object;
 
-/// One decoded slice, ready for the renderer. Its pixels are zeroised when it is dropped.
+/// One decoded object, ready for the renderer and the reading tools: the whole image (every
+/// frame, its LUTs) and its header. Its buffers are zeroised when it is dropped or evicted.
 /// (Public, with [`DecodePool`], for `cargo xtask bench pacs`, which times this decode path.)
 pub struct Decoded {
-    /// Columns.
-    pub width: u32,
-    /// Rows.
-    pub height: u32,
-    /// Stored values (16-bit; signed ones as their two's-complement bits).
-    pub pixels: Vec<u16>,
-    /// Whether the stored values are signed.
-    pub signed: bool,
-    /// Rescale Slope.
-    pub slope: f32,
-    /// Rescale Intercept.
-    pub intercept: f32,
-    /// The file's first VOI window, if any.
-    pub window: Option<Window>,
+    /// The image.
+    pub image: CachedImage,
+    /// Its header.
+    pub attributes: Attributes,
+}
+
+impl Zeroize for Decoded {
+    fn zeroize(&mut self) {
+        self.image.zeroize();
+    }
+}
+
+impl CacheValue for Decoded {
+    fn byte_size(&self) -> usize {
+        self.image.byte_size()
+    }
 }
 
 impl Drop for Decoded {
     fn drop(&mut self) {
-        self.pixels.zeroize();
+        self.zeroize();
     }
 }
 
-/// Decodes DICOM bytes (on whatever thread this runs) into what the renderer displays.
+fn zeroize_frames(image: &mut DecodedImage) {
+    for f in &mut image.frames {
+        match f {
+            Frame::U8(v) => v.zeroize(),
+            Frame::U16(v) => v.zeroize(),
+            Frame::U32(v) => v.zeroize(),
+        }
+    }
+}
+
+/// Decodes DICOM bytes (on whatever thread this runs): the image and its header.
 pub fn decode_for_display(plain: &[u8]) -> Result<Decoded, String> {
-    let image = obscura_imaging::decode(plain).map_err(|e| format!("cannot decode the image: {e}"))?;
+    let mut image = obscura_imaging::decode(plain).map_err(|e| format!("cannot decode the image: {e}"))?;
     if image.frames.is_empty() {
         return Err("the image has no frames".into());
     }
-    let pixels = image.gray16(0).ok_or(
-        "colour, palette and 32-bit images are not displayed yet (the pixels decode; display comes with the reading-room tools)",
-    )?;
-    let decoded = Decoded {
-        width: image.columns,
-        height: image.rows,
-        pixels,
-        signed: image.signed,
-        slope: image.rescale_slope as f32,
-        intercept: image.rescale_intercept as f32,
-        window: image.window(),
-    };
-    let mut image = image;
-    for f in &mut image.frames {
-        match f {
-            obscura_imaging::Frame::U8(v) => v.zeroize(),
-            obscura_imaging::Frame::U16(v) => v.zeroize(),
-            obscura_imaging::Frame::U32(v) => v.zeroize(),
+    let attributes = match obscura_imaging::read_attributes(plain) {
+        Ok(a) => a,
+        Err(e) => {
+            zeroize_frames(&mut image);
+            return Err(format!("cannot read the image's header: {e}"));
         }
-    }
-    Ok(decoded)
+    };
+    Ok(Decoded { image: CachedImage(image), attributes })
 }
 
-/// The worker side: decodes `bytes` (then zero-fills them) and returns `{width, height, signed,
-/// slope, intercept, center?, width_w?, pixels: Uint16Array}`; the caller transfers `pixels`.
+/// The worker side: decodes `bytes` (then zero-fills them) and returns `{header: UTF-8 JSON bytes
+/// of the image without frames and of its attributes, frames: [typed arrays], kind: "u8" | "u16"
+/// | "u32"}`; the caller transfers the header's and the frames' buffers.
 #[wasm_bindgen(js_name = workerDecode)]
 pub fn worker_decode(bytes: &Uint8Array) -> Result<JsValue, JsValue> {
     let mut plain = bytes.to_vec();
@@ -84,22 +86,29 @@ pub fn worker_decode(bytes: &Uint8Array) -> Result<JsValue, JsValue> {
     let result = decode_for_display(&plain);
     plain.zeroize();
     let d = result.map_err(|e| JsValue::from_str(&e))?;
-    let pixels = Uint16Array::from(&d.pixels[..]);
-    let obj = js_object(&[
-        ("width", d.width.into()),
-        ("height", d.height.into()),
-        ("signed", d.signed.into()),
-        ("slope", d.slope.into()),
-        ("intercept", d.intercept.into()),
-        ("pixels", pixels.into()),
-    ]);
-    if let Some(w) = d.window {
-        Reflect::set(&obj, &"center".into(), &w.center.into())?;
-        Reflect::set(&obj, &"windowWidth".into(), &w.width.into())?;
+    // The header holds PHI: bytes that are transferred and zero-filled, never a JS string.
+    let mut header_json =
+        serde_json::to_vec(&(&d.image.0, &d.attributes)).map_err(|e| JsValue::from_str(&e.to_string()))?;
+    let header = Uint8Array::from(&header_json[..]);
+    header_json.zeroize();
+    let frames = Array::new();
+    let mut kind = "u16";
+    for f in &d.image.0.frames {
+        let array: JsValue = match f {
+            Frame::U8(v) => {
+                kind = "u8";
+                Uint8Array::from(&v[..]).into()
+            }
+            Frame::U16(v) => Uint16Array::from(&v[..]).into(),
+            Frame::U32(v) => {
+                kind = "u32";
+                Uint32Array::from(&v[..]).into()
+            }
+        };
+        frames.push(&array);
     }
-    Ok(obj.into())
+    Ok(js_object(&[("header", header.into()), ("frames", frames.into()), ("kind", kind.into())]).into())
 }
-
 type Pending = Rc<RefCell<HashMap<u32, oneshot::Sender<Result<Decoded, String>>>>>;
 
 /// A fixed set of decode workers, used round-robin.
@@ -115,24 +124,71 @@ pub struct DecodePool {
     _error_handlers: Vec<Closure<dyn FnMut(web_sys::Event)>>,
 }
 
-fn from_reply(image: &JsValue) -> Result<Decoded, String> {
-    let num = |name: &str| field(image, name).as_f64();
-    let pixels: Uint16Array = field(image, "pixels").dyn_into().map_err(|_| "decode worker sent no pixels")?;
-    let copied = pixels.to_vec();
-    pixels.fill(0, 0, pixels.length());
-    let window = match (num("center"), num("windowWidth")) {
-        (Some(c), Some(w)) => Some(Window { center: c, width: w }),
-        _ => None,
+fn from_reply(reply: &JsValue) -> Result<Decoded, String> {
+    // Copy every frame into this module's memory and zero-fill the transferred buffers.
+    let frames_js: Array = field(reply, "frames").dyn_into().map_err(|_| "decode worker sent no frames")?;
+    let kind = field(reply, "kind").as_string().unwrap_or_default();
+    let mut frames = Vec::with_capacity(frames_js.length() as usize);
+    for f in frames_js.iter() {
+        let frame = match kind.as_str() {
+            "u8" => {
+                let a: Uint8Array = f.dyn_into().map_err(|_| "decode worker sent a bad frame")?;
+                let v = a.to_vec();
+                a.fill(0, 0, a.length());
+                Frame::U8(v)
+            }
+            "u32" => {
+                let a: Uint32Array = f.dyn_into().map_err(|_| "decode worker sent a bad frame")?;
+                let v = a.to_vec();
+                a.fill(0, 0, a.length());
+                Frame::U32(v)
+            }
+            _ => {
+                let a: Uint16Array = f.dyn_into().map_err(|_| "decode worker sent a bad frame")?;
+                let v = a.to_vec();
+                a.fill(0, 0, a.length());
+                Frame::U16(v)
+            }
+        };
+        frames.push(frame);
+    }
+    let header: Uint8Array = field(reply, "header").dyn_into().map_err(|_| "decode worker sent no header")?;
+    let mut header_json = header.to_vec();
+    header.fill(0, 0, header.length());
+    let parsed: Result<(DecodedImage, Attributes), _> = serde_json::from_slice(&header_json);
+    header_json.zeroize();
+    let (mut image, attributes) = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            let mut image = CachedImage(DecodedImage { frames, ..blank_image() });
+            image.zeroize();
+            return Err(format!("decode worker sent an unreadable header: {e}"));
+        }
     };
-    Ok(Decoded {
-        width: num("width").unwrap_or(0.0) as u32,
-        height: num("height").unwrap_or(0.0) as u32,
-        pixels: copied,
-        signed: field(image, "signed").as_bool().unwrap_or(false),
-        slope: num("slope").unwrap_or(1.0) as f32,
-        intercept: num("intercept").unwrap_or(0.0) as f32,
-        window,
-    })
+    image.frames = frames;
+    Ok(Decoded { image: CachedImage(image), attributes })
+}
+
+/// An image with nothing in it (to hold frames that must be zeroised).
+fn blank_image() -> DecodedImage {
+    DecodedImage {
+        rows: 0,
+        columns: 0,
+        samples_per_pixel: 1,
+        photometric: obscura_imaging::Photometric::Monochrome2,
+        bits_allocated: 16,
+        bits_stored: 16,
+        signed: false,
+        rescale_slope: 1.0,
+        rescale_intercept: 0.0,
+        modality_lut: None,
+        windows: Vec::new(),
+        voi_function: Default::default(),
+        voi_luts: Vec::new(),
+        presentation_lut_shape: None,
+        palette: None,
+        frames: Vec::new(),
+    }
 }
 
 impl DecodePool {

@@ -11,7 +11,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use obscura_render::{Image, Renderer, Transform, View};
+use obscura_render::{Image, PaneDraw, Renderer, Transform, View};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlCanvasElement;
@@ -123,25 +123,29 @@ impl Gpu {
         }
     }
 
-    /// Uploads a slice (or, with `None`, removes whatever was shown: nothing of it stays).
-    pub fn set_image(&mut self, image: Option<&Image>) -> Result<(), String> {
-        match image {
-            Some(img) => {
-                if let Err(e) = self.renderer.set_image(img) {
-                    // Keep nothing on screen that does not belong to the current slice.
-                    self.renderer.clear_image();
-                    return Err(e.to_string());
-                }
-            }
-            None => self.renderer.clear_image(),
+    /// Uploads a slice into pane `pane`'s slot; on failure the slot is cleared, so nothing that
+    /// does not belong to the pane's current slice stays on screen.
+    pub fn set_pane_image(&mut self, pane: usize, image: &Image) -> Result<(), String> {
+        if let Err(e) = self.renderer.set_pane_image(pane, image) {
+            self.renderer.clear_pane(pane);
+            return Err(e.to_string());
         }
         Ok(())
     }
 
-    /// Draws one frame: the image fitted to the canvas and centred (the reading-room viewport
-    /// will hand over its own transform), whatever `view.transform` says.
-    pub fn draw(&mut self, view: &View) {
-        self.fit_to_css_size();
+    /// Removes pane `pane`'s image (zeroed, then destroyed).
+    pub fn clear_pane(&mut self, pane: usize) {
+        self.renderer.clear_pane(pane);
+    }
+
+    /// Removes every pane's image (closing a study, locking).
+    pub fn clear_all(&mut self) {
+        self.renderer.clear_image();
+    }
+
+    /// Draws one frame: every pane in its rectangle (device px; each view's transform maps image
+    /// px to absolute canvas px).
+    pub fn draw_panes(&mut self, panes: &[PaneDraw]) {
         let frame = match self.surface.get_current_texture() {
             wgpu::CurrentSurfaceTexture::Success(f) | wgpu::CurrentSurfaceTexture::Suboptimal(f) => f,
             _ => {
@@ -151,9 +155,27 @@ impl Gpu {
         };
         let target = frame.texture.create_view(&wgpu::TextureViewDescriptor::default());
         let size = [self.config.width, self.config.height];
-        let transform = self.renderer.image_size().map_or(Transform::IDENTITY, |image| Transform::fit(image, size));
-        self.renderer.draw(&target, size, &View { transform, ..*view }, &[]);
+        self.renderer.draw_panes(&target, size, panes);
         self.renderer.queue().present(frame);
+    }
+
+    /// Pane `pane`'s image rendered at 1:1 into a target of its own size with `view` (its
+    /// transform is replaced by the identity): interleaved RGB. For tests.
+    pub async fn read_back_pane<F, Fut>(
+        &mut self,
+        pane: usize,
+        view: &View<'_>,
+        yield_now: F,
+    ) -> Result<Vec<u8>, String>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let size = self.renderer.pane_image_size(pane).ok_or("the pane shows no image")?;
+        let view = View { transform: Transform::IDENTITY, ..*view };
+        let draw = PaneDraw { pane, rect: [0, 0, size[0], size[1]], view: &view, overlays: &[] };
+        // WebGL2 maps buffers only when polled on a later turn of the event loop: yield to it.
+        self.renderer.read_back_panes_with_yield(&[draw], size, yield_now).await.map_err(|e| e.to_string())
     }
 
     /// The renderer (for read-back in tests).

@@ -16,6 +16,7 @@ pub mod gpu;
 pub mod keystore;
 pub mod net;
 pub mod pipeline;
+mod room;
 pub mod webcrypto;
 
 use wasm_bindgen::prelude::*;
@@ -37,6 +38,13 @@ pub fn debug_state() -> JsValue {
 #[wasm_bindgen(js_name = readBack)]
 pub async fn read_back() -> Result<JsValue, JsValue> {
     app::read_back().await.map_err(|e| JsValue::from_str(&e))
+}
+
+/// Benchmark hook: the frames drawn since the last call (`[{t, ms, slices}]` as JSON), then
+/// forgets them.
+#[wasm_bindgen(js_name = frameLog)]
+pub fn frame_log() -> JsValue {
+    room::take_frame_log()
 }
 
 /// Test hook: the store URL of the sealed object behind slice `index` of the open study.
