@@ -287,12 +287,24 @@ fn flag(args: &[String], name: &str) -> Option<String> {
 }
 
 /// Creates (or reuses) the demo organisation in `data` and seals `dicom` (or a synthetic CT).
+/// What the synthetic demo data holds besides the first series.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DemoExtras {
+    /// One series, one study.
+    None,
+    /// A second series of the same study (5 mm, same frame of reference) and a prior study of the
+    /// same patient a year earlier: what the reading room's layouts, synchronised scrolling and
+    /// default hanging need.
+    SeriesAndPrior,
+}
+
 fn prepare_demo_data(
     obscura: &Path,
     data: &Path,
     dicom: Option<PathBuf>,
     slices: u32,
     patient: &str,
+    extras: DemoExtras,
 ) -> Result<PathBuf> {
     let keys = data.join("keys");
     if !keys.join("org.key").exists() {
@@ -301,25 +313,48 @@ fn prepare_demo_data(
         run(Command::new(obscura).args(["gateway", "init", "--name", "Demo gateway", "--keys"]).arg(&keys))?;
     }
     let user_study = dicom.is_some();
-    let input = match dicom {
-        Some(d) => d,
+    let mut inputs = Vec::new();
+    match dicom {
+        Some(d) => inputs.push(d),
         None => {
+            let synthetic = |out: &Path, args: &[&str]| -> Result<()> {
+                run(Command::new(obscura)
+                    .args(["synthetic-ct", "--patient-name", patient, "--out"])
+                    .arg(out)
+                    .args(args))
+            };
             let out = data.join("demo-dicom");
             if !out.exists() {
                 step(&format!("generating a synthetic CT ({slices} slices of 512x512) in {}", out.display()));
-                run(Command::new(obscura)
-                    .args(["synthetic-ct", "--slices", &slices.to_string(), "--patient-name", patient, "--out"])
-                    .arg(&out))?;
+                synthetic(&out, &["--slices", &slices.to_string()])?;
+                if extras == DemoExtras::SeriesAndPrior {
+                    let half = (slices / 2).max(1).to_string();
+                    synthetic(&out, &["--slices", &half, "--series-number", "2", "--slice-thickness", "5"])?;
+                }
             }
-            out
+            inputs.push(out);
+            if extras == DemoExtras::SeriesAndPrior {
+                let prior = data.join("demo-prior");
+                if !prior.exists() {
+                    step(&format!("generating a prior study in {}", prior.display()));
+                    let half = (slices / 2).max(1).to_string();
+                    synthetic(
+                        &prior,
+                        &["--slices", &half, "--slice-thickness", "5", "--study-date", "20230301", "--study-id", "2"],
+                    )?;
+                }
+                inputs.push(prior);
+            }
         }
-    };
+    }
     let store = data.join("store");
     // Your own study is sealed every time it is given (a new pseudonymous study in the store);
     // the phantom once.
     if user_study || !store.join("studies/index.json").exists() {
-        step(&format!("sealing {} into the static store {}", input.display(), store.display()));
-        run(Command::new(obscura).args(["seal", "--keys"]).arg(&keys).arg("--store").arg(&store).arg(&input))?;
+        for input in &inputs {
+            step(&format!("sealing {} into the static store {}", input.display(), store.display()));
+            run(Command::new(obscura).args(["seal", "--keys"]).arg(&keys).arg("--store").arg(&store).arg(input))?;
+        }
     }
     Ok(store)
 }
@@ -331,7 +366,14 @@ fn demo(root: &Path, args: &[String]) -> Result<()> {
     let data = flag(args, "--data").map(PathBuf::from).unwrap_or_else(|| root.join("data/demo"));
     let port = flag(args, "--port").unwrap_or_else(|| "8080".into());
     let store =
-        prepare_demo_data(&obscura, &data, flag(args, "--dicom").map(PathBuf::from), 120, "OBSCURA^PHANTOM^DEMO")?;
+        prepare_demo_data(
+            &obscura,
+            &data,
+            flag(args, "--dicom").map(PathBuf::from),
+            120,
+            "OBSCURA^PHANTOM^DEMO",
+            DemoExtras::SeriesAndPrior,
+        )?;
     step("serving (Ctrl-C stops)");
     run(Command::new(&obscura)
         .args(["serve", "--demo", "--port", &port, "--keys"])
@@ -388,7 +430,7 @@ fn test(root: &Path, _args: &[String]) -> Result<()> {
     let _ = std::fs::remove_dir_all(&data);
     // A patient name no binary contains, so that finding it in the browser profile means a leak.
     let patient = format!("E2E{}^PATIENT^TEST", std::process::id());
-    let store = prepare_demo_data(&obscura, &data, None, 60, &patient)?;
+    let store = prepare_demo_data(&obscura, &data, None, 60, &patient, DemoExtras::None)?;
     let port = free_port()?;
     step(&format!("end-to-end test: obscura serve on 127.0.0.1:{port}, Playwright + Debian's chromium"));
     let server = KillOnDrop(
@@ -426,7 +468,7 @@ fn pacs_e2e(root: &Path, obscura: &Path, artifacts: &Path) -> Result<()> {
     let data = root.join("target/e2e-pacs-data");
     let _ = std::fs::remove_dir_all(&data);
     let patient = format!("PACS{}^PATIENT^TEST", std::process::id());
-    let store = prepare_demo_data(obscura, &data, None, 40, &patient)?;
+    let store = prepare_demo_data(obscura, &data, None, 40, &patient, DemoExtras::None)?;
     // Any port: nothing else listens in the fresh namespace.
     let viewer_port = free_port()?;
     let origin = format!("http://127.0.0.1:{viewer_port}");
@@ -540,7 +582,7 @@ fn bench_pacs(root: &Path) -> Result<()> {
 
     let data = work.join("data");
     let _ = std::fs::remove_dir_all(&data);
-    let store = prepare_demo_data(&obscura, &data, None, slices, "BENCH^PACS^PHANTOM")?;
+    let store = prepare_demo_data(&obscura, &data, None, slices, "BENCH^PACS^PHANTOM", DemoExtras::None)?;
     let viewer_port = free_port()?;
     let bench_port = loop {
         let p = free_port()?;
