@@ -1336,6 +1336,11 @@ pub(crate) fn debug_room(o: &OpenStudy) -> serde_json::Value {
                 "zoom": p.viewport.zoom_percent(), "quarterTurns": p.viewport.quarter_turns(),
                 "flipH": p.viewport.flipped_horizontally(), "flipV": p.viewport.flipped_vertically(),
                 "fitted": p.viewport.is_fitted(), "cine": p.stack.is_playing(), "fps": p.stack.fps(),
+                // where the image's centre is in the pane, CSS px (pan moves it)
+                "centre": {
+                    let [w, h] = p.viewport.image_size();
+                    p.viewport.image_to_css([f64::from(w) / 2.0, f64::from(h) / 2.0])
+                },
                 "interpolation": format!("{:?}", p.viewport.interpolation()),
                 "measurements": measurements,
                 "shown": r.uploaded.get(k).copied().flatten().is_some(),

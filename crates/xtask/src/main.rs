@@ -455,6 +455,7 @@ fn test(root: &Path, _args: &[String]) -> Result<()> {
         .env("OBSCURA_ARTIFACTS", &artifacts));
     drop(server);
     result?;
+    reading_e2e(root, &obscura, &artifacts)?;
     pacs_e2e(root, &obscura, &artifacts)?;
     step(&format!("all tests passed; screenshots in {}", artifacts.display()));
     Ok(())
@@ -464,6 +465,37 @@ fn test(root: &Path, _args: &[String]) -> Result<()> {
 /// TLS, listed and opened by the viewer from its own origin, the PACS's storage searched for
 /// cleartext, and the same study opened through injected faults. Everything runs inside the
 /// loopback-only namespace of `cargo xtask pacs`.
+/// The reading room's end-to-end test: a study of two series and a prior, on a desktop and a
+/// tablet-sized touch screen.
+fn reading_e2e(root: &Path, obscura: &Path, artifacts: &Path) -> Result<()> {
+    let data = root.join("target/e2e-reading-data");
+    let _ = std::fs::remove_dir_all(&data);
+    let slices = 40;
+    let patient = format!("READ{}^PATIENT^TEST", std::process::id());
+    let store = prepare_demo_data(obscura, &data, None, slices, &patient, DemoExtras::SeriesAndPrior)?;
+    let port = free_port()?;
+    step(&format!("reading-room end-to-end test: obscura serve on 127.0.0.1:{port}, desktop and tablet"));
+    let server = KillOnDrop(
+        Command::new(obscura)
+            .args(["serve", "--demo", "--port", &port.to_string(), "--keys"])
+            .arg(data.join("keys"))
+            .arg("--store")
+            .arg(&store)
+            .arg("--site")
+            .arg(site_dir(root))
+            .spawn()?,
+    );
+    wait_for_port(port, Duration::from_secs(20))?;
+    let result = run(Command::new("node")
+        .args(["--test", "--test-concurrency=1", "tests/e2e/reading.test.mjs"])
+        .env("OBSCURA_URL", format!("http://127.0.0.1:{port}/"))
+        .env("OBSCURA_PLAINTEXT", data.join("demo-dicom"))
+        .env("OBSCURA_SLICES", slices.to_string())
+        .env("OBSCURA_ARTIFACTS", artifacts));
+    drop(server);
+    result
+}
+
 fn pacs_e2e(root: &Path, obscura: &Path, artifacts: &Path) -> Result<()> {
     let data = root.join("target/e2e-pacs-data");
     let _ = std::fs::remove_dir_all(&data);
