@@ -28,6 +28,22 @@
 //! device pixels too, so everything stays crisp at any devicePixelRatio. Outside the image the
 //! target shows [`View::background`].
 //!
+//! # Several panes
+//!
+//! One renderer (one device, one set of pipelines) draws a layout of panes (1×1, 1×2, 2×2, …)
+//! into one target: WebGL2 cannot share a device across canvases, so a layout is one canvas.
+//! Each pane, addressed by an index below [`MAX_PANES`], has its own image, Modality LUT,
+//! palette, VOI LUT cache, uniform buffer and bind group, created on first use
+//! ([`Renderer::set_pane_image`], [`Renderer::clear_pane`]). [`Renderer::draw_panes`] clears the
+//! target to black once and draws every [`PaneDraw`] in one render pass, each cut to its
+//! rectangle by a scissor: its image (the background where the image is not) and its overlays.
+//! A pane's [`View::transform`] and its [`Space::Target`] overlays are in *absolute* target
+//! pixels: the caller adds the pane's offset.
+//!
+//! The single-image API is pane 0 over the whole target: [`Renderer::set_image`],
+//! [`Renderer::draw`] and [`Renderer::read_back`] are the pane calls with pane 0, while
+//! [`Renderer::clear_image`] clears *every* pane (nothing of any image is drawn again).
+//!
 //! # Example
 //!
 //! ```no_run
@@ -82,8 +98,8 @@
 //! 5. `let format = pick_surface_format(&surface.get_capabilities(&adapter).formats)`,
 //!    configure the surface with it (`TextureUsages::RENDER_ATTACHMENT`), and
 //!    `Renderer::new(device, queue, format)`.
-//! 6. Per frame: `surface.get_current_texture()`, [`Renderer::draw`] into its view with the
-//!    canvas size in device pixels, `present()`.
+//! 6. Per frame: `surface.get_current_texture()`, [`Renderer::draw`] (or
+//!    [`Renderer::draw_panes`]) into its view with the canvas size in device pixels, `present()`.
 //!
 //! # A lost device or context
 //!
@@ -92,9 +108,10 @@
 //! lost callback; the reason is in [`Renderer::lost_reason`]). wgpu does not report a lost WebGL2
 //! context: the caller listens for the canvas's `webglcontextlost` event (and calls
 //! `preventDefault()` on it so that the browser restores the context). The caller then repeats the setup
-//! above with a new device and surface, and calls [`Renderer::set_image`] again with the
-//! cleartext it keeps (the decoded slice in memory): nothing needs reloading or decrypting
-//! again. The renderer holds no state that cannot be rebuilt from an [`Image`] and a [`View`].
+//! above with a new device and surface, and calls [`Renderer::set_image`] (or
+//! [`Renderer::set_pane_image`] for each pane) again with the cleartext it keeps (the decoded
+//! slices in memory): nothing needs reloading or decrypting again. The renderer holds no state
+//! that cannot be rebuilt from the [`Image`]s and [`View`]s.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -1,11 +1,11 @@
 //! The renderer in the page, on WebGPU and on WebGL2 (wgpu's `BROWSER_WEBGPU` and `GL` backends,
 //! each on its own canvas): a few of the native render tests' cases (`crates/render/tests/gpu.rs`),
 //! read back and compared with the CPU reference (`imaging::display` through
-//! `render::reference_rgb8`) ±1.
+//! `render::reference_rgb8`) ±1, and two panes on one target.
 
 use obscura_imaging::display::{Interpolation, Voi};
 use obscura_imaging::{DecodedImage, Frame, Lut, Palette, Photometric, VoiFunction, Window};
-use obscura_render::{reference_rgb8, Image, Overlay, Renderer, Shape, Space, Transform, View};
+use obscura_render::{reference_rgb8, Image, Overlay, PaneDraw, Renderer, Shape, Space, Transform, View};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
@@ -176,6 +176,50 @@ async fn the_same_cases(backends: wgpu::Backends, expected: wgpu::Backend) {
             assert!(px.iter().zip(want).all(|(g, w)| g.abs_diff(w) <= 1), "{what} overlay: pixel ({x},{y}) = {px:?}");
         }
     }
+
+    // Two panes on one target (a 1×2 layout with a 4 px gap): each equals its own reference
+    // inside its rectangle, black elsewhere. Pane 0's image (x 4..64) runs through the gap into
+    // pane 1, where the scissor must cut it.
+    let wide = ct(60, 30);
+    r.set_pane_image(0, &Image::from_decoded(&wide, 0).unwrap()).unwrap();
+    r.set_pane_image(1, &Image::from_decoded(&rgb, 0).unwrap()).unwrap();
+    let size = [100, 40];
+    let rects = [[0u32, 0, 48, 40], [52, 0, 48, 40]];
+    let view0 = View {
+        voi: windows[0],
+        transform: Transform([[1.0, 0.0, 4.0], [0.0, 1.0, 5.0]]),
+        background: [10, 20, 30],
+        ..View::default()
+    };
+    let view1 = View {
+        voi: none[0],
+        invert: true,
+        transform: Transform([[1.0, 0.0, 52.0], [0.0, 1.0, 12.0]]),
+        background: [0, 0, 90],
+        ..View::default()
+    };
+    let panes = [
+        PaneDraw { pane: 0, rect: rects[0], view: &view0, overlays: &[] },
+        PaneDraw { pane: 1, rect: rects[1], view: &view1, overlays: &[] },
+    ];
+    let got = r.read_back_panes_with_yield(&panes, size, yield_to_event_loop).await.expect("read back panes");
+    let want = [reference_rgb8(&wide, 0, &view0, size), reference_rgb8(&rgb, 0, &view1, size)];
+    for y in 0..size[1] {
+        for x in 0..size[0] {
+            let i = (y * size[0] + x) as usize * 3;
+            let inside = |r: [u32; 4]| (r[0]..r[0] + r[2]).contains(&x) && (r[1]..r[1] + r[3]).contains(&y);
+            let expected = match rects.iter().position(|&r| inside(r)) {
+                Some(pane) => &want[pane][i..i + 3],
+                None => &[0u8; 3][..],
+            };
+            let px = &got[i..i + 3];
+            assert!(
+                px.iter().zip(expected).all(|(g, w)| g.abs_diff(*w) <= 1),
+                "{what} panes: pixel ({x},{y}) = {px:?}, want {expected:?}"
+            );
+        }
+    }
+    r.clear_image();
 }
 
 #[wasm_bindgen_test]
