@@ -61,7 +61,9 @@ export async function readBack(page) {
   });
 }
 
-export function compare(actual, expected, label) {
+// `minLevels`: how many distinct gray levels the reference must have for the check to mean
+// something (a narrow or wide window on the phantom's flat tissues leaves few).
+export function compare(actual, expected, label, minLevels = 20) {
   assert.ok(actual, `${label}: nothing was read back`);
   assert.equal(actual.length, expected.length, `${label}: read-back size`);
   let worst = 0, bad = 0;
@@ -71,7 +73,7 @@ export function compare(actual, expected, label) {
     if (d > 1) bad++;
   }
   assert.equal(bad, 0, `${label}: ${bad} pixels differ from the CPU reference by more than 1 (worst ${worst})`);
-  assert.ok(new Set(expected).size > 20, `${label}: the reference is too uniform to prove anything`);
+  assert.ok(new Set(expected).size > minLevels, `${label}: the reference is too uniform to prove anything`);
 }
 
 export async function wheelTo(page, target) {

@@ -76,7 +76,9 @@ test('desktop: layouts, hanging, sync, scroll, window, view, cine, measurements,
     assert.equal(room(s).panes[1].slice, expected, 'the 5 mm pane shows the nearest slice');
     await shot(page, '02-sync');
 
-    // 4. Keyboard scrolling on the active pane.
+    // 4. Keyboard scrolling on the active pane (a click makes pane 0 active again).
+    await page.mouse.click(p0.cx, p0.cy);
+    await waitFor(page, 'pane 0 active', (s) => room(s).active === 0);
     await page.keyboard.press('Home');
     s = await waitFor(page, 'Home', (s) => room(s).panes[0].slice === 0);
     await page.keyboard.press('PageDown');
@@ -88,10 +90,15 @@ test('desktop: layouts, hanging, sync, scroll, window, view, cine, measurements,
     await page.keyboard.press('Home');
     s = await waitFor(page, 'Home again', (s) => room(s).panes[0].slice === 0 && s.open.shown === 0);
 
-    // 5. Window: a preset key, the pixels drawn with it; a left drag; the image's own window; invert.
+    // 5. Window (on a slice through the lungs): a preset key, the pixels drawn with it; a left drag;
+    // the image's own window; invert.
+    const W = Math.round(SLICES * 0.3);
+    for (let k = 0; k < W; k++) await page.keyboard.press('ArrowDown');
+    s = await waitFor(page, `slice ${W + 1}`, (s) => room(s).panes[0].slice === W && s.open.shown === W);
+    const lungs = slicePixels(PLAIN, W + 1).values;
     await page.keyboard.press('4');
-    s = await waitFor(page, 'lung preset', (s) => room(s).panes[0].window[0] === -600 && room(s).panes[0].window[1] === 1500);
-    compare(await readBack(page), voiLinear(slicePixels(PLAIN, 1).values, -600, 1500), 'slice 1, lung window');
+    s = await waitFor(page, 'lung preset', (s) => room(s).panes[0].window[0] === -600 && room(s).panes[0].window[1] === 1500 && s.open.shown === W);
+    compare(await readBack(page), voiLinear(lungs, -600, 1500), 'lung window', 6);
     await page.mouse.move(p0.cx, p0.cy);
     await page.mouse.down();
     await page.mouse.move(p0.cx + 60, p0.cy + 40, { steps: 4 });
@@ -99,18 +106,19 @@ test('desktop: layouts, hanging, sync, scroll, window, view, cine, measurements,
     s = await state(page);
     const [c1, w1] = room(s).panes[0].window;
     assert.ok(w1 > 1500 && c1 > -600, `a drag right/down widens and raises: ${[c1, w1]}`);
-    compare(await readBack(page), voiLinear(slicePixels(PLAIN, 1).values, c1, w1), 'slice 1 after the drag');
+    compare(await readBack(page), voiLinear(lungs, c1, w1), 'after the drag', 6);
     await page.keyboard.press('0');
     s = await waitFor(page, 'image window', (s) => room(s).panes[0].window[1] !== w1);
     await page.keyboard.press('i');
     s = await waitFor(page, 'invert', (s) => room(s).panes[0].invert === true);
     const [ci, wi] = room(s).panes[0].window;
-    compare(await readBack(page), voiLinear(slicePixels(PLAIN, 1).values, ci, wi).map((v) => 255 - v), 'inverted');
+    compare(await readBack(page), voiLinear(lungs, ci, wi).map((v) => 255 - v), 'inverted', 6);
     await page.click('button[data-command="invert"]');
     s = await waitFor(page, 'invert off (toolbar)', (s) => room(s).panes[0].invert === false);
 
     // 6. View: zoom (Ctrl+wheel, right drag), pan (middle drag), 1:1, fit, rotate, flip, reset.
     const z0 = room(s).panes[0].zoom;
+    await page.mouse.move(p0.cx, p0.cy);
     await page.keyboard.down('Control');
     await page.mouse.wheel(0, -200);
     await page.keyboard.up('Control');
@@ -122,10 +130,12 @@ test('desktop: layouts, hanging, sync, scroll, window, view, cine, measurements,
     await page.mouse.up({ button: 'right' });
     s = await waitFor(page, 'right-drag zoom', (s) => room(s).panes[0].zoom > z1 * 1.1);
     const c0 = room(s).panes[0].centre;
+    await page.mouse.move(p0.cx, p0.cy);
     await page.mouse.down({ button: 'middle' });
     await page.mouse.move(p0.cx + 50, p0.cy + 30, { steps: 4 });
     await page.mouse.up({ button: 'middle' });
-    s = await waitFor(page, 'pan', (s) => Math.abs(room(s).panes[0].centre[0] - c0[0] - 50) < 2 && Math.abs(room(s).panes[0].centre[1] - c0[1] - 30) < 2);
+    // the image follows the pointer (the few px within the click slop included or not)
+    s = await waitFor(page, 'pan', (s) => Math.abs(room(s).panes[0].centre[0] - c0[0] - 50) < 5 && Math.abs(room(s).panes[0].centre[1] - c0[1] - 30) < 5);
     await shot(page, '03-zoom-pan');
     await page.keyboard.press('o');
     s = await waitFor(page, '1:1', (s) => Math.abs(room(s).panes[0].zoom - 100) < 0.01);
@@ -225,7 +235,7 @@ test('desktop: layouts, hanging, sync, scroll, window, view, cine, measurements,
     // 9. Help lists every binding; layouts 2×2 and 1×1.
     await page.keyboard.press('?');
     await waitFor(page, 'help', (s) => room(s).help);
-    assert.ok(await page.isVisible('#help'));
+    await page.waitForSelector('#help', { state: 'visible', timeout: 5000 });
     const rows = await page.locator('#help tr').count();
     assert.ok(rows >= 30, `the help lists the bindings (${rows} rows)`);
     assert.match(await page.textContent('#help'), /Pinch/);
@@ -262,8 +272,8 @@ test('tablet (768×1024, touch): swipe, pinch, two-finger pan, hold-drag window,
     await shot(page, '10-tablet');
     const g = await touchGestures(page);
     const p0 = await paneBox(page, 0);
-    // one-finger swipe up: forward through the stack
-    await g.swipe([p0.cx, p0.cy + 100], -120, { steps: 10 });
+    // one-finger swipe down: forward through the stack
+    await g.swipe([p0.cx, p0.cy - 100], 120, { steps: 10 });
     s = await waitFor(page, 'swipe scrolls', (s) => room(s).panes[0].slice >= 5);
     // pinch out: zoom in
     const z0 = room(s).panes[0].zoom;
@@ -278,7 +288,7 @@ test('tablet (768×1024, touch): swipe, pinch, two-finger pan, hold-drag window,
     await g.holdDrag([p0.cx, p0.cy], [50, 40], 700, { steps: 6 });
     s = await waitFor(page, 'hold-drag windows', (s) => room(s).panes[0].window[1] > w0[1]);
     const slice = room(s).panes[0].slice;
-    compare(await readBack(page), voiLinear(slicePixels(PLAIN, slice + 1).values, ...[room(s).panes[0].window[0], room(s).panes[0].window[1]]), 'after touch W/L');
+    compare(await readBack(page), voiLinear(slicePixels(PLAIN, slice + 1).values, ...[room(s).panes[0].window[0], room(s).panes[0].window[1]]), 'after touch W/L', 6);
     // tap a thumbnail: it goes to the active pane
     await page.locator('#thumbnails .thumb[data-series="1"]').tap();
     s = await waitFor(page, 'tapped series shown', (s) => room(s).panes[room(s).active].series === 1);

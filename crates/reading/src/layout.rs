@@ -349,6 +349,8 @@ impl Hanging {
                 h.assign(pane, s, series);
             }
         }
+        // the current series' pane is where the reader starts (assigning made each active)
+        h.active = 0;
         h
     }
 
@@ -735,6 +737,7 @@ pub(crate) mod tests {
             axial("1.3", "G", ("S1", "20240301"), 10, 0.0, 1.0),
         ];
         let mut h = Hanging::new(Layout::OneByTwo, [800.0, 400.0], 2.0, &series, 0);
+        assert_eq!(h.active(), 0, "the reader starts in the current series' pane");
         assert_eq!(h.panes().iter().map(|p| p.series).collect::<Vec<_>>(), [Some(0), Some(1)]);
         assert_eq!(h.panes()[0].viewport.device_size(), [800.0, 800.0]);
         assert_eq!(h.scroll(0, 6, 0.0, &series), vec![0, 1]);

@@ -714,7 +714,12 @@ pub(crate) fn debug_state() -> JsValue {
                 .iter()
                 .filter_map(|e| if let room::SliceState::Failed(m) = &e.state { Some(m.clone()) } else { None })
                 .collect();
-            let shown = r.uploaded.get(active).copied().flatten().map(|_| pane.stack.index());
+            // the stack position of what the pane's GPU slot holds (drawn on the last frame)
+            let shown = r.uploaded.get(active).copied().flatten().and_then(|(s, i, f)| {
+                (pane.series == Some(s))
+                    .then(|| r.reading[s].slices().iter().position(|x| x.instance == i && x.frame == f))
+                    .flatten()
+            });
             let w = pane.window.as_ref().map(|w| [w.window.center, w.window.width]).unwrap_or([0.0, 0.0]);
             serde_json::json!({
                 "current": pane.stack.index(), "slices": entries.len(), "ready": ready, "failed": failed,

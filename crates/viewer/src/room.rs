@@ -675,7 +675,8 @@ pub(crate) fn update_dom() {
             let (mut tl, mut tr, mut bl, mut br) = (String::new(), String::new(), String::new(), String::new());
             let mut markers = None;
             let mut status = String::new();
-            let mut labels = String::new();
+            // (position, id, text) of each measurement's label, pane CSS px
+            let mut labels: Vec<([f64; 2], u64, String)> = Vec::new();
             if let Some((s, i, frame)) = slice {
                 let attrs = room.reading[s].attributes(pane.stack.index());
                 if let (Some(attrs), Some(w)) = (attrs, pane.window.as_ref()) {
@@ -705,13 +706,7 @@ pub(crate) fn update_dom() {
                 for ann in room.annotations.list(&key) {
                     let anchor = ann.shape.handles().last().copied().unwrap_or([0.0, 0.0]);
                     let at = pane.viewport.image_to_css(anchor);
-                    labels.push_str(&format!(
-                        "<div class=\"label\" data-annotation=\"{}\" style=\"left:{:.1}px;top:{:.1}px\">{}</div>",
-                        ann.id.0,
-                        at[0] + 8.0,
-                        at[1] + 8.0,
-                        html_escape(&ann.value.lines().join("\n"))
-                    ));
+                    labels.push(([at[0] + 8.0, at[1] + 8.0], ann.id.0, ann.value.lines().join("\n")));
                 }
             }
             q(".tl").set_text_content(Some(&tl));
@@ -723,7 +718,18 @@ pub(crate) fn update_dom() {
             q(".right").set_text_content(Some(&m.right));
             q(".bottom").set_text_content(Some(&m.bottom));
             q(".left").set_text_content(Some(&m.left));
-            q(".labels").set_inner_html(&labels);
+            // Built through the DOM: the page's CSP refuses inline style attributes.
+            let holder = q(".labels");
+            holder.set_inner_html("");
+            for (at, id, text) in labels {
+                let l: HtmlElement = doc.create_element("div").unwrap().unchecked_into();
+                l.set_class_name("label");
+                let _ = l.set_attribute("data-annotation", &id.to_string());
+                let _ = l.style().set_property("left", &format!("{:.1}px", at[0]));
+                let _ = l.style().set_property("top", &format!("{:.1}px", at[1]));
+                l.set_text_content(Some(&text));
+                let _ = holder.append_child(&l);
+            }
             q(".pane-status").set_text_content(Some(&status));
             let _ = div.class_list().toggle_with_force("active", p == active && n > 1);
         }
@@ -1034,7 +1040,9 @@ impl Room {
     }
 }
 
-/// Installs the pointer, wheel, key and toolbar handlers of the reading room.
+/// Installs the pointer, wheel, key and toolbar handlers of the reading room. Gesture times are
+/// the events' own time stamps (when the finger moved), not when a busy page got to them, so a
+/// swipe is never taken for a hold.
 pub(crate) fn install_handlers() {
     let canvas = el("canvas");
     let area = el("area");
@@ -1070,7 +1078,13 @@ pub(crate) fn install_handlers() {
             };
             feed(
                 pane,
-                InputEvent::PointerDown { id: e.pointer_id(), kind: pointer_kind(&e), button, at, time_ms: now_ms() },
+                InputEvent::PointerDown {
+                    id: e.pointer_id(),
+                    kind: pointer_kind(&e),
+                    button,
+                    at,
+                    time_ms: e.time_stamp(),
+                },
             );
         }),
     );
@@ -1080,7 +1094,10 @@ pub(crate) fn install_handlers() {
         Box::new(|e| {
             let e: web_sys::PointerEvent = e.unchecked_into();
             let Some((pane, at)) = locate([e.client_x() as f64, e.client_y() as f64], false) else { return };
-            feed(pane, InputEvent::PointerMove { id: e.pointer_id(), kind: pointer_kind(&e), at, time_ms: now_ms() });
+            feed(
+                pane,
+                InputEvent::PointerMove { id: e.pointer_id(), kind: pointer_kind(&e), at, time_ms: e.time_stamp() },
+            );
         }),
     );
     let up = |cancel: bool| {
@@ -1091,7 +1108,7 @@ pub(crate) fn install_handlers() {
                 let ev = if cancel {
                     InputEvent::PointerCancel { id: e.pointer_id() }
                 } else {
-                    InputEvent::PointerUp { id: e.pointer_id(), at, time_ms: now_ms() }
+                    InputEvent::PointerUp { id: e.pointer_id(), at, time_ms: e.time_stamp() }
                 };
                 feed(pane, ev);
             }
@@ -1193,7 +1210,7 @@ pub(crate) fn install_handlers() {
             }
         }
     });
-    el("room").add_event_listener_with_callback("click", click.as_ref().unchecked_ref()).unwrap();
+    el("viewer").add_event_listener_with_callback("click", click.as_ref().unchecked_ref()).unwrap();
     click.forget();
 
     let select = |id: &str, f: Box<dyn Fn(String)>| {
@@ -1330,20 +1347,25 @@ pub(crate) fn debug_room(o: &OpenStudy) -> serde_json::Value {
                         .collect()
                 })
                 .unwrap_or_default();
+            // a checksum of the cached pixels the pane shows (tests tell which slice it is)
+            let checksum = r.pane_slice(k).and_then(|(s, i, f)| {
+                let v = r.cache.peek(&(s, i))?.image.0.values16(f as usize)?;
+                Some(v.iter().fold(0u32, |a, &x| a.wrapping_mul(31).wrapping_add(u32::from(x))))
+            });
+            // where the image's centre is in the pane, CSS px (pan moves it)
+            let [iw, ih] = p.viewport.image_size();
+            let centre = p.viewport.image_to_css([f64::from(iw) / 2.0, f64::from(ih) / 2.0]);
             serde_json::json!({
                 "series": p.series, "slice": p.stack.index(), "slices": p.stack.len(),
                 "window": w.map(|w| [w.window.center, w.window.width]), "invert": w.is_some_and(|w| w.invert),
                 "zoom": p.viewport.zoom_percent(), "quarterTurns": p.viewport.quarter_turns(),
                 "flipH": p.viewport.flipped_horizontally(), "flipV": p.viewport.flipped_vertically(),
                 "fitted": p.viewport.is_fitted(), "cine": p.stack.is_playing(), "fps": p.stack.fps(),
-                // where the image's centre is in the pane, CSS px (pan moves it)
-                "centre": {
-                    let [w, h] = p.viewport.image_size();
-                    p.viewport.image_to_css([f64::from(w) / 2.0, f64::from(h) / 2.0])
-                },
+                "centre": centre, "checksum": checksum,
                 "interpolation": format!("{:?}", p.viewport.interpolation()),
                 "measurements": measurements,
-                "shown": r.uploaded.get(k).copied().flatten().is_some(),
+                // whether the GPU slot holds the pane's current slice (drawn on the last frame)
+                "shown": r.uploaded.get(k).copied().flatten().is_some() && r.uploaded[k] == r.pane_slice(k),
             })
         })
         .collect();

@@ -365,15 +365,14 @@ fn demo(root: &Path, args: &[String]) -> Result<()> {
     let obscura = build_cli(root, true)?;
     let data = flag(args, "--data").map(PathBuf::from).unwrap_or_else(|| root.join("data/demo"));
     let port = flag(args, "--port").unwrap_or_else(|| "8080".into());
-    let store =
-        prepare_demo_data(
-            &obscura,
-            &data,
-            flag(args, "--dicom").map(PathBuf::from),
-            120,
-            "OBSCURA^PHANTOM^DEMO",
-            DemoExtras::SeriesAndPrior,
-        )?;
+    let store = prepare_demo_data(
+        &obscura,
+        &data,
+        flag(args, "--dicom").map(PathBuf::from),
+        120,
+        "OBSCURA^PHANTOM^DEMO",
+        DemoExtras::SeriesAndPrior,
+    )?;
     step("serving (Ctrl-C stops)");
     run(Command::new(&obscura)
         .args(["serve", "--demo", "--port", &port, "--keys"])
