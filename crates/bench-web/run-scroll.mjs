@@ -33,6 +33,9 @@ const BUDGET_MIB = Number(process.env.BENCH_BUDGET_MIB || 64);
 const RATE = 30; // slices per second
 const WARMUP = Math.min(30, SLICES - 1);
 const TARGET_P95_MS = 16;
+// BENCH_TRACE=1: record a Chromium trace of each timed scroll and keep the busiest tasks per
+// thread (where the time between frames goes); it costs time itself, so it is off by default.
+const TRACE = process.env.BENCH_TRACE === '1';
 const LOAD_TIMEOUT = 300000;
 if (!(REPS >= 1 && REPS <= 50)) throw new Error('BENCH_REPS must be 1..50');
 if (!['all', 'scroll', 'memory'].includes(PART)) throw new Error('BENCH_PART must be scroll, memory or all');
@@ -161,6 +164,8 @@ function analyse(run, from, down, count) {
   const med = median(intervals);
   const long = intervals.filter((iv) => iv > 1.5 * med);
   const missedVsyncs = long.reduce((n, iv) => n + Math.max(1, Math.round(iv / med) - 1), 0);
+  // the same against a 60 Hz display (what a frame every 16.7 ms would have shown)
+  const missed60 = intervals.reduce((n, iv) => n + Math.max(0, Math.round(iv / (1000 / 60)) - 1), 0);
   const log = run.log.filter((f) => f.t >= t0 - 1 && f.t <= t1);
   const draws = log.map((f) => f.ms);
   const wanted = positions(from, down, count);
@@ -187,6 +192,7 @@ function analyse(run, from, down, count) {
     frameMax: max(intervals),
     longIntervals: long.length,
     missedVsyncs,
+    missed60,
     draws: draws.length,
     drawP50: quantile(draws, 0.5),
     drawP95: quantile(draws, 0.95),
@@ -210,6 +216,40 @@ async function chromiumVersion(page) {
   }
 }
 
+// A DevTools trace of the page's browser (renderer, GPU process, compositor); `stop()` returns
+// the 12 (thread, task) pairs with the most time in complete events: [thread | name, ms, count].
+async function startTrace(page) {
+  const cdp = await page.context().newCDPSession(page);
+  const events = [];
+  cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
+  await cdp.send('Tracing.start', {
+    categories: 'toplevel,gpu,viz,cc,blink,devtools.timeline,disabled-by-default-devtools.timeline',
+    transferMode: 'ReportEvents',
+  });
+  return {
+    async stop() {
+      const done = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
+      await cdp.send('Tracing.end');
+      await done;
+      await cdp.detach();
+      const threads = {};
+      for (const e of events) if (e.ph === 'M' && e.name === 'thread_name') threads[`${e.pid}:${e.tid}`] = e.args.name;
+      const sum = {};
+      for (const e of events) {
+        if (e.ph !== 'X' || !e.dur) continue;
+        const k = `${threads[`${e.pid}:${e.tid}`] ?? e.tid} | ${e.name}`;
+        sum[k] ??= [k, 0, 0];
+        sum[k][1] += e.dur / 1000;
+        sum[k][2] += 1;
+      }
+      // the generic task wrappers say nothing about what ran
+      const generic = /\| (RunTask|ThreadControllerImpl::RunTask|Scheduler::RunTask|ThreadPool_RunTask)$/;
+      return Object.values(sum).filter(([k]) => !generic.test(k)).sort((a, b) => b[1] - a[1]).slice(0, 12)
+        .map(([k, ms, n]) => [k, Math.round(ms), n]);
+    },
+  };
+}
+
 // ---------------------------------------------------------------- part 1: scrolling
 async function scrollRun(backend, query) {
   return inFreshPage(URL_ + query, async (page) => {
@@ -223,7 +263,9 @@ async function scrollRun(backend, query) {
     await page.evaluate(() => window.obscura.frameLog());
     const down = SLICES - 1;
     const count = 2 * down;
+    const trace = TRACE ? await startTrace(page) : null;
     const run = await page.evaluate(scrollInPage, { down, count, rate: RATE, settleMs: 300, pollMs: 0 });
+    const busiest = trace ? await trace.stop() : null;
     run.log = await page.evaluate(() => window.obscura.frameLog());
     const end = await state(page);
     if (end.open.current !== 0) throw new Error(`the wheel left the viewer on slice ${end.open.current + 1}, not 1`);
@@ -235,6 +277,7 @@ async function scrollRun(backend, query) {
       chromium: await chromiumVersion(page),
       canvas,
       ...analyse(run, 0, down, count),
+      busiest,
       cacheBytes: end.open.room.cache.bytes,
       jsHeapBytes: heap,
       wasmMemoryBytes: wasm,
@@ -244,16 +287,32 @@ async function scrollRun(backend, query) {
 
 // ---------------------------------------------------------------- the browser's own floor
 // A canvas of the viewer's size in a page of the same origin (served by Playwright's router),
-// cleared to another colour every other animation frame (30 Hz, as the scroll) for 3 s through
-// WebGPU and WebGL2: what this headless Chromium and SwiftShader achieve with no shader work.
+// drawn every other animation frame (30 Hz, as the scroll) for 3 s: cleared through WebGPU and
+// WebGL2 (what this headless Chromium and SwiftShader achieve with no shader work), and through
+// WebGPU with the renderer's own WGSL (`crates/render/src/shader.wgsl`, a 512×512 CT slice's
+// parameters: signed, bilinear, LINEAR window) over the whole canvas, once as it is (every mode
+// chosen by uniforms at run time) and once with the mode fixed by pipeline-overridable
+// constants, which lets the shader compiler drop the branches not taken.
+const SHADER = fs.readFileSync(new URL('../render/src/shader.wgsl', import.meta.url), 'utf8');
+function specialised(wgsl) {
+  const has = 'fn has(flag: u32) -> bool {\n    return (params.mode.z & flag) != 0u;';
+  if (!wgsl.includes(has) || !wgsl.includes('params.mode.x') || !wgsl.includes('params.mode.y')) return null;
+  return wgsl.replace(has, 'override FLAGS: u32 = 0u;\noverride KIND: u32 = 0u;\noverride FUNCTION: u32 = 0u;\n' +
+    'fn has(flag: u32) -> bool {\n    return (FLAGS & flag) != 0u;').replaceAll('params.mode.x', 'KIND').replaceAll('params.mode.y', 'FUNCTION');
+}
 async function baselineRun([w, h]) {
   return inFreshPage('about:blank', async (page) => {
     const url = new URL('__bench-baseline.html', URL_).href;
     await page.route(url, (r) => r.fulfill({ contentType: 'text/html', body: '<!doctype html><body style="margin:0;background:#000"></body>' }));
     await page.goto(url);
     const out = {};
-    for (const api of ['webgpu', 'webgl2']) {
-      out[api] = await page.evaluate(async ({ api, w, h }) => {
+    for (const api of ['webgpu', 'webgl2', 'shader', 'shaderSpecialised']) {
+      const code = api === 'shader' ? SHADER : api === 'shaderSpecialised' ? specialised(SHADER) : null;
+      if (api.startsWith('shader') && !code) {
+        out[api] = null;
+        continue;
+      }
+      out[api] = await page.evaluate(async ({ api, w, h, code }) => {
         const c = document.createElement('canvas');
         document.body.replaceChildren(c);
         c.width = w;
@@ -261,7 +320,59 @@ async function baselineRun([w, h]) {
         c.style.width = `${w}px`;
         c.style.height = `${h}px`;
         let draw;
-        if (api === 'webgpu') {
+        if (code) {
+          // the renderer's Params (9 × vec4), its image and LUT bindings; flags 1 | 8 | 32 =
+          // signed, bilinear, has an image; the slice fitted to the canvas's height
+          const adapter = await navigator.gpu?.requestAdapter();
+          if (!adapter) return null;
+          const device = await adapter.requestDevice();
+          const ctx = c.getContext('webgpu');
+          const format = navigator.gpu.getPreferredCanvasFormat();
+          ctx.configure({ device, format, alphaMode: 'opaque' });
+          const texture = (width, height, f) => device.createTexture({ size: [width, height], format: f, usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST });
+          const image = texture(512, 512, 'r16uint');
+          const values = new Uint16Array(512 * 512);
+          for (let i = 0; i < values.length; i++) values[i] = 1024 + ((i * 7919) % 400);
+          device.queue.writeTexture({ texture: image }, values, { bytesPerRow: 1024 }, [512, 512]);
+          const module = device.createShaderModule({ code });
+          const flags = 1 | 8 | 32;
+          const pipeline = device.createRenderPipeline({
+            layout: 'auto',
+            vertex: { module, entryPoint: 'vs_image' },
+            fragment: { module, entryPoint: 'fs_image', targets: [{ format }], ...(api === 'shaderSpecialised' ? { constants: { FLAGS: flags, KIND: 0, FUNCTION: 0 } } : {}) },
+          });
+          const uniforms = device.createBuffer({ size: 144, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+          const p = new Float32Array(36);
+          const u = new Uint32Array(p.buffer);
+          const scale = 512 / h;
+          p.set([scale, 0, -((w - h) / 2) * scale, 0], 0);
+          p.set([0, scale, 0, 0], 4);
+          p.set([1, -1024, 0, 0], 8);
+          p.set([40, 400, 1, 0], 12);
+          p.set([w, h, 0, 0], 20);
+          u.set([0, 0, flags, 0], 24);
+          u.set([0, 1, 0, 1], 28);
+          u.set([0, 1, 0, 0], 32);
+          const group = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [
+            { binding: 0, resource: { buffer: uniforms } },
+            { binding: 1, resource: image.createView() },
+            { binding: 2, resource: texture(256, 1, 'r16uint').createView() },
+            { binding: 3, resource: texture(256, 1, 'r16uint').createView() },
+            { binding: 4, resource: texture(256, 1, 'rgba8uint').createView() },
+          ] });
+          draw = (k) => {
+            p[12] = 40 + (k % 20);
+            device.queue.writeBuffer(uniforms, 0, p);
+            const enc = device.createCommandEncoder();
+            const pass = enc.beginRenderPass({ colorAttachments: [{ view: ctx.getCurrentTexture().createView(), loadOp: 'clear', storeOp: 'store',
+              clearValue: { r: 0, g: 0, b: 0, a: 1 } }] });
+            pass.setPipeline(pipeline);
+            pass.setBindGroup(0, group);
+            pass.draw(3);
+            pass.end();
+            device.queue.submit([enc.finish()]);
+          };
+        } else if (api === 'webgpu') {
           const adapter = await navigator.gpu?.requestAdapter();
           if (!adapter) return null;
           const device = await adapter.requestDevice();
@@ -293,10 +404,13 @@ async function baselineRun([w, h]) {
           requestAnimationFrame(f);
         });
         return ts.slice(1).map((t, i) => t - ts[i]);
-      }, { api, w, h });
+      }, { api, w, h, code });
     }
-    const stats = (iv) => (iv ? { frames: iv.length + 1, frameP50: quantile(iv, 0.5), frameP95: quantile(iv, 0.95), frameMax: max(iv) } : null);
-    return { canvas: [w, h], webgpu: stats(out.webgpu), webgl2: stats(out.webgl2) };
+    const stats = (iv) => (iv ? { frames: iv.length + 1, frameMean: iv.reduce((a, b) => a + b, 0) / iv.length, frameP50: quantile(iv, 0.5), frameP95: quantile(iv, 0.95), frameMax: max(iv) } : null);
+    return {
+      canvas: [w, h], webgpu: stats(out.webgpu), webgl2: stats(out.webgl2),
+      shader: stats(out.shader), shaderSpecialised: stats(out.shaderSpecialised),
+    };
   });
 }
 
@@ -413,22 +527,30 @@ console.log(`load average (1 min) before / after: ${results.loadAverageBefore[0]
 if (PART !== 'memory') {
   console.log(`\nScrolling, every slice loaded (median of ${REPS} rounds; frame = interval between animation frames)\n`);
   const rows = [['backend', 'frame p50 ms', 'frame p95 ms (target ≤ 16)', 'frame max ms', 'draw p50 ms', 'draw p95 ms',
-    'positions not drawn', 'long intervals (> 1.5× p50)', 'dropped', 'frames']];
+    'positions not drawn', 'long intervals (> 1.5× p50)', 'dropped', 'vsyncs missed at 60 Hz', 'frames']];
   for (const b of BACKENDS) {
     const m = results.scroll[b.name].median;
     rows.push([`${b.label} (${m.backend})`, f(m.frameP50), `${f(m.frameP95)} ${m.frameP95 <= TARGET_P95_MS ? '(met)' : '(over)'}`, f(m.frameMax),
       f(m.drawP50, 2), f(m.drawP95, 2), `${f(m.positionsNotDrawn, 0)} of ${2 * (SLICES - 1)}`, f(m.longIntervals, 0),
-      f(m.dropped, 0), f(m.frames, 0)]);
+      f(m.dropped, 0), f(m.missed60, 0), f(m.frames, 0)]);
   }
   const w = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
   for (const r of rows) console.log(r.map((x, c) => (c === 0 ? String(x).padEnd(w[c]) : String(x).padStart(w[c]))).join('   '));
   const base = results.baseline;
-  console.log(`\nthe browser's floor: a ${base.canvas.join('×')} canvas (the viewer's) cleared at 30 Hz, no shader: ` +
-    BACKENDS.map((b) => `${b.label} frame p50 ${f(base[b.name]?.frameP50)} p95 ${f(base[b.name]?.frameP95)} max ${f(base[b.name]?.frameMax)} ms`).join('; '));
+  const fr = (x) => (x ? `frame mean ${f(x.frameMean)} p50 ${f(x.frameP50)} p95 ${f(x.frameP95)} max ${f(x.frameMax)} ms` : '–');
+  console.log(`\nthe browser's floor: a ${base.canvas.join('×')} canvas (the viewer's) cleared every other frame, no shader: ` +
+    BACKENDS.map((b) => `${b.label} ${fr(base[b.name])}`).join('; '));
+  console.log(`  the renderer's shader alone on that canvas (WebGPU, every other frame): as it is ${fr(base.shader)}; ` +
+    `its mode fixed by override constants ${fr(base.shaderSpecialised)}`);
   for (const b of BACKENDS) {
     const m = results.scroll[b.name].median;
     console.log(`${b.label}: wheel timers late by ${f(m.wheelLateP95)} ms (p95); wasm memory ${mib(m.wasmMemoryBytes)}, ` +
       `JS heap ${mib(m.jsHeapBytes)}, cache ${mib(m.cacheBytes)}`);
+    const busiest = results.scroll[b.name].runs[0].busiest;
+    if (busiest) {
+      console.log(`  ${b.label}, round 1, busiest tasks during the scroll (thread | task: ms, count):`);
+      for (const [k, ms, n] of busiest) console.log(`    ${k}: ${ms} ms, ${n}`);
+    }
   }
 }
 if (PART !== 'scroll') {
