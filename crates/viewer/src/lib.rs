@@ -40,8 +40,8 @@ pub async fn read_back() -> Result<JsValue, JsValue> {
     app::read_back().await.map_err(|e| JsValue::from_str(&e))
 }
 
-/// Benchmark hook: the frames drawn since the last call (`[{t, ms, slices}]` as JSON), then
-/// forgets them.
+/// Benchmark hook: the frames drawn since the last call (`[{t, ms, slices, shown}]` as JSON),
+/// then forgets them.
 #[wasm_bindgen(js_name = frameLog)]
 pub fn frame_log() -> JsValue {
     room::take_frame_log()

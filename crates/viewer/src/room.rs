@@ -101,12 +101,14 @@ pub(crate) struct OpenStudy {
 thread_local! {
     static FRAME_REQUESTED: Cell<bool> = const { Cell::new(false) };
     static ACTIVE_LOADERS: Cell<usize> = const { Cell::new(0) };
-    /// Per drawn frame: time, ms spent drawing, and each pane's slice (for `cargo xtask bench scroll`).
+    /// Per drawn frame: time, ms spent drawing, each pane's slice and whether its image was on
+    /// screen (for `cargo xtask bench scroll`).
     static FRAME_LOG: RefCell<Vec<FrameRecord>> = const { RefCell::new(Vec::new()) };
 }
 
-/// One drawn frame: when (ms), how long drawing took (ms), each pane's slice.
-type FrameRecord = (f64, f64, Vec<Option<usize>>);
+/// One drawn frame: when (ms), how long drawing took (ms), each pane's slice, and whether each
+/// pane showed that slice's image (false while it is still loading).
+type FrameRecord = (f64, f64, Vec<Option<usize>>, Vec<bool>);
 
 /// Frames the log keeps at most (a benchmark reads and clears it).
 const FRAME_LOG_MAX: usize = 20_000;
@@ -462,15 +464,20 @@ fn frame() {
     if let Some(g) = generation {
         ensure_loaders(g);
     }
-    let slices = with_app(|a| {
-        a.open.as_ref().map(|o| o.room.hanging.panes().iter().map(|p| p.series.map(|_| p.stack.index())).collect())
+    let (slices, shown) = with_app(|a| {
+        a.open.as_ref().map(|o| {
+            let panes = o.room.hanging.panes();
+            let slices = panes.iter().map(|p| p.series.map(|_| p.stack.index())).collect();
+            let shown = (0..panes.len()).map(|k| o.room.uploaded.get(k).copied().flatten().is_some()).collect();
+            (slices, shown)
+        })
     })
     .flatten()
     .unwrap_or_default();
     FRAME_LOG.with(|l| {
         let mut l = l.borrow_mut();
         if l.len() < FRAME_LOG_MAX {
-            l.push((t0, now_ms() - t0, slices));
+            l.push((t0, now_ms() - t0, slices, shown));
         }
     });
 }
@@ -1318,11 +1325,13 @@ pub(crate) fn render_help() {
 }
 
 /// Test and benchmark hook: the frames drawn since the last call (time, ms spent, each pane's
-/// slice), then forgets them.
+/// slice and whether its image was shown), then forgets them.
 pub(crate) fn take_frame_log() -> JsValue {
     let log = FRAME_LOG.with(|l| std::mem::take(&mut *l.borrow_mut()));
-    let v: Vec<serde_json::Value> =
-        log.into_iter().map(|(t, ms, slices)| serde_json::json!({ "t": t, "ms": ms, "slices": slices })).collect();
+    let v: Vec<serde_json::Value> = log
+        .into_iter()
+        .map(|(t, ms, slices, shown)| serde_json::json!({ "t": t, "ms": ms, "slices": slices, "shown": shown }))
+        .collect();
     JsValue::from_str(&serde_json::Value::Array(v).to_string())
 }
 

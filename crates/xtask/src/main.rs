@@ -27,6 +27,10 @@
 //!   same Orthanc, sealed through the real viewer, through the viewer's loading path with and
 //!   without decryption, as bare ciphertext downloads, and unencrypted through Cornerstone3D's
 //!   dicom-image-loader over WADO-RS; prints times to first image and to complete, and ratios.
+//! - `bench scroll`: in headless Chromium, the real viewer (`obscura serve --demo`) with a 300-slice
+//!   CT loaded: scripted wheel scrolling at 30 slices/s on WebGPU and WebGL2 (frame intervals, the
+//!   viewer's draw time, positions never drawn, missed vsyncs), then the same study under a 64 MiB
+//!   cache budget (peak cache bytes against the budget, evictions, positions shown).
 //! - `bench seal`: natively, seals and opens 1 MiB and 64 MiB objects and runs raw `aes-gcm` on the
 //!   same bytes (criterion, `crates/seal/benches/stream.rs`); prints GB/s and ratios.
 
@@ -81,6 +85,8 @@ const PYDICOM_VERSION: &str = "3.0.2";
 const BENCH_CODEC_SLICES: u32 = 20;
 /// Slices of the study `bench pacs` loads (`BENCH_SLICES` overrides).
 const BENCH_PACS_SLICES: u32 = 300;
+/// Slices of the stack `bench scroll` scrolls through (`BENCH_SLICES` overrides).
+const BENCH_SCROLL_SLICES: u32 = 300;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -98,6 +104,7 @@ fn main() -> Result<()> {
         Some("bench") if args.get(1).map(String::as_str) == Some("codecs") => bench_codecs(&root),
         Some("bench") if args.get(1).map(String::as_str) == Some("seal") => bench_seal(),
         Some("bench") if args.get(1).map(String::as_str) == Some("pacs") => bench_pacs(&root),
+        Some("bench") if args.get(1).map(String::as_str) == Some("scroll") => bench_scroll(&root),
         Some("fuzz") => fuzz(&root, &args[1..]),
         Some("corpus") => corpus(&root),
         Some("pacs") => pacs::pacs(&root, &args[1..]),
@@ -109,7 +116,7 @@ fn main() -> Result<()> {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo xtask <setup|build-web|demo|test|fuzz|corpus|pacs|bench crypto|bench codecs|bench seal|bench pacs>\n\n  \
+        "usage: cargo xtask <setup|build-web|demo|test|fuzz|corpus|pacs|bench crypto|bench codecs|bench seal|bench pacs|bench scroll>\n\n  \
          demo [--port N] [--data DIR] [--dicom DIR]   build, seal a demo study, serve it\n  \
          test                                         run every test\n  \
          corpus                                       fetch/generate the decoding corpus and its truth (target/corpus)\n  \
@@ -118,7 +125,8 @@ fn usage() -> ! {
          bench crypto                                 browser decrypt benchmark (BENCH_MIB, BENCH_REPS)\n  \
          bench codecs                                 browser decode benchmark against Cornerstone (BENCH_REPS, BENCH_SLICES)\n  \
          bench seal                                   native sealed-object throughput (criterion)\n  \
-         bench pacs                                   loading a study from the PACS: Obscura encrypted vs unencrypted vs Cornerstone (BENCH_SLICES, BENCH_REPS)",
+         bench pacs                                   loading a study from the PACS: Obscura encrypted vs unencrypted vs Cornerstone (BENCH_SLICES, BENCH_REPS)\n  \
+         bench scroll                                 the reading room: wheel scrolling at 30 slices/s on WebGPU and WebGL2, then a cache budget\n                                                      smaller than the study (BENCH_SLICES, BENCH_REPS, BENCH_PART=scroll|memory, BENCH_BUDGET_MIB)",
         FUZZ_TARGETS.join(" "),
         pacs::USAGE
     );
@@ -635,6 +643,48 @@ fn bench_pacs(root: &Path) -> Result<()> {
         .env("OBSCURA_VIEWER_PORT", viewer_port.to_string())
         .env("BENCH_SITE", &site)
         .env("BENCH_PORT", bench_port.to_string()))
+}
+
+/// `cargo xtask bench scroll`: builds the CLI (release) and the viewer's site (`target/site`),
+/// makes a demo organisation and seals a synthetic CT of `BENCH_SLICES` (300) slices into
+/// `target/bench-scroll/data`, serves it with `obscura serve --demo` on 127.0.0.1 and runs
+/// `crates/bench-web/run-scroll.mjs` against it (results in `target/bench-scroll/results.json`).
+/// `BENCH_REPS`, `BENCH_PART`, `BENCH_BUDGET_MIB` and `BENCH_JSON` pass through.
+fn bench_scroll(root: &Path) -> Result<()> {
+    setup(root)?;
+    let slices: u32 = match std::env::var("BENCH_SLICES") {
+        Ok(s) => s.parse().ok().filter(|&n| (2..=2000).contains(&n)).context("BENCH_SLICES must be 2..=2000")?,
+        Err(_) => BENCH_SCROLL_SLICES,
+    };
+    let obscura = build_cli(root, true)?;
+    build_web(root)?;
+    let work = root.join("target/bench-scroll");
+    let data = work.join("data");
+    let _ = std::fs::remove_dir_all(&data);
+    let store = prepare_demo_data(&obscura, &data, None, slices, "BENCH^SCROLL^PHANTOM", DemoExtras::None)?;
+    let port = free_port()?;
+    step(&format!(
+        "scroll and memory benchmark: {slices} slices, obscura serve on 127.0.0.1:{port}, headless Chromium"
+    ));
+    let server = KillOnDrop(
+        Command::new(&obscura)
+            .args(["serve", "--demo", "--port", &port.to_string(), "--keys"])
+            .arg(data.join("keys"))
+            .arg("--store")
+            .arg(&store)
+            .arg("--site")
+            .arg(site_dir(root))
+            .stdin(Stdio::null())
+            .spawn()?,
+    );
+    wait_for_port(port, Duration::from_secs(20))?;
+    let result = run(Command::new("node")
+        .arg(root.join("crates/bench-web/run-scroll.mjs"))
+        .env("OBSCURA_URL", format!("http://127.0.0.1:{port}/"))
+        .env("BENCH_SLICES", slices.to_string())
+        .env("BENCH_OUT", &work));
+    drop(server);
+    result
 }
 
 /// `cargo xtask fuzz [--seconds N] [TARGET...]`.
