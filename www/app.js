@@ -8,6 +8,7 @@ window.obscura = {
   state: () => JSON.parse(obscura.debugState()),
   readBack: () => obscura.readBack(),
   sealedUrlForSlice: (i) => obscura.sealedUrlForSlice(i),
+  loseGpu: () => obscura.loseGpu(),
   frameLog: () => JSON.parse(obscura.frameLog()),
   wasmMemoryBytes: () => wasm.memory.buffer.byteLength,
 };

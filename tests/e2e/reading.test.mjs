@@ -232,7 +232,15 @@ test('desktop: layouts, hanging, sync, scroll, window, view, cine, measurements,
     s = await waitFor(page, 'deleted', (s) => room(s).panes[0].measurements.length === 4);
     assert.ok(!room(s).panes[0].measurements.some((x) => x.lines[0] === `${mm.toFixed(1)} mm`), 'the length is gone');
 
-    // 9. Help lists every binding; layouts 2×2 and 1×1.
+    // 9. A lost GPU device is rebuilt and every pane drawn again, without reloading the study.
+    const before = await readBack(page);
+    await page.evaluate(() => window.obscura.loseGpu());
+    await page.waitForTimeout(500);
+    s = await waitFor(page, 'the panes after the GPU came back', (s) => room(s).panes.every((p) => p.shown), 30000);
+    assert.deepEqual(await readBack(page), before, 'the same pixels after the device was rebuilt');
+    assert.equal(room(s).panes[0].measurements.length, 4, 'measurements survive');
+
+    // 10. Help lists every binding; layouts 2×2 and 1×1.
     await page.keyboard.press('?');
     await waitFor(page, 'help', (s) => room(s).help);
     await page.waitForSelector('#help', { state: 'visible', timeout: 5000 });

@@ -794,3 +794,13 @@ pub(crate) async fn read_back() -> Result<JsValue, String> {
     let gray: Vec<u8> = rgb.chunks_exact(3).map(|p| p[0]).collect();
     Ok(Uint8Array::from(&gray[..]).into())
 }
+
+/// Test hook: loses the GPU device (the next frame rebuilds it and uploads every pane again).
+pub(crate) fn lose_gpu() {
+    GPU.with(|g| {
+        if let Some(g) = g.borrow().as_ref() {
+            g.destroy_device();
+        }
+    });
+    room::request_frame();
+}

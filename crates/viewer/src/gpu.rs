@@ -103,6 +103,11 @@ impl Gpu {
         self.context_lost.get() || self.renderer.is_lost()
     }
 
+    /// Test hook: destroys the device, as a GPU reset or driver crash would lose it.
+    pub fn destroy_device(&self) {
+        self.device.destroy();
+    }
+
     /// The canvas drawn on (to build a new `Gpu` after a loss).
     pub fn canvas(&self) -> &HtmlCanvasElement {
         &self.canvas

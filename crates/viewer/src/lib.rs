@@ -47,6 +47,12 @@ pub fn frame_log() -> JsValue {
     room::take_frame_log()
 }
 
+/// Test hook: destroys the GPU device, to show that the viewer recovers without reloading.
+#[wasm_bindgen(js_name = loseGpu)]
+pub fn lose_gpu() {
+    app::lose_gpu()
+}
+
 /// Test hook: the store URL of the sealed object behind slice `index` of the open study.
 #[wasm_bindgen(js_name = sealedUrlForSlice)]
 pub fn sealed_url_for_slice(index: usize) -> Option<String> {
