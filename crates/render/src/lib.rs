@@ -8,8 +8,16 @@
 //! Modality LUT), the VOI (LINEAR, LINEAR_EXACT, SIGMOID window or a VOI LUT), MONOCHROME1 /
 //! Presentation LUT Shape INVERSE polarity, palette colour, the user's invert toggle, nearest or
 //! bilinear interpolation and the view transform. Changing any of those only rewrites a uniform
-//! block (a VOI LUT is uploaded the first time it is used). LUTs are 256-wide `R16Uint` /
-//! `Rgba8Uint` textures (65536 entries = 256×256), within WebGL2's limits.
+//! block (a VOI LUT is uploaded the first time it is used), except that the image pipeline is
+//! specialised per display mode: image kind, VOI function, Modality LUT or rescale, sign,
+//! interpolation, sRGB target and whether there is an image are the shader's `override`
+//! constants, and the first draw in a new mode compiles its pipeline (cached in the renderer).
+//! Software GPUs (SwiftShader: headless Chromium, CI) pay for every branch of a mode chosen at run
+//! time, several times the cost of the specialised shader; the window, the transform, the invert
+//! toggle and the background stay uniforms, so scrolling, windowing and zooming within a mode
+//! compile nothing. Overrides work on WebGPU and on the GL backend (WebGL2), where wgpu resolves
+//! them with naga before writing GLSL. LUTs are 256-wide `R16Uint` / `Rgba8Uint` textures (65536
+//! entries = 256×256), within WebGL2's limits.
 //!
 //! The reference is [`obscura_imaging::display`]: every displayed pixel equals
 //! [`display::rgb8_at`](obscura_imaging::display::rgb8_at) at the target pixel's centre mapped
@@ -116,6 +124,7 @@
 #![deny(missing_docs)]
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use obscura_imaging::display::{self, rgb_level};
@@ -434,7 +443,9 @@ struct Params {
     palette_range: [i32; 4],
 }
 
-// Mirrors of the shader's constants.
+// Mirrors of the shader's constants. `Params::mode` still carries the kind, the VOI function and
+// every flag (the layout is unchanged), but the shader reads only FLAG_INVERT from it: the rest is
+// the image pipeline's `ImageMode`.
 const KIND_GRAY: u32 = 0;
 const KIND_PALETTE: u32 = 1;
 const KIND_RGB: u32 = 2;
@@ -512,10 +523,57 @@ pub struct PaneDraw<'a> {
     pub overlays: &'a [Overlay],
 }
 
-/// The render pipelines for one target format.
-struct Pipelines {
-    image: wgpu::RenderPipeline,
-    overlay: wgpu::RenderPipeline,
+/// The display mode an image pipeline is specialised for: the shader's `override` constants.
+/// Software GPUs (SwiftShader) pay for every branch a uniform-selected mode leaves in the shader,
+/// so each mode gets its own pipeline; what changes per frame within a mode stays uniform.
+/// Fields that do not apply to the kind of image are normalised away ([`ImageMode::new`]) so that
+/// equivalent modes share a pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct ImageMode {
+    kind: u32,
+    function: u32,
+    signed: bool,
+    modality_lut: bool,
+    bilinear: bool,
+    has_image: bool,
+}
+
+impl ImageMode {
+    /// Only the background (no image, or a singular transform).
+    const BACKGROUND: ImageMode = ImageMode {
+        kind: KIND_GRAY,
+        function: VOI_LINEAR,
+        signed: false,
+        modality_lut: false,
+        bilinear: false,
+        has_image: false,
+    };
+
+    fn new(kind: u32, function: u32, signed: bool, modality_lut: bool, bilinear: bool) -> Self {
+        let gray = kind == KIND_GRAY;
+        ImageMode {
+            kind,
+            function: if gray { function } else { VOI_LINEAR },
+            signed: signed && kind != KIND_RGB,
+            modality_lut: modality_lut && gray,
+            bilinear,
+            has_image: true,
+        }
+    }
+
+    /// The fragment stage's pipeline constants for this mode and a target that is `srgb` or not.
+    fn constants(&self, srgb: bool) -> [(&'static str, f64); 7] {
+        let flag = |b: bool| if b { 1.0 } else { 0.0 };
+        [
+            ("IMAGE_KIND", f64::from(self.kind)),
+            ("VOI_FUNCTION", f64::from(self.function)),
+            ("SIGNED", flag(self.signed)),
+            ("MODALITY_LUT", flag(self.modality_lut)),
+            ("BILINEAR", flag(self.bilinear)),
+            ("SRGB", flag(srgb)),
+            ("HAS_IMAGE", flag(self.has_image)),
+        ]
+    }
 }
 
 /// Draws [`Image`]s with [`View`]s and [`Overlay`]s into a wgpu texture view (a surface texture
@@ -526,10 +584,16 @@ pub struct Renderer {
     queue: wgpu::Queue,
     target_format: wgpu::TextureFormat,
     bind_group_layout: wgpu::BindGroupLayout,
-    pipelines: Pipelines,
-    /// Format and pipelines used by [`Renderer::read_back`] (`Rgba8Unorm`, or `Rgba8UnormSrgb`
-    /// when the target format is sRGB); `None` when equal to the main format.
-    readback: Option<(wgpu::TextureFormat, Pipelines)>,
+    module: wgpu::ShaderModule,
+    pipeline_layout: wgpu::PipelineLayout,
+    /// The overlay pipeline for the target format.
+    overlay: wgpu::RenderPipeline,
+    /// Format and overlay pipeline used by [`Renderer::read_back`] (`Rgba8Unorm`, or
+    /// `Rgba8UnormSrgb` when the target format is sRGB); `None` when equal to the main format.
+    readback: Option<(wgpu::TextureFormat, wgpu::RenderPipeline)>,
+    /// Image pipelines by mode and target format, created when first drawn with (a layout of
+    /// panes uses a few; compiling one costs more than drawing it once).
+    image_pipelines: HashMap<(ImageMode, wgpu::TextureFormat), wgpu::RenderPipeline>,
     /// 1×1 stand-ins bound where no image / LUT / palette is set (`R16Uint`, `Rgba8Uint`).
     empty_r16: wgpu::Texture,
     empty_rgba8: wgpu::Texture,
@@ -602,50 +666,20 @@ impl Renderer {
             bind_group_layouts: &[Some(&bind_group_layout)],
             immediate_size: 0,
         });
-        let make_pipelines = |format: wgpu::TextureFormat| {
-            let pipeline = |label, vs, fs, buffers: &[Option<wgpu::VertexBufferLayout>], blend| {
-                device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                    label: Some(label),
-                    layout: Some(&layout),
-                    vertex: wgpu::VertexState {
-                        module: &module,
-                        entry_point: Some(vs),
-                        compilation_options: Default::default(),
-                        buffers,
-                    },
-                    primitive: wgpu::PrimitiveState::default(),
-                    depth_stencil: None,
-                    multisample: wgpu::MultisampleState::default(),
-                    fragment: Some(wgpu::FragmentState {
-                        module: &module,
-                        entry_point: Some(fs),
-                        compilation_options: Default::default(),
-                        targets: &[Some(wgpu::ColorTargetState { format, blend, write_mask: wgpu::ColorWrites::ALL })],
-                    }),
-                    multiview_mask: None,
-                    cache: None,
-                })
-            };
-            let vertex_layout = wgpu::VertexBufferLayout {
-                array_stride: std::mem::size_of::<overlay::Vertex>() as u64,
-                step_mode: wgpu::VertexStepMode::Vertex,
-                attributes: &overlay::Vertex::ATTRIBUTES,
-            };
-            Pipelines {
-                image: pipeline("obscura-render image pipeline", "vs_image", "fs_image", &[], None),
-                overlay: pipeline(
-                    "obscura-render overlay pipeline",
-                    "vs_overlay",
-                    "fs_overlay",
-                    &[Some(vertex_layout)],
-                    Some(wgpu::BlendState::ALPHA_BLENDING),
-                ),
-            }
+        let overlay_pipeline = |format| {
+            create_pipeline(
+                &device,
+                &module,
+                &layout,
+                format,
+                PipelineKind::Overlay,
+                &[("SRGB", f64::from(u8::from(format.is_srgb())))],
+            )
         };
-        let pipelines = make_pipelines(target_format);
+        let overlay = overlay_pipeline(target_format);
         let readback_format =
             if target_format.is_srgb() { wgpu::TextureFormat::Rgba8UnormSrgb } else { wgpu::TextureFormat::Rgba8Unorm };
-        let readback = (readback_format != target_format).then(|| (readback_format, make_pipelines(readback_format)));
+        let readback = (readback_format != target_format).then(|| (readback_format, overlay_pipeline(readback_format)));
         let empty_r16 = new_texture(&device, "obscura-render empty", wgpu::TextureFormat::R16Uint, 1, 1);
         let empty_rgba8 = new_texture(&device, "obscura-render empty colour", wgpu::TextureFormat::Rgba8Uint, 1, 1);
         Renderer {
@@ -653,8 +687,11 @@ impl Renderer {
             queue,
             target_format,
             bind_group_layout,
-            pipelines,
+            module,
+            pipeline_layout: layout,
+            overlay,
             readback,
+            image_pipelines: HashMap::new(),
             empty_r16,
             empty_rgba8,
             panes: Vec::new(),
@@ -1061,8 +1098,9 @@ impl Renderer {
             bind_group(&self.device, &self.bind_group_layout, &slot.uniforms, [image, modality, voi, palette]);
     }
 
-    /// The uniform block of `pane` drawn with `view` into a target of `target_size`.
-    fn params(pane: &Pane, target_size: [u32; 2], view: &View, srgb: bool) -> Params {
+    /// The uniform block of `pane` drawn with `view` into a target of `target_size`, and the
+    /// mode of the image pipeline that draws it.
+    fn params(pane: &Pane, target_size: [u32; 2], view: &View, srgb: bool) -> (Params, ImageMode) {
         let inverse = view.transform.inverse();
         let [inv_x, inv_y] = inverse.map_or([[0.0; 4]; 2], |m| m.map(|r| [r[0] as f32, r[1] as f32, r[2] as f32, 0.0]));
         let mut flags = if srgb { FLAG_SRGB } else { 0 };
@@ -1082,7 +1120,7 @@ impl Renderer {
         };
         let Some(state) = pane.image.as_ref().filter(|_| inverse.is_some()) else {
             params.mode[2] = flags;
-            return params;
+            return (params, ImageMode::BACKGROUND);
         };
         flags |= FLAG_HAS_IMAGE;
         if state.signed {
@@ -1123,23 +1161,30 @@ impl Renderer {
             }
         };
         params.mode = [state.kind, function, flags, 0];
-        params
+        let mode = ImageMode::new(
+            state.kind,
+            function,
+            state.signed,
+            pane.modality_lut.is_some(),
+            view.interpolation == Interpolation::Bilinear,
+        );
+        (params, mode)
     }
 
     /// Writes the uniforms of every pane in `panes` (prepared by `prepare_panes`), then records
     /// one render pass that clears `target` to black and draws each pane inside its scissor
     /// rectangle, and submits it (with the read-back copy, if any).
     fn encode_and_submit(
-        &self,
+        &mut self,
         target: &wgpu::TextureView,
         target_size: [u32; 2],
         panes: &[PaneDraw],
         for_readback: bool,
         copy_out: Option<(&wgpu::Texture, &wgpu::Buffer, u32)>,
     ) {
-        let (format, pipelines) = match (&self.readback, for_readback) {
-            (Some((format, pipelines)), true) => (*format, pipelines),
-            _ => (self.target_format, &self.pipelines),
+        let format = match (&self.readback, for_readback) {
+            (Some((format, _)), true) => *format,
+            _ => self.target_format,
         };
         // Scissor rectangles must lie inside the attachment, whatever size the caller says.
         let attachment = target.texture().size();
@@ -1150,13 +1195,30 @@ impl Renderer {
         for entry in panes {
             let Some(scissor) = scissor_rect(entry.rect, bounds) else { continue };
             let pane = &self.panes[entry.pane];
-            let params = Self::params(pane, target_size, entry.view, format.is_srgb());
+            let (params, mode) = Self::params(pane, target_size, entry.view, format.is_srgb());
             // Every pane has its own buffer: these writes all land before the pass below runs.
             self.queue.write_buffer(&pane.uniforms, 0, bytemuck::bytes_of(&params));
             let first = vertices.len() as u32;
             vertices.extend(overlay::tessellate(entry.overlays, &entry.view.transform));
-            draws.push((entry.pane, scissor, first..vertices.len() as u32));
+            draws.push((entry.pane, scissor, mode, first..vertices.len() as u32));
         }
+        for &(_, _, mode, _) in &draws {
+            if !self.image_pipelines.contains_key(&(mode, format)) {
+                let pipeline = create_pipeline(
+                    &self.device,
+                    &self.module,
+                    &self.pipeline_layout,
+                    format,
+                    PipelineKind::Image,
+                    &mode.constants(format.is_srgb()),
+                );
+                self.image_pipelines.insert((mode, format), pipeline);
+            }
+        }
+        let overlay_pipeline = match (&self.readback, for_readback) {
+            (Some((_, pipeline)), true) => pipeline,
+            _ => &self.overlay,
+        };
         let vertex_buffer = (!vertices.is_empty()).then(|| {
             let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("obscura-render overlay vertices"),
@@ -1189,14 +1251,14 @@ impl Renderer {
                 occlusion_query_set: None,
                 multiview_mask: None,
             });
-            for (pane, [x, y, width, height], overlay_vertices) in draws {
+            for (pane, [x, y, width, height], mode, overlay_vertices) in draws {
                 // The full-target triangle and the overlays, both cut to the pane.
                 pass.set_scissor_rect(x, y, width, height);
                 pass.set_bind_group(0, &self.panes[pane].bind_group, &[]);
-                pass.set_pipeline(&pipelines.image);
+                pass.set_pipeline(&self.image_pipelines[&(mode, format)]);
                 pass.draw(0..3, 0..1);
                 if let (Some(buffer), false) = (&vertex_buffer, overlay_vertices.is_empty()) {
-                    pass.set_pipeline(&pipelines.overlay);
+                    pass.set_pipeline(overlay_pipeline);
                     pass.set_vertex_buffer(0, buffer.slice(..));
                     pass.draw(overlay_vertices, 0..1);
                 }
@@ -1232,6 +1294,58 @@ fn scissor_rect(rect: [u32; 4], bounds: [u32; 2]) -> Option<[u32; 4]> {
     let (x0, y0) = (x.min(bounds[0]), y.min(bounds[1]));
     let (x1, y1) = (x.saturating_add(width).min(bounds[0]), y.saturating_add(height).min(bounds[1]));
     (x1 > x0 && y1 > y0).then_some([x0, y0, x1 - x0, y1 - y0])
+}
+
+/// Which of the shader's two pipelines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PipelineKind {
+    /// The full-target triangle drawing the image (and background).
+    Image,
+    /// Overlay triangles from the vertex buffer, alpha-blended.
+    Overlay,
+}
+
+/// A render pipeline of the shader into targets of `format`, its fragment stage specialised by
+/// `constants` (the vertex stages use no override).
+fn create_pipeline(
+    device: &wgpu::Device,
+    module: &wgpu::ShaderModule,
+    layout: &wgpu::PipelineLayout,
+    format: wgpu::TextureFormat,
+    kind: PipelineKind,
+    constants: &[(&str, f64)],
+) -> wgpu::RenderPipeline {
+    let vertex_layout = [Some(wgpu::VertexBufferLayout {
+        array_stride: std::mem::size_of::<overlay::Vertex>() as u64,
+        step_mode: wgpu::VertexStepMode::Vertex,
+        attributes: &overlay::Vertex::ATTRIBUTES,
+    })];
+    let (label, vs, fs, buffers, blend) = match kind {
+        PipelineKind::Image => ("obscura-render image pipeline", "vs_image", "fs_image", &[][..], None),
+        PipelineKind::Overlay => (
+            "obscura-render overlay pipeline",
+            "vs_overlay",
+            "fs_overlay",
+            &vertex_layout[..],
+            Some(wgpu::BlendState::ALPHA_BLENDING),
+        ),
+    };
+    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+        label: Some(label),
+        layout: Some(layout),
+        vertex: wgpu::VertexState { module, entry_point: Some(vs), compilation_options: Default::default(), buffers },
+        primitive: wgpu::PrimitiveState::default(),
+        depth_stencil: None,
+        multisample: wgpu::MultisampleState::default(),
+        fragment: Some(wgpu::FragmentState {
+            module,
+            entry_point: Some(fs),
+            compilation_options: wgpu::PipelineCompilationOptions { constants, ..Default::default() },
+            targets: &[Some(wgpu::ColorTargetState { format, blend, write_mask: wgpu::ColorWrites::ALL })],
+        }),
+        multiview_mask: None,
+        cache: None,
+    })
 }
 
 fn new_texture(
@@ -1421,6 +1535,30 @@ mod tests {
         assert_eq!(scissor_rect([10, 10, 0, 5], [100, 50]), None);
         assert_eq!(scissor_rect([100, 0, 5, 5], [100, 50]), None);
         assert_eq!(scissor_rect([5, 5, u32::MAX, u32::MAX], [100, 50]), Some([5, 5, 95, 45]));
+    }
+
+    #[test]
+    fn modes_that_draw_alike_share_a_pipeline() {
+        // What does not apply to palette and RGB images is normalised away.
+        let palette = ImageMode::new(KIND_PALETTE, VOI_SIGMOID, true, true, false);
+        assert_eq!(palette, ImageMode::new(KIND_PALETTE, VOI_LINEAR, true, false, false));
+        assert!(palette.signed && !palette.modality_lut && palette.function == VOI_LINEAR);
+        let rgb = ImageMode::new(KIND_RGB, VOI_LUT, true, true, true);
+        assert_eq!(rgb, ImageMode::new(KIND_RGB, VOI_LINEAR, false, false, true));
+        // Gray keeps every field.
+        let gray = ImageMode::new(KIND_GRAY, VOI_LUT, true, true, true);
+        assert_eq!(
+            gray.constants(true),
+            [
+                ("IMAGE_KIND", 0.0),
+                ("VOI_FUNCTION", 3.0),
+                ("SIGNED", 1.0),
+                ("MODALITY_LUT", 1.0),
+                ("BILINEAR", 1.0),
+                ("SRGB", 1.0),
+                ("HAS_IMAGE", 1.0)
+            ]
+        );
     }
 
     #[test]

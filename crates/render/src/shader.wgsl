@@ -3,6 +3,13 @@
 // textureLoad (WebGL2's texelFetch), vertex buffers; no storage buffers, no compute, no sampler.
 //
 // The CPU reference is obscura_imaging::display::rgb8_at; every rule below mirrors it.
+//
+// The display mode (image kind, VOI function, Modality LUT or rescale, sign, interpolation, sRGB
+// target, whether there is an image at all) is fixed per pipeline by the `override` constants
+// below, not read from the uniforms: a software GPU (SwiftShader: headless Chromium, CI, low-end
+// tablets) runs every branch of a uniform-selected mode, 3-4x slower than a specialised shader.
+// The renderer creates one pipeline per mode it meets (lib.rs, `ImageMode`). What changes from
+// frame to frame within a mode (window, transform, invert toggle, background) stays uniform.
 
 struct Params {
     // Target pixel -> image pixel (the inverse of the view transform): x = dot(inv_x.xy, p) + inv_x.z.
@@ -16,7 +23,8 @@ struct Params {
     background: vec4<f32>,
     // xy: target size in pixels (for the overlay vertices).
     target_size: vec4<f32>,
-    // x: image kind (KIND_*), y: VOI function (VOI_*), z: FLAG_* bits.
+    // x: image kind (KIND_*), y: VOI function (VOI_*), z: FLAG_* bits; the shader reads only
+    // FLAG_INVERT (the rest is the pipeline's override constants; kept for the layout).
     mode: vec4<u32>,
     // x, y: Modality LUT first mapped value and entry count; z, w: the same for the VOI LUT.
     luts: vec4<i32>,
@@ -31,12 +39,24 @@ const VOI_LINEAR: u32 = 0u;
 const VOI_LINEAR_EXACT: u32 = 1u;
 const VOI_SIGMOID: u32 = 2u;
 
-const FLAG_SIGNED: u32 = 1u;
 const FLAG_INVERT: u32 = 2u;
-const FLAG_SRGB: u32 = 4u;
-const FLAG_BILINEAR: u32 = 8u;
-const FLAG_MODALITY_LUT: u32 = 16u;
-const FLAG_HAS_IMAGE: u32 = 32u;
+
+// The pipeline's mode (set through the pipeline's constants; the defaults are a gray image,
+// LINEAR window, rescale, unsigned, nearest, non-sRGB target).
+// KIND_*.
+override IMAGE_KIND: u32 = 0u;
+// VOI_*, or any other value for a VOI LUT.
+override VOI_FUNCTION: u32 = 0u;
+// Pixel Representation 1: stored values are sign-extended.
+override SIGNED: bool = false;
+// A Modality LUT instead of the rescale.
+override MODALITY_LUT: bool = false;
+// Bilinear instead of nearest sampling.
+override BILINEAR: bool = false;
+// The target is sRGB-encoded: outputs are pre-compensated (also for the overlay pipeline).
+override SRGB: bool = false;
+// There is an image to draw (else only the background).
+override HAS_IMAGE: bool = false;
 
 // LUTs are 256 entries wide, row after row (a 65536-entry LUT is 256x256).
 const LUT_WIDTH: i32 = 256;
@@ -64,7 +84,7 @@ fn srgb_to_linear(c: f32) -> f32 {
 // 8-bit code values (0..255) to what the target must be written with to store them.
 fn encode(code: vec3<f32>) -> vec3<f32> {
     var c = code / 255.0;
-    if (has(FLAG_SRGB)) {
+    if (SRGB) {
         c = vec3<f32>(srgb_to_linear(c.r), srgb_to_linear(c.g), srgb_to_linear(c.b));
     }
     return c;
@@ -78,7 +98,7 @@ fn lut_texel(input: i32, first: i32, count: i32) -> vec2<i32> {
 
 fn stored_at(t: vec2<i32>) -> i32 {
     let raw = i32(textureLoad(image, t, 0).r & 0xffffu);
-    if (has(FLAG_SIGNED) && raw >= 32768) {
+    if (SIGNED && raw >= 32768) {
         return raw - 65536;
     }
     return raw;
@@ -86,14 +106,14 @@ fn stored_at(t: vec2<i32>) -> i32 {
 
 fn modality_at(t: vec2<i32>) -> f32 {
     let s = stored_at(t);
-    if (has(FLAG_MODALITY_LUT)) {
+    if (MODALITY_LUT) {
         return f32(textureLoad(modality_lut, lut_texel(s, params.luts.x, params.luts.y), 0).r);
     }
     return f32(s) * params.modality.x + params.modality.y;
 }
 
 fn colour_at(t: vec2<i32>) -> vec3<f32> {
-    if (params.mode.x == KIND_PALETTE) {
+    if (IMAGE_KIND == KIND_PALETTE) {
         let index = stored_at(t);
         return vec3<f32>(textureLoad(palette, lut_texel(index, params.palette_range.x, params.palette_range.y), 0).rgb);
     }
@@ -104,8 +124,7 @@ fn colour_at(t: vec2<i32>) -> vec3<f32> {
 fn voi(x: f32) -> f32 {
     let c = params.voi.x;
     let w = params.voi.y;
-    let function = params.mode.y;
-    if (function == VOI_LINEAR) {
+        if (VOI_FUNCTION == VOI_LINEAR) {
         // w >= 1 here.
         if (x <= c - 0.5 - (w - 1.0) / 2.0) {
             return 0.0;
@@ -115,7 +134,7 @@ fn voi(x: f32) -> f32 {
         }
         return (x - (c - 0.5)) / (w - 1.0) + 0.5;
     }
-    if (function == VOI_LINEAR_EXACT) {
+    if (VOI_FUNCTION == VOI_LINEAR_EXACT) {
         if (x <= c - w / 2.0) {
             return 0.0;
         }
@@ -124,7 +143,7 @@ fn voi(x: f32) -> f32 {
         }
         return (x - c) / w + 0.5;
     }
-    if (function == VOI_SIGMOID) {
+    if (VOI_FUNCTION == VOI_SIGMOID) {
         // exp of more than ~88 overflows f32; 1 / (1 + e^80) is 0 at 8 bits anyway.
         return 1.0 / (1.0 + exp(clamp(-4.0 * (x - c) / w, -80.0, 80.0)));
     }
@@ -146,8 +165,7 @@ fn display(p: vec2<f32>, dims: vec2<i32>) -> vec3<f32> {
     var t01: vec2<i32>;
     var t11: vec2<i32>;
     var f = vec2<f32>(0.0, 0.0);
-    let bilinear = has(FLAG_BILINEAR);
-    if (bilinear) {
+    if (BILINEAR) {
         let u = p - vec2<f32>(0.5, 0.5);
         let f0 = floor(u);
         f = u - f0;
@@ -160,15 +178,15 @@ fn display(p: vec2<f32>, dims: vec2<i32>) -> vec3<f32> {
         t00 = clamp(vec2<i32>(floor(p)), zero, last);
     }
     var code: vec3<f32>;
-    if (params.mode.x == KIND_GRAY) {
+    if (IMAGE_KIND == KIND_GRAY) {
         var m = modality_at(t00);
-        if (bilinear) {
+        if (BILINEAR) {
             m = mix(mix(m, modality_at(t10), f.x), mix(modality_at(t01), modality_at(t11), f.x), f.y);
         }
         code = vec3<f32>(code_of(voi(m) * 255.0));
     } else {
         var c = colour_at(t00);
-        if (bilinear) {
+        if (BILINEAR) {
             c = mix(mix(c, colour_at(t10), f.x), mix(colour_at(t01), colour_at(t11), f.x), f.y);
         }
         code = vec3<f32>(code_of(c.r), code_of(c.g), code_of(c.b));
@@ -195,7 +213,7 @@ fn fs_image(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
     let dims = vec2<i32>(textureDimensions(image));
     let size = vec2<f32>(dims);
     var code = params.background.rgb;
-    if (has(FLAG_HAS_IMAGE) && p.x >= 0.0 && p.y >= 0.0 && p.x < size.x && p.y < size.y) {
+    if (HAS_IMAGE && p.x >= 0.0 && p.y >= 0.0 && p.x < size.x && p.y < size.y) {
         code = display(p, dims);
     }
     return vec4<f32>(encode(code), 1.0);
