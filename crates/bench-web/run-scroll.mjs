@@ -288,31 +288,17 @@ async function scrollRun(backend, query) {
 // ---------------------------------------------------------------- the browser's own floor
 // A canvas of the viewer's size in a page of the same origin (served by Playwright's router),
 // drawn every other animation frame (30 Hz, as the scroll) for 3 s: cleared through WebGPU and
-// WebGL2 (what this headless Chromium and SwiftShader achieve with no shader work), and through
-// WebGPU with the renderer's own WGSL (`crates/render/src/shader.wgsl`, a 512×512 CT slice's
-// parameters: signed, bilinear, LINEAR window) over the whole canvas, once as it is (every mode
-// chosen by uniforms at run time) and once with the mode fixed by pipeline-overridable
-// constants, which lets the shader compiler drop the branches not taken.
-const SHADER = fs.readFileSync(new URL('../render/src/shader.wgsl', import.meta.url), 'utf8');
-function specialised(wgsl) {
-  const has = 'fn has(flag: u32) -> bool {\n    return (params.mode.z & flag) != 0u;';
-  if (!wgsl.includes(has) || !wgsl.includes('params.mode.x') || !wgsl.includes('params.mode.y')) return null;
-  return wgsl.replace(has, 'override FLAGS: u32 = 0u;\noverride KIND: u32 = 0u;\noverride FUNCTION: u32 = 0u;\n' +
-    'fn has(flag: u32) -> bool {\n    return (FLAGS & flag) != 0u;').replaceAll('params.mode.x', 'KIND').replaceAll('params.mode.y', 'FUNCTION');
-}
+// WebGL2 (what this headless Chromium and SwiftShader achieve with no shader work).
+// (The renderer's own shader is no longer timed alone here: it is specialised per display mode by
+// override constants since, and the scroll runs above time exactly that.)
 async function baselineRun([w, h]) {
   return inFreshPage('about:blank', async (page) => {
     const url = new URL('__bench-baseline.html', URL_).href;
     await page.route(url, (r) => r.fulfill({ contentType: 'text/html', body: '<!doctype html><body style="margin:0;background:#000"></body>' }));
     await page.goto(url);
     const out = {};
-    for (const api of ['webgpu', 'webgl2', 'shader', 'shaderSpecialised']) {
-      const code = api === 'shader' ? SHADER : api === 'shaderSpecialised' ? specialised(SHADER) : null;
-      if (api.startsWith('shader') && !code) {
-        out[api] = null;
-        continue;
-      }
-      out[api] = await page.evaluate(async ({ api, w, h, code }) => {
+    for (const api of ['webgpu', 'webgl2']) {
+      out[api] = await page.evaluate(async ({ api, w, h }) => {
         const c = document.createElement('canvas');
         document.body.replaceChildren(c);
         c.width = w;
@@ -320,59 +306,7 @@ async function baselineRun([w, h]) {
         c.style.width = `${w}px`;
         c.style.height = `${h}px`;
         let draw;
-        if (code) {
-          // the renderer's Params (9 × vec4), its image and LUT bindings; flags 1 | 8 | 32 =
-          // signed, bilinear, has an image; the slice fitted to the canvas's height
-          const adapter = await navigator.gpu?.requestAdapter();
-          if (!adapter) return null;
-          const device = await adapter.requestDevice();
-          const ctx = c.getContext('webgpu');
-          const format = navigator.gpu.getPreferredCanvasFormat();
-          ctx.configure({ device, format, alphaMode: 'opaque' });
-          const texture = (width, height, f) => device.createTexture({ size: [width, height], format: f, usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST });
-          const image = texture(512, 512, 'r16uint');
-          const values = new Uint16Array(512 * 512);
-          for (let i = 0; i < values.length; i++) values[i] = 1024 + ((i * 7919) % 400);
-          device.queue.writeTexture({ texture: image }, values, { bytesPerRow: 1024 }, [512, 512]);
-          const module = device.createShaderModule({ code });
-          const flags = 1 | 8 | 32;
-          const pipeline = device.createRenderPipeline({
-            layout: 'auto',
-            vertex: { module, entryPoint: 'vs_image' },
-            fragment: { module, entryPoint: 'fs_image', targets: [{ format }], ...(api === 'shaderSpecialised' ? { constants: { FLAGS: flags, KIND: 0, FUNCTION: 0 } } : {}) },
-          });
-          const uniforms = device.createBuffer({ size: 144, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-          const p = new Float32Array(36);
-          const u = new Uint32Array(p.buffer);
-          const scale = 512 / h;
-          p.set([scale, 0, -((w - h) / 2) * scale, 0], 0);
-          p.set([0, scale, 0, 0], 4);
-          p.set([1, -1024, 0, 0], 8);
-          p.set([40, 400, 1, 0], 12);
-          p.set([w, h, 0, 0], 20);
-          u.set([0, 0, flags, 0], 24);
-          u.set([0, 1, 0, 1], 28);
-          u.set([0, 1, 0, 0], 32);
-          const group = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [
-            { binding: 0, resource: { buffer: uniforms } },
-            { binding: 1, resource: image.createView() },
-            { binding: 2, resource: texture(256, 1, 'r16uint').createView() },
-            { binding: 3, resource: texture(256, 1, 'r16uint').createView() },
-            { binding: 4, resource: texture(256, 1, 'rgba8uint').createView() },
-          ] });
-          draw = (k) => {
-            p[12] = 40 + (k % 20);
-            device.queue.writeBuffer(uniforms, 0, p);
-            const enc = device.createCommandEncoder();
-            const pass = enc.beginRenderPass({ colorAttachments: [{ view: ctx.getCurrentTexture().createView(), loadOp: 'clear', storeOp: 'store',
-              clearValue: { r: 0, g: 0, b: 0, a: 1 } }] });
-            pass.setPipeline(pipeline);
-            pass.setBindGroup(0, group);
-            pass.draw(3);
-            pass.end();
-            device.queue.submit([enc.finish()]);
-          };
-        } else if (api === 'webgpu') {
+        if (api === 'webgpu') {
           const adapter = await navigator.gpu?.requestAdapter();
           if (!adapter) return null;
           const device = await adapter.requestDevice();
@@ -404,12 +338,12 @@ async function baselineRun([w, h]) {
           requestAnimationFrame(f);
         });
         return ts.slice(1).map((t, i) => t - ts[i]);
-      }, { api, w, h, code });
+      }, { api, w, h });
     }
     const stats = (iv) => (iv ? { frames: iv.length + 1, frameMean: iv.reduce((a, b) => a + b, 0) / iv.length, frameP50: quantile(iv, 0.5), frameP95: quantile(iv, 0.95), frameMax: max(iv) } : null);
     return {
       canvas: [w, h], webgpu: stats(out.webgpu), webgl2: stats(out.webgl2),
-      shader: stats(out.shader), shaderSpecialised: stats(out.shaderSpecialised),
+      
     };
   });
 }
@@ -540,8 +474,6 @@ if (PART !== 'memory') {
   const fr = (x) => (x ? `frame mean ${f(x.frameMean)} p50 ${f(x.frameP50)} p95 ${f(x.frameP95)} max ${f(x.frameMax)} ms` : '–');
   console.log(`\nthe browser's floor: a ${base.canvas.join('×')} canvas (the viewer's) cleared every other frame, no shader: ` +
     BACKENDS.map((b) => `${b.label} ${fr(base[b.name])}`).join('; '));
-  console.log(`  the renderer's shader alone on that canvas (WebGPU, every other frame): as it is ${fr(base.shader)}; ` +
-    `its mode fixed by override constants ${fr(base.shaderSpecialised)}`);
   for (const b of BACKENDS) {
     const m = results.scroll[b.name].median;
     console.log(`${b.label}: wheel timers late by ${f(m.wheelLateP95)} ms (p95); wasm memory ${mib(m.wasmMemoryBytes)}, ` +
