@@ -234,8 +234,10 @@ test('desktop: layouts, hanging, sync, scroll, window, view, cine, measurements,
 
     // 9. A lost GPU device is rebuilt and every pane drawn again, without reloading the study.
     const before = await readBack(page);
+    const rebuilds = (await state(page)).gpuRebuilds;
     await page.evaluate(() => window.obscura.loseGpu());
-    await page.waitForTimeout(500);
+    // nothing else happens on the page: the viewer notices the loss by itself
+    s = await waitFor(page, 'the GPU rebuilt', (s) => s.gpuRebuilds > rebuilds, 30000);
     s = await waitFor(page, 'the panes after the GPU came back', (s) => room(s).panes.every((p) => p.shown), 30000);
     assert.deepEqual(await readBack(page), before, 'the same pixels after the device was rebuilt');
     assert.equal(room(s).panes[0].measurements.length, 4, 'measurements survive');

@@ -217,6 +217,7 @@ async fn boot_inner() -> Result<(), String> {
         })
     });
     install_input_handlers();
+    watch_gpu();
     // Start the decode workers now: each compiles the module once, before the reader opens a study.
     let _ = decoder::shared_pool();
     list_studies(&keys).await
@@ -629,10 +630,31 @@ fn write_progress() {
     });
 }
 
-/// Replaces a lost GPU device / WebGL context by a new one on the same canvas, then redraws: the
-/// current slice is uploaded again from the decoded pixels in memory, nothing is refetched.
+thread_local! {
+    /// How often a lost GPU was rebuilt (test state).
+    static GPU_REBUILDS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// How often the GPU is checked for a loss while nothing else draws: a device lost while the
+/// reader only looks (a driver reset) is rebuilt within this time, not at the next input.
+const GPU_WATCH_MS: i32 = 1000;
+
+/// Starts the GPU watchdog (once, at boot).
+fn watch_gpu() {
+    let cb = Closure::<dyn FnMut()>::new(|| {
+        let lost = GPU.with(|g| g.try_borrow().ok().and_then(|g| g.as_ref().map(|g| g.is_lost())).unwrap_or(false));
+        if lost {
+            room::request_frame();
+        }
+    });
+    let _ = web_sys::window()
+        .unwrap()
+        .set_interval_with_callback_and_timeout_and_arguments_0(cb.as_ref().unchecked_ref(), GPU_WATCH_MS);
+    cb.forget();
+}
+
 /// Builds a new GPU on the canvas after a lost device or context, then draws again (every pane
-/// uploads its slice again from the decoded pixels kept in memory).
+/// uploads its slice again from the decoded pixels kept in memory; nothing is refetched).
 pub(crate) fn recover_gpu() {
     let Some(lost) = GPU.with(|g| g.try_borrow_mut().ok().and_then(|mut g| g.take())) else { return };
     let canvas = lost.canvas().clone();
@@ -651,6 +673,7 @@ pub(crate) fn recover_gpu() {
             match Gpu::new(canvas.clone(), force_webgl).await {
                 Ok(gpu) => {
                     GPU.with(|g| *g.borrow_mut() = Some(gpu));
+                    GPU_REBUILDS.with(|n| n.set(n.get() + 1));
                     status("");
                     room::request_frame();
                     return;
@@ -734,6 +757,7 @@ pub(crate) fn debug_state() -> JsValue {
             "studies": a.studies.len(),
             "message": a.message,
             "backend": match a.backend { Backend::WebGpu => "webgpu", Backend::WebGl2 => "webgl2" },
+            "gpuRebuilds": GPU_REBUILDS.with(|n| n.get()),
             "open": open,
         })
     });
