@@ -50,8 +50,8 @@ impl Drop for Decoded {
     }
 }
 
-fn zeroize_frames(image: &mut DecodedImage) {
-    for f in &mut image.frames {
+fn zeroize_frames(frames: &mut [Frame]) {
+    for f in frames {
         match f {
             Frame::U8(v) => v.zeroize(),
             Frame::U16(v) => v.zeroize(),
@@ -69,7 +69,7 @@ pub fn decode_for_display(plain: &[u8]) -> Result<Decoded, String> {
     let attributes = match obscura_imaging::read_attributes(plain) {
         Ok(a) => a,
         Err(e) => {
-            zeroize_frames(&mut image);
+            zeroize_frames(&mut image.frames);
             return Err(format!("cannot read the image's header: {e}"));
         }
     };
@@ -160,35 +160,12 @@ fn from_reply(reply: &JsValue) -> Result<Decoded, String> {
     let (mut image, attributes) = match parsed {
         Ok(p) => p,
         Err(e) => {
-            let mut image = CachedImage(DecodedImage { frames, ..blank_image() });
-            image.zeroize();
+            zeroize_frames(&mut frames);
             return Err(format!("decode worker sent an unreadable header: {e}"));
         }
     };
     image.frames = frames;
     Ok(Decoded { image: CachedImage(image), attributes })
-}
-
-/// An image with nothing in it (to hold frames that must be zeroised).
-fn blank_image() -> DecodedImage {
-    DecodedImage {
-        rows: 0,
-        columns: 0,
-        samples_per_pixel: 1,
-        photometric: obscura_imaging::Photometric::Monochrome2,
-        bits_allocated: 16,
-        bits_stored: 16,
-        signed: false,
-        rescale_slope: 1.0,
-        rescale_intercept: 0.0,
-        modality_lut: None,
-        windows: Vec::new(),
-        voi_function: Default::default(),
-        voi_luts: Vec::new(),
-        presentation_lut_shape: None,
-        palette: None,
-        frames: Vec::new(),
-    }
 }
 
 impl DecodePool {

@@ -226,13 +226,7 @@ impl Room {
                 }
             }
         }
-        for (s, series) in self.series.iter_mut().enumerate() {
-            for (i, e) in series.instances.iter_mut().enumerate() {
-                if matches!(e.state, SliceState::Ready) && !self.cache.contains(&(s, i)) {
-                    e.state = SliceState::Pending;
-                }
-            }
-        }
+        self.store_evictions();
     }
 
     /// Every instance of the series on screen has loaded once (or failed).
@@ -837,7 +831,7 @@ fn modifiers(ctrl: bool, meta: bool, alt: bool, shift: bool) -> Modifiers {
 
 /// Feeds one input event of pane `pane` to the gesture machine and applies what it decides.
 fn feed(pane: usize, event: InputEvent) {
-    let generation = with_app(|a| {
+    with_app(|a| {
         let o = a.open.as_mut()?;
         let room = &mut o.room;
         if matches!(event, InputEvent::PointerDown { .. }) {
@@ -855,13 +849,9 @@ fn feed(pane: usize, event: InputEvent) {
             apply(room, pane, &action);
         }
         room.pin_shown();
-        Some(o.generation)
-    })
-    .flatten();
-    if let Some(g) = generation {
-        ensure_loaders(g);
-    }
-    request_frame();
+        Some(())
+    });
+    after_change();
 }
 
 /// Applies one action to pane `pane`.
@@ -950,14 +940,18 @@ pub(crate) fn command(c: Command) {
 }
 
 fn feed_action(pane: usize, action: Action) {
-    let generation = with_app(|a| {
+    with_app(|a| {
         let o = a.open.as_mut()?;
         apply(&mut o.room, pane, &action);
         o.room.pin_shown();
-        Some(o.generation)
-    })
-    .flatten();
-    if let Some(g) = generation {
+        Some(())
+    });
+    after_change();
+}
+
+/// After the reader changed what is shown: loaders for the slices now wanted, and a frame.
+fn after_change() {
+    if let Some(g) = with_app(|a| a.open.as_ref().map(|o| o.generation)).flatten() {
         ensure_loaders(g);
     }
     request_frame();
@@ -973,11 +967,7 @@ pub(crate) fn set_layout(layout: Layout) {
             r.pin_shown();
         }
     });
-    let g = with_app(|a| a.open.as_ref().map(|o| o.generation)).flatten();
-    if let Some(g) = g {
-        ensure_loaders(g);
-    }
-    request_frame();
+    after_change();
 }
 
 /// Shows series `index` in `pane` (a thumbnail dropped there, or clicked: the active pane).
@@ -990,11 +980,7 @@ pub(crate) fn assign(pane: Option<usize>, index: usize) {
             r.pin_shown();
         }
     });
-    let g = with_app(|a| a.open.as_ref().map(|o| o.generation)).flatten();
-    if let Some(g) = g {
-        ensure_loaders(g);
-    }
-    request_frame();
+    after_change();
 }
 
 /// Settings of the active pane or the room: interpolation, cine speed, memory budget.
@@ -1027,11 +1013,7 @@ pub(crate) fn set_budget(bytes: usize) {
             o.room.store_evictions();
         }
     });
-    let g = with_app(|a| a.open.as_ref().map(|o| o.generation)).flatten();
-    if let Some(g) = g {
-        ensure_loaders(g);
-    }
-    request_frame();
+    after_change();
 }
 
 impl Room {

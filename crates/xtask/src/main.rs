@@ -399,6 +399,25 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// `obscura serve --demo` on a free loopback port over the demo data in `data` (its keys) and
+/// `store`, with the built viewer; the server stops when the returned guard is dropped.
+fn serve_demo(root: &Path, obscura: &Path, data: &Path, store: &Path) -> Result<(KillOnDrop, u16)> {
+    let port = free_port()?;
+    let server = KillOnDrop(
+        Command::new(obscura)
+            .args(["serve", "--demo", "--port", &port.to_string(), "--keys"])
+            .arg(data.join("keys"))
+            .arg("--store")
+            .arg(store)
+            .arg("--site")
+            .arg(site_dir(root))
+            .stdin(Stdio::null())
+            .spawn()?,
+    );
+    wait_for_port(port, Duration::from_secs(20))?;
+    Ok((server, port))
+}
+
 fn wait_for_port(port: u16, timeout: Duration) -> Result<()> {
     let start = Instant::now();
     while start.elapsed() < timeout {
@@ -438,19 +457,8 @@ fn test(root: &Path, _args: &[String]) -> Result<()> {
     // A patient name no binary contains, so that finding it in the browser profile means a leak.
     let patient = format!("E2E{}^PATIENT^TEST", std::process::id());
     let store = prepare_demo_data(&obscura, &data, None, 60, &patient, DemoExtras::None)?;
-    let port = free_port()?;
+    let (server, port) = serve_demo(root, &obscura, &data, &store)?;
     step(&format!("end-to-end test: obscura serve on 127.0.0.1:{port}, Playwright + Debian's chromium"));
-    let server = KillOnDrop(
-        Command::new(&obscura)
-            .args(["serve", "--demo", "--port", &port.to_string(), "--keys"])
-            .arg(data.join("keys"))
-            .arg("--store")
-            .arg(&store)
-            .arg("--site")
-            .arg(site_dir(root))
-            .spawn()?,
-    );
-    wait_for_port(port, Duration::from_secs(20))?;
     let artifacts = root.join("target/e2e-artifacts");
     std::fs::create_dir_all(&artifacts)?;
     let result = run(Command::new("node")
@@ -468,10 +476,6 @@ fn test(root: &Path, _args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// The PACS end to end (`tests/e2e/pacs.test.mjs`): a study sealed and pushed to Orthanc over
-/// TLS, listed and opened by the viewer from its own origin, the PACS's storage searched for
-/// cleartext, and the same study opened through injected faults. Everything runs inside the
-/// loopback-only namespace of `cargo xtask pacs`.
 /// The reading room's end-to-end test: a study of two series and a prior, on a desktop and a
 /// tablet-sized touch screen.
 fn reading_e2e(root: &Path, obscura: &Path, artifacts: &Path) -> Result<()> {
@@ -480,19 +484,8 @@ fn reading_e2e(root: &Path, obscura: &Path, artifacts: &Path) -> Result<()> {
     let slices = 40;
     let patient = format!("READ{}^PATIENT^TEST", std::process::id());
     let store = prepare_demo_data(obscura, &data, None, slices, &patient, DemoExtras::SeriesAndPrior)?;
-    let port = free_port()?;
+    let (server, port) = serve_demo(root, obscura, &data, &store)?;
     step(&format!("reading-room end-to-end test: obscura serve on 127.0.0.1:{port}, desktop and tablet"));
-    let server = KillOnDrop(
-        Command::new(obscura)
-            .args(["serve", "--demo", "--port", &port.to_string(), "--keys"])
-            .arg(data.join("keys"))
-            .arg("--store")
-            .arg(&store)
-            .arg("--site")
-            .arg(site_dir(root))
-            .spawn()?,
-    );
-    wait_for_port(port, Duration::from_secs(20))?;
     let result = run(Command::new("node")
         .args(["--test", "--test-concurrency=1", "tests/e2e/reading.test.mjs"])
         .env("OBSCURA_URL", format!("http://127.0.0.1:{port}/"))
@@ -503,6 +496,10 @@ fn reading_e2e(root: &Path, obscura: &Path, artifacts: &Path) -> Result<()> {
     result
 }
 
+/// The PACS end to end (`tests/e2e/pacs.test.mjs`): a study sealed and pushed to Orthanc over
+/// TLS, listed and opened by the viewer from its own origin, the PACS's storage searched for
+/// cleartext, and the same study opened through injected faults. Everything runs inside the
+/// loopback-only namespace of `cargo xtask pacs`.
 fn pacs_e2e(root: &Path, obscura: &Path, artifacts: &Path) -> Result<()> {
     let data = root.join("target/e2e-pacs-data");
     let _ = std::fs::remove_dir_all(&data);
@@ -662,22 +659,10 @@ fn bench_scroll(root: &Path) -> Result<()> {
     let data = work.join("data");
     let _ = std::fs::remove_dir_all(&data);
     let store = prepare_demo_data(&obscura, &data, None, slices, "BENCH^SCROLL^PHANTOM", DemoExtras::None)?;
-    let port = free_port()?;
+    let (server, port) = serve_demo(root, &obscura, &data, &store)?;
     step(&format!(
         "scroll and memory benchmark: {slices} slices, obscura serve on 127.0.0.1:{port}, headless Chromium"
     ));
-    let server = KillOnDrop(
-        Command::new(&obscura)
-            .args(["serve", "--demo", "--port", &port.to_string(), "--keys"])
-            .arg(data.join("keys"))
-            .arg("--store")
-            .arg(&store)
-            .arg("--site")
-            .arg(site_dir(root))
-            .stdin(Stdio::null())
-            .spawn()?,
-    );
-    wait_for_port(port, Duration::from_secs(20))?;
     let result = run(Command::new("node")
         .arg(root.join("crates/bench-web/run-scroll.mjs"))
         .env("OBSCURA_URL", format!("http://127.0.0.1:{port}/"))
