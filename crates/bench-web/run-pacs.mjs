@@ -57,6 +57,23 @@ const LABELS = {
   cornerstone4: 'Cornerstone3D, unencrypted, 4 images in flight',
 };
 
+// Machine-wide CPU time (all cores, ms) from /proc/stat: the browser, nginx and Orthanc share
+// this machine's cores, so a path's wall time only means something next to what it cost them.
+function cpuTimes() {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const hz = 100; // USER_HZ, fixed at 100 on Linux
+  const idle = f[3] + (f[4] || 0);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busyMs: ((total - idle) * 1000) / hz, at: performance.now() };
+}
+// `fn()`'s result, with the CPU it and everything else on the machine used meanwhile.
+async function withCpu(fn) {
+  const before = cpuTimes();
+  const r = await fn();
+  const after = cpuTimes();
+  return { ...r, cpuMs: after.busyMs - before.busyMs, cpuWallMs: after.at - before.at };
+}
+
 const files = fs.readdirSync(PLAIN).filter((f) => f.endsWith('.dcm')).sort();
 const SLICES = files.length;
 
@@ -262,10 +279,12 @@ try {
     viewer: {
       run: () => inFreshPage(VIEWER, async (page) => {
         await viewerToList(page, 1);
-        await page.click('button.study');
-        const s = await waitState(page, 'every slice', (s) => s.open && s.open.ready + s.open.failed.length === s.open.slices, RUN_TIMEOUT);
+        const { s, cpuMs, cpuWallMs } = await withCpu(async () => {
+          await page.click('button.study');
+          return { s: await waitState(page, 'every slice', (s) => s.open && s.open.ready + s.open.failed.length === s.open.slices, RUN_TIMEOUT) };
+        });
         if (s.open.failed.length) throw new Error(`viewer: ${s.open.failed.length} slices failed: ${s.open.errors[0]}`);
-        return { firstMs: s.open.first_image_ms, completeMs: s.open.complete_ms, bytes: s.open.bytes_received, slices: s.open.slices, backend: s.backend };
+        return { cpuMs, cpuWallMs, firstMs: s.open.first_image_ms, completeMs: s.open.complete_ms, bytes: s.open.bytes_received, slices: s.open.slices, backend: s.backend };
       }),
     },
     encrypted: {
@@ -301,13 +320,13 @@ try {
       await page.waitForFunction(() => window.benchPacs, null, { timeout: 60000 });
       const prepared = await page.evaluate((c) => window.benchPacs.prepare(c), common);
       if (prepared.slices !== SLICES) throw new Error(`the bench page sees ${prepared.slices} slices`);
-      return fn(page);
+      return withCpu(() => fn(page));
     });
   }
   async function cornerstone(inFlight) {
     return inFreshPage(`${BENCH}cornerstone.html`, async (page) => {
       await page.waitForFunction(() => window.benchCornerstoneReady, null, { timeout: 60000 });
-      const r = await page.evaluate((o) => window.benchCornerstone(o), { dicomweb: PACS, token: TOKEN, ...plainStudy, inFlight });
+      const r = await withCpu(() => page.evaluate((o) => window.benchCornerstone(o), { dicomweb: PACS, token: TOKEN, ...plainStudy, inFlight }));
       if (r.loaded !== SLICES) throw new Error(`Cornerstone loaded ${r.loaded} of ${SLICES} images`);
       return r;
     });
@@ -323,6 +342,7 @@ try {
         timer = setTimeout(() => fail(new Error(`${name}: no result after ${RUN_TIMEOUT / 1000 + 30} s`)), RUN_TIMEOUT + 30000);
       }),
     ]).finally(() => clearTimeout(timer));
+    if (r.cpuMs != null) r.coresBusy = r.cpuMs / r.cpuWallMs;
     results.runs.push({ path: name, round, ...r });
     const f = (x) => (x == null ? '–' : `${x.toFixed(0)} ms`);
     console.log(`  ${round < 0 ? 'warm-up' : `round ${round + 1}`}  ${name.padEnd(12)} first ${f(r.firstMs).padStart(8)}  complete ${f(r.completeMs).padStart(8)}` +
@@ -355,7 +375,7 @@ for (const name of new Set(timed.map((r) => r.path))) {
   const m = (k) => (rs.every((r) => r[k] != null) ? median(rs.map((r) => r[k])) : null);
   med[name] = {
     firstMs: m('firstMs'), completeMs: m('completeMs'), firstRenderedMs: m('firstRenderedMs'), firstFetchedMs: m('firstFetchedMs'),
-    unlockMs: m('unlockMs'), bytes: rs[0].bytes ?? null, n: rs.length,
+    unlockMs: m('unlockMs'), cpuMs: m('cpuMs'), coresBusy: m('coresBusy'), bytes: rs[0].bytes ?? null, n: rs.length,
   };
 }
 results.medians = med;
@@ -382,8 +402,9 @@ console.log(`\nChromium ${results.chromium} headless, ${os.cpus().length} logica
   `(Explicit VR LE, ${mb(med.plain.bytes)} MB plaintext); Orthanc behind nginx (TLS, HTTP/2) in a loopback namespace; ` +
   `median of ${REPS} runs each, fresh page and empty HTTP cache per run; ms from the click (viewer) or the call (others)\n`);
 const rows = [
-  ['path', 'ms to first image', 'ms to complete', 'MB'],
-  ...ORDER.map((n) => [LABELS[n], ms(med[n].firstMs) + (med[n].firstRenderedMs != null ? ` (rendered ${ms(med[n].firstRenderedMs)})` : ''), ms(med[n].completeMs), mb(med[n].bytes)]),
+  ['path', 'ms to first image', 'ms to complete', 'MB', 'CPU ms (cores busy)'],
+  ...ORDER.map((n) => [LABELS[n], ms(med[n].firstMs) + (med[n].firstRenderedMs != null ? ` (rendered ${ms(med[n].firstRenderedMs)})` : ''), ms(med[n].completeMs), mb(med[n].bytes),
+    `${ms(med[n].cpuMs)} (${med[n].coresBusy?.toFixed(2) ?? '–'})`]),
 ];
 const w = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
 for (const r of rows) console.log(r.map((x, c) => (c === 0 ? String(x).padEnd(w[c]) : String(x).padStart(w[c]))).join('   '));
@@ -396,6 +417,9 @@ console.log(`  of which transport and server (sealed objects from the carriers' 
 console.log(`  slice 1 in hand (fetched, decrypted) at ${ms(med.encrypted.firstFetchedMs)} ms encrypted, ${ms(med.plain.firstFetchedMs)} ms ` +
   `unencrypted; its decode (which starts the decode worker) ends at ${ms(med.encrypted.firstMs)} / ${ms(med.plain.firstMs)} ms ` +
   `(${ms(med.encryptedEarlyWorkers.firstMs)} ms with the workers started before the click)`);
+console.log(`  CPU (machine-wide, ${os.cpus().length} cores): the bare download keeps ${med.download.coresBusy?.toFixed(2)} cores busy; ` +
+  `decryption costs ${ms(med.encrypted.cpuMs - med.plain.cpuMs)} ms of CPU over the unencrypted pipeline ` +
+  `(${ms(med.encrypted.completeMs - med.plain.completeMs)} ms of wall time)`);
 console.log(`viewer complete / bare ciphertext download: ${f2(rt.viewerOverDownload)} (pipeline: ${f2(rt.encryptedOverDownload)}) (target ≤ 1.2)`);
 console.log(`viewer (encrypted) / Cornerstone (unencrypted, defaults): first image ${f2(rt.viewerOverCornerstoneFirst)}, complete ${f2(rt.viewerOverCornerstoneComplete)} (target ≤ 1)`);
 console.log(`viewer (encrypted) / Cornerstone (unencrypted, 4 in flight): first image ${f2(rt.viewerOverCornerstone4First)}, complete ${f2(rt.viewerOverCornerstone4Complete)}`);
