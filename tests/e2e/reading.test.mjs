@@ -21,8 +21,8 @@ const SPACING = 0.7; // mm, the synthetic CT's Pixel Spacing
 const shot = (page, name) => page.screenshot({ path: path.join(ARTIFACTS, `reading-${name}.png`) });
 const room = (s) => s.open.room;
 
-async function openStudy(page) {
-  await page.goto(URL_);
+async function openStudy(page, query = '') {
+  await page.goto(URL_ + query);
   await waitFor(page, 'the study list', (s) => s.phase === 'list' && s.studies === 2, 120000);
   // the current study (2024), not its prior (2023)
   await page.locator('button.study', { hasText: '2024-03-01' }).click();
@@ -306,6 +306,33 @@ test('tablet (768×1024, touch): swipe, pinch, two-finger pan, hold-drag window,
     assert.ok(!consoleLines.some((l) => l.startsWith('pageerror')));
   } finally {
     fs.writeFileSync(path.join(ARTIFACTS, 'reading-tablet-console.log'), consoleLines.join('\n'));
+    await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+});
+
+test('WebGL2: a lost context is restored and every pane drawn again, without reloading the study', { timeout: 300000 }, async () => {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'obscura-reading-'));
+  const { context, page, consoleLines } = await launchBrowser(profile, { viewport: { width: 1280, height: 800 } });
+  try {
+    let s = await openStudy(page, '?gpu=webgl');
+    assert.equal(s.backend, 'webgl2');
+    const before = await readBack(page);
+    const rebuilds = s.gpuRebuilds;
+    // What a GPU reset does to a page: the context is lost, and the browser restores it a moment
+    // later (here the WEBGL_lose_context extension plays the browser).
+    await page.evaluate(() => {
+      const lose = document.getElementById('canvas').getContext('webgl2').getExtension('WEBGL_lose_context');
+      lose.loseContext();
+      setTimeout(() => lose.restoreContext(), 500);
+    });
+    s = await waitFor(page, 'the GPU rebuilt', (s) => s.gpuRebuilds > rebuilds, 30000);
+    s = await waitFor(page, 'the panes after the context came back', (s) => room(s).panes.every((p) => p.shown), 30000);
+    assert.equal(s.backend, 'webgl2');
+    assert.deepEqual(await readBack(page), before, 'the same pixels after the context was restored');
+    assert.ok(!consoleLines.some((l) => l.startsWith('pageerror')), `no page error: ${consoleLines.filter((l) => l.startsWith('pageerror'))}`);
+  } finally {
+    fs.writeFileSync(path.join(ARTIFACTS, 'reading-webgl-console.log'), consoleLines.join('\n'));
     await context.close();
     fs.rmSync(profile, { recursive: true, force: true });
   }

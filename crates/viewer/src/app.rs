@@ -76,6 +76,12 @@ pub(crate) fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
 }
 
+/// Shows an error that ends the page's life (after a panic the module cannot run again).
+pub(crate) fn show_fatal(text: &str) {
+    set_text("error", text);
+    set_hidden("error", false);
+}
+
 fn status(text: &str) {
     set_text("status", text);
 }
@@ -667,9 +673,14 @@ pub(crate) fn recover_gpu() {
     status("The GPU was lost; restarting it…");
     let force_webgl = web_sys::window().unwrap().location().search().unwrap_or_default().contains("gpu=webgl");
     wasm_bindgen_futures::spawn_local(async move {
-        // A lost WebGL context comes back asynchronously: try a few times.
+        // A lost WebGL context comes back asynchronously (the browser restores it): wait up to 10 s.
         let mut last_error = String::new();
-        for _ in 0..20 {
+        for _ in 0..40 {
+            if !Gpu::canvas_ready(&canvas) {
+                last_error = "the WebGL context was not restored".into();
+                sleep_ms(250).await;
+                continue;
+            }
             match Gpu::new(canvas.clone(), force_webgl).await {
                 Ok(gpu) => {
                     GPU.with(|g| *g.borrow_mut() = Some(gpu));
@@ -682,8 +693,7 @@ pub(crate) fn recover_gpu() {
             }
             sleep_ms(250).await;
         }
-        set_text("error", &format!("The GPU was lost and could not be restarted: {last_error}"));
-        set_hidden("error", false);
+        show_fatal(&format!("The GPU was lost and could not be restarted: {last_error}"));
     });
 }
 

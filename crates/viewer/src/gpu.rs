@@ -108,6 +108,16 @@ impl Gpu {
         self.device.destroy();
     }
 
+    /// Whether a new `Gpu` can be built on `canvas` now: not while its WebGL context is still
+    /// lost (glow panics on a lost context); the browser restores it some time after the loss.
+    pub fn canvas_ready(canvas: &HtmlCanvasElement) -> bool {
+        match canvas.get_context("webgl2") {
+            Ok(Some(gl)) => !gl.unchecked_into::<web_sys::WebGl2RenderingContext>().is_context_lost(),
+            // no WebGL2 context on it (a WebGPU one, or none yet)
+            _ => true,
+        }
+    }
+
     /// The canvas drawn on (to build a new `Gpu` after a loss).
     pub fn canvas(&self) -> &HtmlCanvasElement {
         &self.canvas

@@ -24,6 +24,12 @@ use wasm_bindgen::prelude::*;
 /// Starts the viewer in the current page (called by `www/app.js`).
 #[wasm_bindgen]
 pub async fn boot() -> Result<(), JsValue> {
+    // A panic aborts the module ("unreachable" and nothing else): say what it was, and tell the
+    // reader that the page has to be reloaded.
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&format!("obscura: {info}").into());
+        app::show_fatal(&format!("The viewer stopped on an internal error ({info}). Reload the page."));
+    }));
     app::boot().await.map_err(|e| JsValue::from_str(&e))
 }
 
