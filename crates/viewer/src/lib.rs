@@ -17,6 +17,7 @@ pub mod keystore;
 pub mod net;
 pub mod pipeline;
 mod room;
+mod share;
 pub mod webcrypto;
 
 use wasm_bindgen::prelude::*;
@@ -25,6 +26,13 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen]
 pub async fn boot() -> Result<(), JsValue> {
     app::boot().await.map_err(|e| JsValue::from_str(&e))
+}
+
+/// Opens the study of a share link read-only, without a reader key (called by `www/app.js` with
+/// the `#share=…` fragment it has already taken out of the address bar and the history).
+#[wasm_bindgen(js_name = bootShare)]
+pub async fn boot_share(fragment: String) -> Result<(), JsValue> {
+    share::boot(fragment).await.map_err(|e| JsValue::from_str(&e))
 }
 
 /// Test hook: a JSON snapshot of the viewer's public state (phase, slice, counts, error).
