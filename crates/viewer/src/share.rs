@@ -229,6 +229,7 @@ async fn open(fragment: &str) -> Result<(), Problem> {
     })?);
     status("Loading configuration…");
     let config = app::fetch_config().await.map_err(Problem::Unreachable)?;
+    set_text("org-fp", &config.org.fingerprint());
     let (store, org) = (config.store.clone(), config.org.clone());
     status("Fetching the shared study's manifest…");
     let (carrier, manifest) = fetch_manifest(&store, &org, &link.study_uid).await?;

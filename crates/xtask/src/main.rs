@@ -52,6 +52,7 @@ const FUZZ_TARGETS: &[&str] = &[
     "manifest",
     "certificate",
     "share_link",
+    "gate_record",
     "enrolment_request",
     "decode",
     "jpegls",
