@@ -579,6 +579,7 @@ fn run(cli: Cli) -> Result<()> {
 
 fn inspect(keys: &KeysDir, store_root: &std::path::Path, only: Option<&str>) -> Result<()> {
     let org = keys.org_public()?;
+    let gates = gates::Gates::new(None, keys);
     let studies = store::studies(store_root)?;
     if studies.is_empty() {
         bail!("{} lists no sealed study (no studies/index.json): seal one with `obscura seal`", store_root.display());
@@ -617,7 +618,13 @@ fn inspect(keys: &KeysDir, store_root: &std::path::Path, only: Option<&str>) -> 
         println!("  share links: {}", b.shares.len());
         for s in &b.shares {
             let state = if s.expires < sealcmd::now() { "expired" } else { "active" };
-            let code = if s.passcode.is_some() { ", passcode" } else { "" };
+            let code = match gates.read(&s.link_id) {
+                _ if s.passcode.is_none() => String::new(),
+                Ok(Some(g)) if g.attempts_left == 0 => ", passcode, LOCKED (too many wrong passcodes)".into(),
+                Ok(Some(g)) => format!(", passcode, {} wrong attempts left", g.attempts_left),
+                Ok(None) if s.is_gated() => ", passcode, no gate record (it cannot be opened)".into(),
+                _ => ", passcode".into(),
+            };
             println!("    link {}: expires {}, {state}{code}", s.link_id, sealcmd::utc(s.expires));
         }
         let total: u64 = b.objects.iter().map(|o| o.sealed_len).sum();

@@ -144,6 +144,9 @@ fn admin_walk_through() {
     let record_path = d.join("keys/gates").join(format!("{}.json", link.link_id));
     let mut record = GateRecord::from_json(&std::fs::read_to_string(&record_path).unwrap()).unwrap();
     assert_eq!(record.attempts_left, 5);
+    let inspect = obscura(d, &["inspect", "--keys", "keys", "--store", "store"]);
+    assert!(inspect.contains(&format!("link {}: expires", link.link_id)), "{inspect}");
+    assert!(inspect.contains("passcode, 5 wrong attempts left"), "{inspect}");
     assert!(!walk(&d.join("store")).iter().any(|p| p.to_string_lossy().contains("gates")), "no gate in the store");
     let stanza = find_share(&uid, &m3.body().shares, &link, now()).unwrap();
     let pc = stanza.passcode_key("river stone 42").unwrap();
