@@ -4,7 +4,8 @@
 //! over browser APIs — [`webcrypto::WebCryptoIdentity`] (ECDH with a non-extractable key through
 //! `crypto.subtle.deriveBits`), [`webcrypto::WebCryptoAead`] (bulk AES-GCM in WebCrypto),
 //! [`net::FetchClient`] (DICOMweb over `fetch`) — keeps the reader's keys in IndexedDB
-//! ([`keystore`]), draws through `obscura-render` on a canvas ([`gpu`]), and runs the UI ([`app`]).
+//! ([`keystore`]), draws through `obscura-render` on a canvas ([`gpu`]), and runs the UI ([`app`];
+//! a share link opens one study read-only without any key, `share`).
 //! Cleartext (study keys, PHI, pixels) lives only in WASM memory and GPU textures; the only
 //! things written to browser storage are CryptoKey objects, public keys and certificates.
 #![forbid(unsafe_code)]

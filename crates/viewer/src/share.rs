@@ -354,7 +354,7 @@ async fn ask_until_open(manifest: &VerifiedManifest, link: &ShareLink) -> Result
         let pc = stanza.passcode_key(&code).map_err(|e| Problem::Refused(e.to_string()))?;
         drop(code);
         let gate = if stanza.is_gated() {
-            match open_gate(link, &link.gate_verifier(&pc)).await {
+            match open_gate(link, &link.gate_verifier(&pc), stanza.expires).await {
                 Ok(secret) => Some(secret),
                 Err(p @ Problem::WrongPasscode(_)) => {
                     show_problem(&p);
@@ -374,7 +374,7 @@ async fn ask_until_open(manifest: &VerifiedManifest, link: &ShareLink) -> Result
 }
 
 /// Asks the sharing service for the gate secret with the passcode's verifier.
-async fn open_gate(link: &ShareLink, verifier: &[u8; 32]) -> Result<GateSecret, Problem> {
+async fn open_gate(link: &ShareLink, verifier: &[u8; 32], expires: i64) -> Result<GateSecret, Problem> {
     let url = format!("api/share/{}/gate", link.link_id);
     let body = serde_json::json!({ "verifier": B64.encode(verifier) }).to_string();
     let (code, answer) = net::post_json(&url, &body)
@@ -395,7 +395,7 @@ async fn open_gate(link: &ShareLink, verifier: &[u8; 32]) -> Result<GateSecret, 
         }
         403 => Err(Problem::WrongPasscode(v["attempts_left"].as_u64().map(|n| n as u32))),
         404 => Err(Problem::Revoked),
-        410 if v["expired"].as_bool() == Some(true) => Err(Problem::Expired(now_secs())),
+        410 if v["expired"].as_bool() == Some(true) => Err(Problem::Expired(expires)),
         410 => Err(Problem::Locked),
         other => Err(Problem::Unreachable(format!("the sharing service answered HTTP {other}"))),
     }
