@@ -258,3 +258,21 @@ fn gate_record_parsing_is_strict() {
     assert!(matches!(with("format", serde_json::json!(2)), Err(SealError::UnsupportedVersion { .. })));
     assert_eq!(GateRecord::from_json(&record.to_json()).unwrap(), record);
 }
+
+#[test]
+fn gated_stanza_parsing_is_strict() {
+    let (_, stanza, _, _) = gated();
+    let json = serde_json::to_value(&stanza).unwrap();
+    assert_eq!(json["passcode"]["gate"], serde_json::json!(true));
+    let with = |k: &str, v: serde_json::Value| {
+        let mut j = json.clone();
+        j["passcode"][k] = v;
+        serde_json::from_value::<ShareStanza>(j)
+    };
+    assert!(with("extra", serde_json::json!(1)).is_err(), "unknown field inside passcode");
+    assert!(with("gate", serde_json::json!("yes")).is_err());
+    assert!(!with("gate", serde_json::json!(false)).unwrap().is_gated(), "false is the absent flag");
+    // An ungated passcode stanza has no gate field at all (older links parse unchanged).
+    let (_, plain, _) = fixture(Some("4711"));
+    assert!(serde_json::to_value(&plain).unwrap()["passcode"].get("gate").is_none());
+}
