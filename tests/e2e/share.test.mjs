@@ -206,7 +206,7 @@ test('share link on a tablet (768×1024, touch)', { timeout: 300000 }, async () 
   assert.deepEqual(hits, [], 'no cleartext in the tablet profile');
 });
 
-test('no form of any link secret reached the server or left the page; no cleartext in the profile', () => {
+test('no form of any link secret or passcode reached the server or left the page; no cleartext in the profile', () => {
   assert.ok(links.length >= 6);
   const needles = [];
   for (const l of links) {
@@ -215,13 +215,15 @@ test('no form of any link secret reached the server or left the page; no clearte
     needles.push(l.fragment, l.secret, bytes.toString('base64'), bytes.toString('base64').replace(/=+$/, ''), bytes.toString('hex'),
       bytes.toString('hex').toUpperCase(), encodeURIComponent(bytes.toString('base64')));
   }
+  // nor any passcode typed (only its verifier goes to the gate)
+  for (const code of [RIGHT, 'blue heron 8', 'wrong 1']) needles.push(code, encodeURIComponent(code), Buffer.from(code).toString('base64'));
   const log = fs.readFileSync(REQUEST_LOG, 'utf8');
   const logged = log.split('\n').filter(Boolean).map((l) => JSON.parse(l));
   assert.ok(logged.some((r) => r.method === 'POST' && /\/api\/share\/[0-9a-f]{32}\/gate$/.test(r.uri)), 'the log holds the gate requests');
   assert.ok(logged.some((r) => r.uri.startsWith('/store/')), 'the log holds the store requests');
   assert.ok(requests.length > 50, `Playwright saw the requests (${requests.length})`);
   const seen = [log, ...requests.map((r) => `${r.url}\n${JSON.stringify(r.headers)}\n${r.body}`)].join('\n');
-  for (const n of needles) assert.ok(!seen.includes(n), `a link secret (${n.slice(0, 6)}…) appears in a request`);
+  for (const n of needles) assert.ok(!seen.includes(n), `a link secret or passcode (${n.slice(0, 6)}…) appears in a request`);
   for (const r of requests) assert.ok(!r.url.includes('#'), `no fragment in a request URL: ${r.url}`);
 
   const { hits, files } = findNeedles(desktopProfile, cleartextNeedles(PATIENT, PLAIN, [10]));
