@@ -33,6 +33,7 @@ fuzz_target!(|data: &[u8]| {
                 SealError::NoSuchShare { .. }
                 | SealError::ShareExpired { .. }
                 | SealError::PasscodeRequired
+                | SealError::ShareGateRequired
                 | SealError::WrongPasscode
                 | SealError::Tampered { .. }
                 | SealError::Malformed(_),

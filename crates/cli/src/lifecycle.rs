@@ -3,6 +3,7 @@
 //! Every command that changes a study publishes a new signed manifest version through the escrow
 //! key; no object ciphertext is ever rewritten.
 
+use crate::gates::Gates;
 use crate::keyfile::{self, KeysDir};
 use crate::sealcmd::now;
 use crate::store;
@@ -234,18 +235,22 @@ pub fn revoke(keys: &KeysDir, store_root: &Path, reader: KeyId, studies: &Studie
     })
 }
 
-/// Parses "90m", "12h", "7d".
+/// Parses "90m", "12h", "7d" (and "30s", for tests and very short hand-overs).
 pub fn parse_duration(s: &str) -> Result<i64> {
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: i64 =
         num.parse().map_err(|_| anyhow::anyhow!("--expires {s}: expected a number and a unit, e.g. 7d, 12h or 90m"))?;
     let secs = match unit {
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
-        _ => bail!("--expires {s}: the unit must be m, h or d (e.g. 7d)"),
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        "d" => n.saturating_mul(86400),
+        _ => bail!("--expires {s}: the unit must be s, m, h or d (e.g. 7d)"),
     };
-    if secs <= 0 || secs > 90 * 86400 {
+    if secs <= 0 {
+        bail!("--expires {s}: a share link must last at least one second");
+    }
+    if secs > 90 * 86400 {
         bail!("--expires {s}: a share link must expire within 90 days");
     }
     Ok(secs)
@@ -267,26 +272,45 @@ pub fn read_passcode(source: &Path) -> Result<Zeroizing<String>> {
     Ok(line)
 }
 
-/// `obscura share`: a new share link for one study.
+/// `obscura share`: a new share link for one study. A passcode link is gated: its gate record
+/// (verifier, gate secret, `attempts` wrong passcodes allowed) goes into `gates`, where
+/// `obscura serve` checks passcodes.
+#[allow(clippy::too_many_arguments)]
 pub fn share(
     keys: &KeysDir,
+    gates: &Gates,
     store_root: &Path,
     study: &str,
     expires_in: i64,
     passcode: Option<Zeroizing<String>>,
+    attempts: u32,
     viewer_url: &str,
 ) -> Result<()> {
     let expires = now() + expires_in;
     let has_passcode = passcode.is_some();
     let mut passcode = passcode;
-    let changed = apply(keys, store_root, &Studies::Some(vec![study.to_owned()]), |_, _| {
+    let mut changed = apply(keys, store_root, &Studies::Some(vec![study.to_owned()]), |_, _| {
         Ok(Some(ManifestUpdate {
-            add_shares: vec![NewShare { expires, passcode: passcode.take(), cost: PasscodeCost::DEFAULT }],
+            add_shares: vec![NewShare {
+                expires,
+                passcode: passcode.take(),
+                cost: PasscodeCost::DEFAULT,
+                gate: has_passcode,
+            }],
             ..Default::default()
         }))
     })?;
-    let c = &changed[0];
+    let c = &mut changed[0];
     let link = &c.updated.links[0];
+    if let Some(gate) = c.updated.gates[0].take() {
+        let record = obscura_seal::gate::GateRecord::new(link.link_id, expires, gate, attempts);
+        gates.write(&record).with_context(|| {
+            format!(
+                "the link's gate record could not be written, so its passcode can never be checked: revoke it with `obscura share --revoke {}`",
+                link.link_id
+            )
+        })?;
+    }
     println!("study {}: manifest version {} -> {}", c.study_uid, c.from, c.from + 1);
     println!(
         "share link {} expires {}{}",
@@ -299,16 +323,32 @@ pub fn share(
         "the link is shown once and is not stored: anyone who has it can open the study until it expires or is revoked"
     );
     if has_passcode {
+        println!(
+            "the passcode is checked by `obscura serve` (gate record in {}): {attempts} wrong passcodes lock the link for good",
+            gates.0.display()
+        );
         println!("send the passcode through another channel than the link");
     }
     Ok(())
 }
 
-/// `obscura share --revoke`.
-pub fn unshare(keys: &KeysDir, store_root: &Path, study: &str, link: LinkId) -> Result<Vec<Changed>> {
-    apply(keys, store_root, &Studies::Some(vec![study.to_owned()]), |_, _| {
+/// `obscura share --revoke`: the stanza leaves the manifest and the gate record (if any) is deleted.
+pub fn unshare(keys: &KeysDir, gates: &Gates, store_root: &Path, study: &str, link: LinkId) -> Result<Vec<Changed>> {
+    let changed = apply(keys, store_root, &Studies::Some(vec![study.to_owned()]), |_, _| {
         Ok(Some(ManifestUpdate { remove_shares: vec![link], ..Default::default() }))
-    })
+    })?;
+    gates.remove(&link)?;
+    Ok(changed)
+}
+
+/// Deletes the gate records of links a rotation dropped (they can never open the study again).
+pub fn forget_dropped(gates: &Gates, changed: &[Changed]) -> Result<()> {
+    for c in changed {
+        for id in &c.updated.dropped_shares {
+            gates.remove(id)?;
+        }
+    }
+    Ok(())
 }
 
 /// Prints one line per changed study and a summary.

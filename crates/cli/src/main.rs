@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod decodecmd;
+mod gates;
 mod inspectremote;
 mod keyfile;
 mod lifecycle;
@@ -133,12 +134,20 @@ enum Command {
         /// The pseudonymous Study Instance UID.
         #[arg(long)]
         study: String,
-        /// How long the link works: e.g. 90m, 12h, 7d (at most 90d).
+        /// How long the link works: e.g. 90m, 12h, 7d (at most 90d; 30s for a test).
         #[arg(long, default_value = "7d", conflicts_with = "revoke")]
         expires: String,
         /// Also require a passcode, read from the first line of this file ("-" for stdin); never on the command line.
+        /// `obscura serve` checks it and allows only --attempts wrong ones.
         #[arg(long, conflicts_with = "revoke")]
         passcode_file: Option<PathBuf>,
+        /// Wrong passcodes allowed before the link is locked for good.
+        #[arg(long, default_value_t = obscura_seal::gate::DEFAULT_GATE_ATTEMPTS, requires = "passcode_file",
+              value_parser = clap::value_parser!(u32).range(1..=obscura_seal::gate::MAX_GATE_ATTEMPTS as i64))]
+        attempts: u32,
+        /// Where passcode links' gate records are kept (default KEYS/gates; never inside the store).
+        #[arg(long, value_name = "DIR")]
+        gates: Option<PathBuf>,
         /// The viewer's address; the link is this URL plus the #fragment.
         #[arg(long, required_unless_present = "revoke")]
         viewer_url: Option<String>,
@@ -171,6 +180,13 @@ enum Command {
         /// https://pacs.example/orthanc behind a proxy that exposes only /instances/*/content/0009-1010.
         #[arg(long, value_name = "URL", requires = "dicomweb")]
         orthanc_raw: Option<String>,
+        /// The gate records of passcode share links (default KEYS/gates), checked at /api/share/<link>/gate.
+        #[arg(long, value_name = "DIR")]
+        gates: Option<PathBuf>,
+        /// Append every request (method, path and query, headers, body) to this file as JSON lines:
+        /// for tests that prove no secret reaches the server. Never in production: it records credentials.
+        #[arg(long, value_name = "FILE")]
+        request_log: Option<PathBuf>,
     },
     /// Upload sealed studies to a DICOMweb server (STOW-RS); a re-run sends only what the server lacks.
     #[command(after_help = "Credentials are never command-line arguments: give the NAME of an environment variable \
@@ -430,30 +446,56 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Rotate { keys, store, studies, all } => {
             let studies = lifecycle::Studies::from_args(studies, all)?;
-            lifecycle::report("rotate", &lifecycle::rotate(&KeysDir(keys), &store, &studies)?);
+            let keys = KeysDir(keys);
+            let changed = lifecycle::rotate(&keys, &store, &studies)?;
+            lifecycle::forget_dropped(&gates::Gates::new(None, &keys), &changed)?;
+            lifecycle::report("rotate", &changed);
             Ok(())
         }
         Command::Revoke { keys, store, reader, studies, all } => {
             let studies = lifecycle::Studies::from_args(studies, all)?;
             let id = lifecycle::reader_key_id(&reader)?;
-            lifecycle::report("revoke", &lifecycle::revoke(&KeysDir(keys), &store, id, &studies)?);
+            let keys = KeysDir(keys);
+            let changed = lifecycle::revoke(&keys, &store, id, &studies)?;
+            lifecycle::forget_dropped(&gates::Gates::new(None, &keys), &changed)?;
+            lifecycle::report("revoke", &changed);
             Ok(())
         }
-        Command::Share { keys, store, study, expires, passcode_file, viewer_url, revoke } => {
+        Command::Share { keys, store, study, expires, passcode_file, attempts, gates, viewer_url, revoke } => {
             let keys = KeysDir(keys);
+            let gates = gates::Gates::new(gates, &keys);
             if let Some(link) = revoke {
                 let id = obscura_seal::LinkId::from_hex(&link).map_err(|_| {
                     anyhow::anyhow!("--revoke {link}: a link id is 32 hex digits, as `obscura inspect` shows")
                 })?;
-                lifecycle::report("share --revoke", &lifecycle::unshare(&keys, &store, &study, id)?);
+                lifecycle::report("share --revoke", &lifecycle::unshare(&keys, &gates, &store, &study, id)?);
                 return Ok(());
             }
             let expires_in = lifecycle::parse_duration(&expires)?;
             let passcode = passcode_file.as_deref().map(lifecycle::read_passcode).transpose()?;
-            lifecycle::share(&keys, &store, &study, expires_in, passcode, viewer_url.as_deref().unwrap_or_default())
+            lifecycle::share(
+                &keys,
+                &gates,
+                &store,
+                &study,
+                expires_in,
+                passcode,
+                attempts,
+                viewer_url.as_deref().unwrap_or_default(),
+            )
         }
-        Command::Serve { keys, store, site, port, demo, dicomweb, orthanc_raw } => {
-            serve::serve(serve::ServeOptions { keys, store, site, port, demo, dicomweb, orthanc_raw })
+        Command::Serve { keys, store, site, port, demo, dicomweb, orthanc_raw, gates, request_log } => {
+            serve::serve(serve::ServeOptions {
+                keys,
+                store,
+                site,
+                port,
+                demo,
+                dicomweb,
+                orthanc_raw,
+                gates,
+                request_log,
+            })
         }
         Command::Push { url, store, keys, readers, studies, connect, concurrency, batch_mib, dry_run, inputs } => {
             pushcmd::push(pushcmd::PushOptions {
@@ -537,6 +579,7 @@ fn run(cli: Cli) -> Result<()> {
 
 fn inspect(keys: &KeysDir, store_root: &std::path::Path, only: Option<&str>) -> Result<()> {
     let org = keys.org_public()?;
+    let gates = gates::Gates::new(None, keys);
     let studies = store::studies(store_root)?;
     if studies.is_empty() {
         bail!("{} lists no sealed study (no studies/index.json): seal one with `obscura seal`", store_root.display());
@@ -575,7 +618,13 @@ fn inspect(keys: &KeysDir, store_root: &std::path::Path, only: Option<&str>) -> 
         println!("  share links: {}", b.shares.len());
         for s in &b.shares {
             let state = if s.expires < sealcmd::now() { "expired" } else { "active" };
-            let code = if s.passcode.is_some() { ", passcode" } else { "" };
+            let code = match gates.read(&s.link_id) {
+                _ if s.passcode.is_none() => String::new(),
+                Ok(Some(g)) if g.attempts_left == 0 => ", passcode, LOCKED (too many wrong passcodes)".into(),
+                Ok(Some(g)) => format!(", passcode, {} wrong attempts left", g.attempts_left),
+                Ok(None) if s.is_gated() => ", passcode, no gate record (it cannot be opened)".into(),
+                _ => ", passcode".into(),
+            };
             println!("    link {}: expires {}, {state}{code}", s.link_id, sealcmd::utc(s.expires));
         }
         let total: u64 = b.objects.iter().map(|o| o.sealed_len).sum();

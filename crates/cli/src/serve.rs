@@ -1,20 +1,25 @@
-//! `obscura serve`: the viewer bundle, the static store, and (with `--demo`) the enrolment inbox.
+//! `obscura serve`: the viewer bundle, the static store, the gate of passcode share links, and
+//! (with `--demo`) the enrolment inbox.
 //!
-//! The server is trusted for availability only: it never sees a reader's private key or any
-//! cleartext. In demo mode it also plays the organisation's admin: it certifies an enrolling
+//! The server is trusted for availability only: it never sees a reader's private key, a share
+//! link's secret (it stays in the URL fragment) or any cleartext. The gate
+//! (`POST /api/share/<link id>/gate`) compares a passcode verifier with the link's gate record and
+//! releases the gate secret, a limited number of times (`crate::gates`). In demo mode it also plays the organisation's admin: it certifies an enrolling
 //! reader's public key with the demo organisation key and re-wraps the stored studies for it
 //! through the escrow key, exactly as `obscura reader certify` + `obscura rewrap` would.
 
+use crate::gates::Gates;
 use crate::keyfile::KeysDir;
 use crate::store;
 use anyhow::{Context, Result};
-use axum::extract::State;
+use axum::extract::{Path as UrlPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
-use obscura_seal::{Certificate, EnrolmentRequest, PublicKey, Role};
+use obscura_seal::gate::GateAnswer;
+use obscura_seal::{Certificate, EnrolmentRequest, LinkId, PublicKey, Role};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tower_http::services::ServeDir;
@@ -30,6 +35,10 @@ pub struct ServeOptions {
     pub dicomweb: Option<String>,
     /// Orthanc's raw attribute endpoint in front of that server (byte ranges).
     pub orthanc_raw: Option<String>,
+    /// The gates folder (default `KEYS/gates`).
+    pub gates: Option<PathBuf>,
+    /// Append every request to this file (JSON lines), for tests.
+    pub request_log: Option<PathBuf>,
 }
 
 struct AppState {
@@ -41,6 +50,9 @@ struct AppState {
     orthanc_raw: Option<String>,
     /// Re-wrapping rewrites manifests: one at a time.
     lock: tokio::sync::Mutex<()>,
+    gates: Gates,
+    /// Gate records are read, decided and written back one at a time (no two guesses on one count).
+    gate_lock: tokio::sync::Mutex<()>,
 }
 
 pub fn serve(opts: ServeOptions) -> Result<()> {
@@ -65,8 +77,11 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
         connect.join(" ")
     );
     let csp = HeaderValue::from_str(&csp).context("the PACS URL cannot go into a header")?;
+    let gates = Gates::new(opts.gates.clone(), &keys);
     let state = Arc::new(AppState {
         keys,
+        gates,
+        gate_lock: Default::default(),
         store: opts.store.clone(),
         org,
         demo: opts.demo,
@@ -77,6 +92,7 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
     let app = Router::new()
         .route("/config.json", get(config))
         .route("/api/enrol", post(enrol))
+        .route("/api/share/{link}/gate", post(gate))
         .nest_service("/store", ServeDir::new(&opts.store))
         .fallback_service(ServeDir::new(&opts.site))
         .with_state(state)
@@ -87,6 +103,21 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
             HeaderValue::from_static("nosniff"),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")));
+    let app = match &opts.request_log {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open the request log {}", path.display()))?;
+            let log = Arc::new(std::sync::Mutex::new(file));
+            app.layer(axum::middleware::from_fn(move |req: Request, next: axum::middleware::Next| {
+                let log = log.clone();
+                async move { log_request(&log, req, next).await }
+            }))
+        }
+        None => app,
+    };
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], opts.port));
@@ -135,6 +166,34 @@ pub fn viewer_config(org: &PublicKey, store: &ViewerStore, demo: bool) -> serde_
     })
 }
 
+/// Largest request body the request log buffers (the gate and enrolment bodies are tiny).
+const LOGGED_BODY_LIMIT: usize = 1 << 20;
+
+/// Writes one JSON line (method, path and query, headers, body) and passes the request on.
+async fn log_request(log: &std::sync::Mutex<std::fs::File>, req: Request, next: axum::middleware::Next) -> Response {
+    use std::io::Write as _;
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, LOGGED_BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => return reject(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"),
+    };
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let line = serde_json::json!({
+        "method": parts.method.as_str(),
+        "uri": parts.uri.to_string(),
+        "headers": headers,
+        "body": String::from_utf8_lossy(&bytes),
+    });
+    if let Ok(mut f) = log.lock() {
+        let _ = writeln!(f, "{line}");
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
+}
+
 fn reject(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, Json(serde_json::json!({ "error": msg.into() }))).into_response()
 }
@@ -156,6 +215,68 @@ async fn enrol(State(s): State<Arc<AppState>>, body: String) -> Response {
             ([(header::CACHE_CONTROL, "no-store")], Json(serde_json::json!({ "certificate": cert }))).into_response()
         }
         Err(e) => reject(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+    }
+}
+
+/// What the viewer sends the gate: `{"verifier": "<base64 of 32 bytes>"}`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GateRequest {
+    verifier: String,
+}
+
+/// `POST /api/share/<link id>/gate`: 200 `{"gate_secret"}` for the right verifier; 403
+/// `{"error", "attempts_left"}` for a wrong one; 410 `{"error", "locked": true}` once the attempts
+/// are spent (and from then on), 410 `{"error", "expired": true}` after the expiry; 404 for a link
+/// without a record (revoked, or unknown).
+async fn gate(State(s): State<Arc<AppState>>, UrlPath(link): UrlPath<String>, body: String) -> Response {
+    let no_store = |status: StatusCode, v: serde_json::Value| {
+        (status, [(header::CACHE_CONTROL, "no-store")], Json(v)).into_response()
+    };
+    let Ok(link_id) = LinkId::from_hex(&link) else {
+        return reject(StatusCode::BAD_REQUEST, "a share link id is 32 hex digits");
+    };
+    let verifier: Option<[u8; 32]> = serde_json::from_str::<GateRequest>(&body)
+        .ok()
+        .and_then(|r| B64.decode(r.verifier).ok())
+        .and_then(|v| v.try_into().ok());
+    let Some(verifier) = verifier else {
+        return reject(StatusCode::BAD_REQUEST, "expected {\"verifier\": base64 of 32 bytes}");
+    };
+    let _guard = s.gate_lock.lock().await;
+    let mut record = match s.gates.read(&link_id) {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            return no_store(
+                StatusCode::NOT_FOUND,
+                serde_json::json!({ "error": "this share link was revoked or never existed", "revoked": true }),
+            )
+        }
+        Err(e) => return reject(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+    };
+    let before = record.attempts_left;
+    let answer = record.attempt(&verifier, crate::sealcmd::now());
+    if record.attempts_left != before {
+        // Persisted before answering: a crash or a restart never gives an attempt back.
+        if let Err(e) = s.gates.write(&record) {
+            return reject(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}"));
+        }
+    }
+    match answer {
+        GateAnswer::Open(secret) => {
+            no_store(StatusCode::OK, serde_json::json!({ "gate_secret": B64.encode(&secret.0) }))
+        }
+        GateAnswer::Wrong { attempts_left } => no_store(
+            StatusCode::FORBIDDEN,
+            serde_json::json!({ "error": "wrong passcode", "attempts_left": attempts_left }),
+        ),
+        GateAnswer::Locked => no_store(
+            StatusCode::GONE,
+            serde_json::json!({ "error": "too many wrong passcodes: this share link is locked for good", "locked": true }),
+        ),
+        GateAnswer::Expired => {
+            no_store(StatusCode::GONE, serde_json::json!({ "error": "this share link has expired", "expired": true }))
+        }
     }
 }
 

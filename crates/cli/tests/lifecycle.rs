@@ -4,6 +4,8 @@
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use obscura_dicomweb::carrier::CarrierKind;
 use obscura_dicomweb::{layout, qido};
+use obscura_seal::gate::{GateAnswer, GateRecord};
+use obscura_seal::share::{find_share, unwrap_share};
 use obscura_seal::{open_manifest, DhSecretKey, EnrolmentRequest, PublicKey, RustCryptoAead, SealError, ShareLink};
 use rand_core::OsRng;
 use std::path::Path;
@@ -20,6 +22,18 @@ fn obscura_fails(dir: &Path, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_obscura")).args(args).current_dir(dir).output().unwrap();
     assert!(!out.status.success(), "obscura {args:?} should have failed");
     String::from_utf8(out.stderr).unwrap()
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        }
+        out.push(p);
+    }
+    out
 }
 
 fn now() -> i64 {
@@ -121,14 +135,29 @@ fn admin_walk_through() {
     let (_, v3) = manifest(&d.join("store"));
     let m3 = open_manifest(&v3, &org, now(), Some(2)).unwrap();
     assert!(!String::from_utf8_lossy(&v3).contains(url.split('~').nth(2).unwrap()), "the link secret is not stored");
-    let via = pollster::block_on(m3.unlock_share(&link, Some("river stone 42"), now(), &RustCryptoAead)).unwrap();
-    assert_eq!(pollster::block_on(m3.index(&via)).unwrap().patient_name, "LIFECYCLE^TEST");
+    // The link is gated: the manifest and the link alone do not test passcodes (no offline
+    // guessing); the gate record (in keys/gates, not in the store) releases the gate secret.
     assert_eq!(
-        pollster::block_on(m3.unlock_share(&link, Some("river stone 43"), now(), &RustCryptoAead)).err(),
-        Some(SealError::WrongPasscode)
+        pollster::block_on(m3.unlock_share(&link, Some("river stone 42"), now(), &RustCryptoAead)).err(),
+        Some(SealError::ShareGateRequired)
     );
+    let record_path = d.join("keys/gates").join(format!("{}.json", link.link_id));
+    let mut record = GateRecord::from_json(&std::fs::read_to_string(&record_path).unwrap()).unwrap();
+    assert_eq!(record.attempts_left, 5);
+    let inspect = obscura(d, &["inspect", "--keys", "keys", "--store", "store"]);
+    assert!(inspect.contains(&format!("link {}: expires", link.link_id)), "{inspect}");
+    assert!(inspect.contains("passcode, 5 wrong attempts left"), "{inspect}");
+    assert!(!walk(&d.join("store")).iter().any(|p| p.to_string_lossy().contains("gates")), "no gate in the store");
+    let stanza = find_share(&uid, &m3.body().shares, &link, now()).unwrap();
+    let pc = stanza.passcode_key("river stone 42").unwrap();
+    let GateAnswer::Open(secret) = record.attempt(&link.gate_verifier(&pc), now()) else { panic!("gate refused") };
+    let key = unwrap_share(&uid, stanza, &link, Some(&pc), Some(&secret)).unwrap();
+    let via = pollster::block_on(m3.unlock_with_key(key, &RustCryptoAead)).unwrap();
+    assert_eq!(pollster::block_on(m3.index(&via)).unwrap().patient_name, "LIFECYCLE^TEST");
+    let wrong = stanza.passcode_key("river stone 43").unwrap();
+    assert_eq!(record.attempt(&link.gate_verifier(&wrong), now()), GateAnswer::Wrong { attempts_left: 4 });
     assert_eq!(
-        pollster::block_on(m3.unlock_share(&link, Some("river stone 42"), now() + 2 * 86400, &RustCryptoAead)).err(),
+        pollster::block_on(m3.unlock_share(&link, None, now() + 2 * 86400, &RustCryptoAead)).err(),
         Some(SealError::ShareExpired { expires: m3.body().shares[0].expires, now: now() + 2 * 86400 })
     );
 
@@ -136,6 +165,7 @@ fn admin_walk_through() {
     // the escrow still opens every object; replaying version 3 is a rollback.
     let out = obscura(d, &["revoke", "--keys", "keys", "--store", "store", "--reader", "dr.cert.json", "--all"]);
     assert!(out.contains("1 share links no longer open it"), "{out}");
+    assert!(!record_path.exists(), "the dropped link's gate record is deleted");
     let (_, v4) = manifest(&d.join("store"));
     let m4 = open_manifest(&v4, &org, now(), Some(3)).unwrap();
     assert_eq!((m4.version(), m4.body().key_epoch), (4, 1));
@@ -182,4 +212,37 @@ fn admin_walk_through() {
     assert_eq!((m5.version(), m5.body().key_epoch), (5, 2));
     // Versions 1 to 5 were each published under a SOP Instance UID of their own (so each reaches a PACS).
     assert_eq!(MANIFEST_SOPS.with(|s| s.borrow().len()), 5);
+
+    // `share --revoke` removes the stanza and the gate record (a 30-second link: seconds are allowed).
+    let out = obscura(
+        d,
+        &[
+            "share",
+            "--keys",
+            "keys",
+            "--store",
+            "store",
+            "--study",
+            &uid,
+            "--expires",
+            "30s",
+            "--passcode-file",
+            "code.txt",
+            "--attempts",
+            "3",
+            "--viewer-url",
+            "https://viewer.example.org/",
+        ],
+    );
+    let url = out.lines().find(|l| l.starts_with("https://viewer.example.org/#share=1~")).expect("a link");
+    let link = ShareLink::from_fragment(url.split_once('#').unwrap().1).unwrap();
+    let record_path = d.join("keys/gates").join(format!("{}.json", link.link_id));
+    let record = GateRecord::from_json(&std::fs::read_to_string(&record_path).unwrap()).unwrap();
+    assert_eq!(record.attempts_left, 3);
+    assert!((now() + 25..=now() + 30).contains(&record.expires), "{}", record.expires);
+    let id = link.link_id.to_string();
+    obscura(d, &["share", "--keys", "keys", "--store", "store", "--study", &uid, "--revoke", &id]);
+    assert!(!record_path.exists(), "the revoked link's gate record is deleted");
+    let (_, v7) = manifest(&d.join("store"));
+    assert!(open_manifest(&v7, &org, now(), Some(6)).unwrap().body().shares.is_empty());
 }

@@ -119,6 +119,10 @@ pub enum SealError {
     /// The share link needs a passcode and none was given.
     #[error("this share link also needs its passcode; ask the sender for it (it is sent separately from the link)")]
     PasscodeRequired,
+    /// The share link is gated: its passcode must be checked by the gate service, which releases
+    /// the gate secret the wrap key also needs.
+    #[error("this share link's passcode is checked by the sharing service; open it in the viewer")]
+    ShareGateRequired,
     /// The passcode did not open the share stanza.
     #[error("wrong passcode for this share link (or the link was altered); check the passcode and try again")]
     WrongPasscode,

@@ -29,6 +29,7 @@
 mod b64;
 pub mod cert;
 mod error;
+pub mod gate;
 pub mod hpke;
 pub mod keys;
 pub mod manifest;
@@ -45,7 +46,7 @@ pub use manifest::{
     MANIFEST_CONTEXT,
 };
 pub use rand_core;
-pub use share::{LinkId, PasscodeCost, ShareLink, ShareStanza};
+pub use share::{GateSecret, LinkId, PasscodeCost, PasscodeKey, ShareGate, ShareLink, ShareStanza};
 pub use stream::{
     open_object, seal_object, AeadBackend, ChunkCipher, ObjectHeader, ObjectId, ObjectLayout, ObjectOpener,
     ObjectReceiver, RustCryptoAead, RustCryptoCipher, StudyKeyHandle, DEFAULT_CHUNK_SIZE, HEADER_LEN, MAX_CHUNK_SIZE,

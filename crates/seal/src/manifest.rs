@@ -8,7 +8,9 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::cert::{Certificate, Role};
 use crate::keys::{verify, Identity, KeyId, PublicKey, Signature, SigningKey};
-use crate::share::{create_share, open_share, LinkId, PasscodeCost, ShareLink, ShareStanza};
+use crate::share::{
+    create_gated_share, create_share, open_share, LinkId, PasscodeCost, ShareGate, ShareLink, ShareStanza,
+};
 use crate::stream::{
     open_object, seal_object, AeadBackend, ObjectId, RustCryptoAead, StudyKeyHandle, DEFAULT_CHUNK_SIZE,
 };
@@ -498,6 +500,8 @@ pub struct NewShare {
     pub passcode: Option<Zeroizing<String>>,
     /// Argon2id cost of the passcode.
     pub cost: PasscodeCost,
+    /// Gate the passcode (`share::create_gated_share`): only with a passcode.
+    pub gate: bool,
 }
 
 /// What [`update_manifest`] changes; everything else is carried over.
@@ -525,6 +529,9 @@ pub struct UpdatedManifest {
     pub links: Vec<ShareLink>,
     /// Share links that stopped working because of a rotation.
     pub dropped_shares: Vec<LinkId>,
+    /// For each link created, in the same order, its gate (gated links only): for the gate
+    /// service, never for the store.
+    pub gates: Vec<Option<ShareGate>>,
 }
 
 /// Publishes a new version of a study's manifest without touching any object ciphertext:
@@ -585,14 +592,26 @@ pub async fn update_manifest(
     };
     add_stanzas(&mut body.stanzas, &update.add, &manifest.body.study_uid, key, rng);
     let mut links = Vec::with_capacity(update.add_shares.len());
+    let mut gates = Vec::with_capacity(update.add_shares.len());
     for s in &update.add_shares {
         if s.expires <= now {
             return Err(SealError::Malformed("a share link must expire in the future".into()));
         }
-        let (stanza, link) =
-            create_share(&body.study_uid, key, s.expires, s.passcode.as_ref().map(|p| p.as_str()), s.cost, rng)?;
+        let (stanza, link, gate) = match (&s.passcode, s.gate) {
+            (Some(code), true) => {
+                let (stanza, link, gate) = create_gated_share(&body.study_uid, key, s.expires, code, s.cost, rng)?;
+                (stanza, link, Some(gate))
+            }
+            (None, true) => return Err(SealError::Malformed("only a passcode link can be gated".into())),
+            (code, false) => {
+                let (stanza, link) =
+                    create_share(&body.study_uid, key, s.expires, code.as_ref().map(|p| p.as_str()), s.cost, rng)?;
+                (stanza, link, None)
+            }
+        };
         body.shares.push(stanza);
         links.push(link);
+        gates.push(gate);
     }
     if body.stanzas.is_empty() {
         return Err(SealError::Malformed("the update would leave the study without any recipient".into()));
@@ -602,5 +621,5 @@ pub async fn update_manifest(
     body.created = now;
     body.gateway = gateway_cert.clone();
     check_body(&body)?;
-    Ok(UpdatedManifest { manifest: sign_body(&body, gateway_key)?, links, dropped_shares })
+    Ok(UpdatedManifest { manifest: sign_body(&body, gateway_key)?, links, dropped_shares, gates })
 }

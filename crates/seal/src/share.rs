@@ -1,6 +1,11 @@
 //! Share links: the study key wrapped under a 256-bit secret that lives only in the URL fragment,
 //! optionally combined with a passcode through Argon2id, with an expiry bound into the stanza.
 //!
+//! A passcode link can also be *gated* ([`create_gated_share`]): its wrap key then needs a third
+//! secret, the gate secret, which a gate service (`obscura serve`) hands out only against a
+//! verifier of the right passcode, a limited number of times (`crate::gate`). Without the gate,
+//! anyone holding the link and the public manifest could guess passcodes offline without limit.
+//!
 //! ```
 //! use obscura_seal::share::{create_share, open_share, PasscodeCost, ShareLink};
 //! use obscura_seal::StudyKey;
@@ -30,6 +35,8 @@ use crate::SealError;
 
 /// HKDF info prefix (followed by 0x00 and the study UID) and AAD prefix of share stanzas.
 pub const SHARE_INFO: &[u8] = b"obscura/v1/share-link";
+/// HKDF info of a gated link's passcode verifier (what the gate service compares).
+pub const GATE_VERIFIER_INFO: &[u8] = b"obscura/v1/share-gate-verifier";
 /// The fragment key and version tag: a link fragment reads `share=1~…`.
 pub const FRAGMENT_PREFIX: &str = "share=1~";
 /// Argon2id bounds a viewer accepts (a hostile stanza must not make a tablet allocate gigabytes).
@@ -86,6 +93,10 @@ pub struct PasscodeParams {
     /// 16 random bytes (base64 in JSON).
     #[serde(with = "crate::b64::array")]
     pub salt: [u8; 16],
+    /// The wrap key also needs the gate secret that a gate service releases against the right
+    /// passcode (JSON `"gate": true`; absent when false). Bound into the associated data.
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub gate: bool,
 }
 
 /// The study key wrapped for one share link (public: it sits in the signed manifest).
@@ -108,7 +119,8 @@ pub struct ShareStanza {
 
 impl ShareStanza {
     /// The associated data: "obscura/v1/share-link" ‖ link id ‖ expires (i64 BE) ‖ 0x00, or
-    /// 0x01 ‖ m_kib ‖ t ‖ p (u32 BE each) ‖ salt when a passcode is required.
+    /// 0x01 ‖ m_kib ‖ t ‖ p (u32 BE each) ‖ salt when a passcode is required (0x02 instead of 0x01
+    /// when the link is gated).
     pub fn aad(&self) -> Vec<u8> {
         let mut aad = Vec::with_capacity(SHARE_INFO.len() + 16 + 8 + 1 + 12 + 16);
         aad.extend_from_slice(SHARE_INFO);
@@ -117,7 +129,7 @@ impl ShareStanza {
         match &self.passcode {
             None => aad.push(0),
             Some(p) => {
-                aad.push(1);
+                aad.push(if p.gate { 2 } else { 1 });
                 aad.extend_from_slice(&p.cost.m_kib.to_be_bytes());
                 aad.extend_from_slice(&p.cost.t.to_be_bytes());
                 aad.extend_from_slice(&p.cost.p.to_be_bytes());
@@ -126,6 +138,60 @@ impl ShareStanza {
         }
         aad
     }
+
+    /// Whether opening needs a passcode.
+    pub fn needs_passcode(&self) -> bool {
+        self.passcode.is_some()
+    }
+
+    /// Whether opening needs the gate secret (a gated passcode link).
+    pub fn is_gated(&self) -> bool {
+        self.passcode.as_ref().is_some_and(|p| p.gate)
+    }
+
+    /// Runs Argon2id on `passcode` with this stanza's cost and salt (the costly step: do it once
+    /// per attempt, then derive the gate verifier and the wrap key from the result).
+    pub fn passcode_key(&self, passcode: &str) -> Result<PasscodeKey, SealError> {
+        let params = self.passcode.as_ref().ok_or(SealError::Malformed("this share link has no passcode".into()))?;
+        let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params.cost.check()?);
+        let mut pc = PasscodeKey([0u8; 32]);
+        argon
+            .hash_password_into(passcode.as_bytes(), &params.salt, &mut pc.0)
+            .map_err(|e| SealError::Malformed(format!("Argon2id: {e}")))?;
+        Ok(pc)
+    }
+}
+
+/// Argon2id of a passcode under one stanza's parameters (`pc` in `docs/FORMAT.md` §6). Zeroized on
+/// drop.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct PasscodeKey([u8; 32]);
+
+impl PasscodeKey {
+    /// The 32 bytes (test vectors; nothing else needs them outside this module).
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+/// The 32-byte gate secret of a gated link. Zeroized on drop.
+#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+pub struct GateSecret(pub [u8; 32]);
+
+impl core::fmt::Debug for GateSecret {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("GateSecret(<secret>)")
+    }
+}
+
+/// What the gate service of a new gated link must hold: the verifier it compares and the secret
+/// it releases (`crate::gate::GateRecord`).
+#[derive(Debug)]
+pub struct ShareGate {
+    /// HKDF-SHA256(salt = link id, ikm = secret ‖ pc, info = [`GATE_VERIFIER_INFO`]).
+    pub verifier: [u8; 32],
+    /// The third part of the wrap key's input.
+    pub secret: GateSecret,
 }
 
 /// The secret half of a share link: it lives only in the URL fragment (never sent to a server).
@@ -150,6 +216,20 @@ impl ShareLink {
     /// The URL fragment (without '#'): `share=1~<link id hex>~<secret base64url>~<study uid>`.
     pub fn to_fragment(&self) -> String {
         format!("{FRAGMENT_PREFIX}{}~{}~{}", self.link_id, B64URL.encode(self.secret), self.study_uid)
+    }
+
+    /// The gate verifier of this link for a passcode: HKDF-SHA256(salt = link id, ikm = secret ‖
+    /// pc, info = [`GATE_VERIFIER_INFO`], 32 bytes). Whoever holds it (the gate service) cannot
+    /// test passcodes without the link's secret.
+    pub fn gate_verifier(&self, pc: &PasscodeKey) -> [u8; 32] {
+        let mut ikm = Zeroizing::new([0u8; 64]);
+        ikm[..32].copy_from_slice(&self.secret);
+        ikm[32..].copy_from_slice(&pc.0);
+        let mut v = [0u8; 32];
+        Hkdf::<Sha256>::new(Some(&self.link_id.0), &ikm[..])
+            .expand(GATE_VERIFIER_INFO, &mut v)
+            .expect("32 bytes is a valid HKDF-SHA256 length");
+        v
     }
 
     /// Parses a fragment (with or without the leading '#').
@@ -189,20 +269,20 @@ fn wrap_key(
     study_uid: &str,
     link_id: &LinkId,
     secret: &[u8; 32],
-    passcode: Option<(&str, &PasscodeParams)>,
-) -> Result<Zeroizing<[u8; 32]>, SealError> {
-    let mut ikm = Zeroizing::new([0u8; 64]);
+    pc: Option<&PasscodeKey>,
+    gate: Option<&GateSecret>,
+) -> Zeroizing<[u8; 32]> {
+    let mut ikm = Zeroizing::new([0u8; 96]);
     ikm[..32].copy_from_slice(secret);
-    let ikm_len = match passcode {
-        None => 32,
-        Some((code, params)) => {
-            let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params.cost.check()?);
-            argon
-                .hash_password_into(code.as_bytes(), &params.salt, &mut ikm[32..])
-                .map_err(|e| SealError::Malformed(format!("Argon2id: {e}")))?;
-            64
+    let mut ikm_len = 32;
+    if let Some(pc) = pc {
+        ikm[32..64].copy_from_slice(&pc.0);
+        ikm_len = 64;
+        if let Some(g) = gate {
+            ikm[64..].copy_from_slice(&g.0);
+            ikm_len = 96;
         }
-    };
+    }
     let mut info = Vec::with_capacity(SHARE_INFO.len() + 1 + study_uid.len());
     info.extend_from_slice(SHARE_INFO);
     info.push(0);
@@ -211,7 +291,7 @@ fn wrap_key(
     Hkdf::<Sha256>::new(Some(&link_id.0), &ikm[..ikm_len])
         .expand(&info, &mut k[..])
         .expect("32 bytes is a valid HKDF-SHA256 length");
-    Ok(k)
+    k
 }
 
 /// Creates a share link for study `study_uid`: a fresh link id and 256-bit secret, the study key
@@ -224,6 +304,34 @@ pub fn create_share(
     cost: PasscodeCost,
     rng: &mut impl CryptoRngCore,
 ) -> Result<(ShareStanza, ShareLink), SealError> {
+    let (stanza, link, _) = create(study_uid, key, expires, passcode, false, cost, rng)?;
+    Ok((stanza, link))
+}
+
+/// Creates a gated passcode link: as [`create_share`], plus a random gate secret in the wrap
+/// key's input (HKDF(secret ‖ Argon2id(passcode) ‖ gate secret)); the returned [`ShareGate`] goes
+/// to the gate service, never into the store.
+pub fn create_gated_share(
+    study_uid: &str,
+    key: &StudyKey,
+    expires: i64,
+    passcode: &str,
+    cost: PasscodeCost,
+    rng: &mut impl CryptoRngCore,
+) -> Result<(ShareStanza, ShareLink, ShareGate), SealError> {
+    let (stanza, link, gate) = create(study_uid, key, expires, Some(passcode), true, cost, rng)?;
+    Ok((stanza, link, gate.expect("a gated link has a gate")))
+}
+
+fn create(
+    study_uid: &str,
+    key: &StudyKey,
+    expires: i64,
+    passcode: Option<&str>,
+    gated: bool,
+    cost: PasscodeCost,
+    rng: &mut impl CryptoRngCore,
+) -> Result<(ShareStanza, ShareLink, Option<ShareGate>), SealError> {
     let mut link = ShareLink { study_uid: study_uid.to_owned(), link_id: LinkId::default(), secret: [0u8; 32] };
     rng.fill_bytes(&mut link.link_id.0);
     rng.fill_bytes(&mut link.secret);
@@ -235,33 +343,37 @@ pub fn create_share(
             cost.check()?;
             let mut salt = [0u8; 16];
             rng.fill_bytes(&mut salt);
-            Some(PasscodeParams { cost, salt })
+            Some(PasscodeParams { cost, salt, gate: gated })
         }
         None => None,
     };
     let mut stanza =
         ShareStanza { link_id: link.link_id, expires, passcode: params, nonce: [0u8; 12], wrapped: vec![] };
     rng.fill_bytes(&mut stanza.nonce);
-    let k = wrap_key(study_uid, &link.link_id, &link.secret, passcode.zip(stanza.passcode.as_ref()))?;
+    let pc = passcode.map(|code| stanza.passcode_key(code)).transpose()?;
+    let gate = match (&pc, gated) {
+        (Some(pc), true) => {
+            let mut secret = GateSecret([0u8; 32]);
+            rng.fill_bytes(&mut secret.0);
+            Some(ShareGate { verifier: link.gate_verifier(pc), secret })
+        }
+        _ => None,
+    };
+    let k = wrap_key(study_uid, &link.link_id, &link.secret, pc.as_ref(), gate.as_ref().map(|g| &g.secret));
     stanza.wrapped = Aes256Gcm::new((&*k).into())
         .encrypt(Nonce::from_slice(&stanza.nonce), Payload { msg: key.as_bytes(), aad: &stanza.aad() })
         .expect("AES-GCM seal of 32 bytes cannot fail");
-    Ok((stanza, link))
+    Ok((stanza, link, gate))
 }
 
-/// Opens the study key with a share link.
-///
-/// Errors, checked in this order: [`SealError::NoSuchShare`] (no stanza with the link's id: revoked,
-/// or a link for another study), [`SealError::ShareExpired`] (`now` past the expiry),
-/// [`SealError::PasscodeRequired`], then the unwrap: [`SealError::WrongPasscode`] when a passcode was
-/// involved, [`SealError::Tampered`] otherwise.
-pub fn open_share(
+/// The stanza a link opens, if it still may: [`SealError::NoSuchShare`] (no stanza with the link's
+/// id: revoked, or a link for another study), then [`SealError::ShareExpired`].
+pub fn find_share<'s>(
     study_uid: &str,
-    stanzas: &[ShareStanza],
+    stanzas: &'s [ShareStanza],
     link: &ShareLink,
-    passcode: Option<&str>,
     now: i64,
-) -> Result<StudyKey, SealError> {
+) -> Result<&'s ShareStanza, SealError> {
     if link.study_uid != study_uid {
         return Err(SealError::NoSuchShare { link_id: link.link_id });
     }
@@ -270,23 +382,71 @@ pub fn open_share(
     if now > s.expires {
         return Err(SealError::ShareExpired { expires: s.expires, now });
     }
-    let code = match (&s.passcode, passcode) {
-        (Some(p), Some(code)) => Some((code, p)),
+    Ok(s)
+}
+
+/// Unwraps the study key from `stanza` (found with [`find_share`]) with the link, the passcode's
+/// Argon2id output `pc` ([`ShareStanza::passcode_key`]) when the stanza has a passcode, and the
+/// gate secret when it is gated.
+///
+/// Errors: [`SealError::PasscodeRequired`] (no `pc` for a passcode stanza),
+/// [`SealError::ShareGateRequired`] (no gate secret for a gated one), then the unwrap:
+/// [`SealError::WrongPasscode`] for a passcode link without gate, [`SealError::Tampered`] otherwise
+/// (with a gate, a wrong passcode is caught by the gate service before).
+pub fn unwrap_share(
+    study_uid: &str,
+    stanza: &ShareStanza,
+    link: &ShareLink,
+    pc: Option<&PasscodeKey>,
+    gate: Option<&GateSecret>,
+) -> Result<StudyKey, SealError> {
+    let pc = match (&stanza.passcode, pc) {
         (Some(_), None) => return Err(SealError::PasscodeRequired),
+        (Some(p), Some(_)) if p.gate && gate.is_none() => return Err(SealError::ShareGateRequired),
+        (Some(_), pc) => pc,
         (None, _) => None,
     };
-    let k = wrap_key(study_uid, &link.link_id, &link.secret, code)?;
+    let gate = if stanza.is_gated() { gate } else { None };
+    let k = wrap_key(study_uid, &link.link_id, &link.secret, pc, gate);
     let pt = Zeroizing::new(
         Aes256Gcm::new((&*k).into())
-            .decrypt(Nonce::from_slice(&s.nonce), Payload { msg: &s.wrapped, aad: &s.aad() })
+            .decrypt(Nonce::from_slice(&stanza.nonce), Payload { msg: &stanza.wrapped, aad: &stanza.aad() })
             .map_err(|_| {
-            if code.is_some() {
-                SealError::WrongPasscode
-            } else {
-                SealError::Tampered { what: "share stanza" }
-            }
-        })?,
+                if pc.is_some() && gate.is_none() {
+                    SealError::WrongPasscode
+                } else {
+                    SealError::Tampered { what: "share stanza" }
+                }
+            })?,
     );
     let bytes: [u8; 32] = pt[..].try_into().map_err(|_| SealError::Tampered { what: "share stanza" })?;
     Ok(StudyKey::from_bytes(bytes))
+}
+
+/// Opens the study key with a share link (and its passcode) in one step: [`find_share`], then
+/// [`unwrap_share`]. A gated link needs the gate service first, so here it is
+/// [`SealError::ShareGateRequired`] once the passcode is given.
+///
+/// Errors, checked in this order: [`SealError::NoSuchShare`] (no stanza with the link's id: revoked,
+/// or a link for another study), [`SealError::ShareExpired`] (`now` past the expiry),
+/// [`SealError::PasscodeRequired`], [`SealError::ShareGateRequired`], then the unwrap:
+/// [`SealError::WrongPasscode`] when a passcode was involved, [`SealError::Tampered`] otherwise.
+pub fn open_share(
+    study_uid: &str,
+    stanzas: &[ShareStanza],
+    link: &ShareLink,
+    passcode: Option<&str>,
+    now: i64,
+) -> Result<StudyKey, SealError> {
+    let s = find_share(study_uid, stanzas, link, now)?;
+    let pc = match (s.needs_passcode(), passcode) {
+        (true, Some(code)) if s.is_gated() => {
+            s.passcode_key(code)?; // the cost parameters are checked before anything else
+            return Err(SealError::ShareGateRequired);
+        }
+        (true, Some(code)) => Some(s.passcode_key(code)?),
+        (true, None) => return Err(SealError::PasscodeRequired),
+        (false, _) => None,
+    };
+    unwrap_share(study_uid, s, link, pc.as_ref(), None)
 }

@@ -236,6 +236,44 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     out.push(("share_link", "no-stanzas.txt", format!("{}\n[]", sl["fragment"].as_str().unwrap()).into_bytes()));
     out.push(("share_link", "fragment-only.txt", sl["fragment"].as_str().unwrap().as_bytes().to_vec()));
 
+    // share_link: the gated vector link (it stops at the gate: no offline test of the passcode).
+    let gl = &vectors["gated_share_link"];
+    let gated = format!("{}\n{}", gl["fragment"].as_str().unwrap(), Value::Array(vec![gl["stanza"].clone()]));
+    out.push(("share_link", "vector-gated.txt", gated.into_bytes()));
+
+    // gate_record: the vector record and variants.
+    let gr = &gl["gate_record"];
+    out.push(("gate_record", "vector.json", serde_json::to_vec_pretty(gr).unwrap()));
+    out.push((
+        "gate_record",
+        "locked.json",
+        json_edit(gr, |m| {
+            m.insert("gate_secret".into(), Value::Null);
+            m.insert("attempts_left".into(), Value::from(0));
+        }),
+    ));
+    out.push((
+        "gate_record",
+        "last-attempt.json",
+        json_edit(gr, |m| {
+            m.insert("attempts_left".into(), Value::from(1));
+        }),
+    ));
+    out.push((
+        "gate_record",
+        "format-2.json",
+        json_edit(gr, |m| {
+            m.insert("format".into(), Value::from(2));
+        }),
+    ));
+    out.push((
+        "gate_record",
+        "unknown-field.json",
+        json_edit(gr, |m| {
+            m.insert("extra".into(), Value::from(1));
+        }),
+    ));
+
     // enrolment_request: the vector request and variants.
     let er = &vectors["enrolment_request"];
     out.push(("enrolment_request", "vector.json", serde_json::to_vec_pretty(er).unwrap()));
@@ -341,4 +379,10 @@ fn fuzz_seeds_reach_the_crypto() {
     let stanzas: Vec<ShareStanza> = serde_json::from_str(stanzas).unwrap();
     share::open_share(STUDY_UID, &stanzas, &link, Some("4711"), NOW).unwrap();
     EnrolmentRequest::from_json(std::str::from_utf8(seed(&all, "enrolment_request", "vector.json")).unwrap()).unwrap();
+    let gated = std::str::from_utf8(seed(&all, "share_link", "vector-gated.txt")).unwrap();
+    let (fragment, stanzas) = gated.split_once('\n').unwrap();
+    let link = ShareLink::from_fragment(fragment).unwrap();
+    let stanzas: Vec<ShareStanza> = serde_json::from_str(stanzas).unwrap();
+    assert_eq!(share::open_share(STUDY_UID, &stanzas, &link, Some("4711"), NOW), Err(SealError::ShareGateRequired));
+    gate::GateRecord::from_json(std::str::from_utf8(seed(&all, "gate_record", "vector.json")).unwrap()).unwrap();
 }

@@ -502,6 +502,7 @@ fn share_links_are_created_revoked_and_dropped_by_rotation() {
         expires: NOW + 3600,
         passcode: passcode.map(|p| Zeroizing::new(p.to_owned())),
         cost: PasscodeCost::TEST,
+        gate: false,
     };
     let u = ManifestUpdate { add_shares: vec![share(None), share(Some("correct horse"))], ..Default::default() };
     let out = update(&w, &m, &w.escrow, u, NOW, &mut rng).unwrap();

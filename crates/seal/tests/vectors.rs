@@ -239,6 +239,7 @@ fn build_vectors() -> Value {
             expires: 1_800_086_400,
             passcode: Some(zeroize::Zeroizing::new("4711".into())),
             cost: PasscodeCost::TEST,
+            gate: false,
         }],
         ..Default::default()
     };
@@ -251,6 +252,19 @@ fn build_vectors() -> Value {
         obscura_seal::share::create_share("2.25.42", &study_key, 1_800_086_400, None, PasscodeCost::TEST, &mut rng)
             .unwrap();
     let request = EnrolmentRequest::new(recipient.public_key().clone(), "Dr. A. Example", 1_700_000_000).unwrap();
+    // A gated passcode link, on its own (drawn last: the vectors above keep their bytes).
+    let (gated_stanza, gated_link, gate) = obscura_seal::share::create_gated_share(
+        "2.25.42",
+        &study_key,
+        1_800_086_400,
+        "4711",
+        PasscodeCost::TEST,
+        &mut rng,
+    )
+    .unwrap();
+    let gated_pc = gated_stanza.passcode_key("4711").unwrap();
+    let gate_secret = hex::encode(gate.secret.0);
+    let gate_record = obscura_seal::gate::GateRecord::new(gated_link.link_id, gated_stanza.expires, gate, 5);
 
     json!({
         "description": "Obscura seal format v1 known-answer vectors; see docs/FORMAT.md. Byte strings are lowercase hex, except inside the certificate, which is in its JSON form (base64).",
@@ -295,6 +309,20 @@ fn build_vectors() -> Value {
             "fragment": share_link.to_fragment(),
             "stanza": serde_json::to_value(&share_stanza).unwrap(),
             "aad": hex::encode(share_stanza.aad()),
+            "now": 1_800_000_000,
+        },
+        "gated_share_link": {
+            "description": "a passcode link gated by a gate service (docs/FORMAT.md 6.1): pc is Argon2id of the passcode, the verifier is what the gate compares, the gate secret what it releases",
+            "study_uid": "2.25.42",
+            "study_key": hex::encode(study_key.as_bytes()),
+            "fragment": gated_link.to_fragment(),
+            "passcode": "4711",
+            "stanza": serde_json::to_value(&gated_stanza).unwrap(),
+            "aad": hex::encode(gated_stanza.aad()),
+            "pc": hex::encode(gated_pc.as_bytes()),
+            "verifier": hex::encode(gated_link.gate_verifier(&gated_pc)),
+            "gate_secret": gate_secret,
+            "gate_record": serde_json::from_str::<serde_json::Value>(&gate_record.to_json()).unwrap(),
             "now": 1_800_000_000,
         },
         "manifest": {
@@ -390,6 +418,24 @@ fn own_format_vectors() {
     assert_eq!(hex::encode(share.aad()), sl["aad"].as_str().unwrap());
     let link = ShareLink::from_fragment(sl["fragment"].as_str().unwrap()).unwrap();
     let k = obscura_seal::share::open_share("2.25.42", &[share], &link, None, sl["now"].as_i64().unwrap()).unwrap();
+    assert_eq!(k, study_key);
+
+    // The gated link: the verifier, the gate record, and the unwrap with the released secret.
+    let gl = &stored["gated_share_link"];
+    let gated: ShareStanza = serde_json::from_value(gl["stanza"].clone()).unwrap();
+    assert!(gated.is_gated());
+    assert_eq!(hex::encode(gated.aad()), gl["aad"].as_str().unwrap());
+    let link = ShareLink::from_fragment(gl["fragment"].as_str().unwrap()).unwrap();
+    let pc = gated.passcode_key(gl["passcode"].as_str().unwrap()).unwrap();
+    assert_eq!(hex::encode(pc.as_bytes()), gl["pc"].as_str().unwrap());
+    let verifier = link.gate_verifier(&pc);
+    assert_eq!(hex::encode(verifier), gl["verifier"].as_str().unwrap());
+    let now = gl["now"].as_i64().unwrap();
+    let mut record = obscura_seal::gate::GateRecord::from_json(&gl["gate_record"].to_string()).unwrap();
+    let obscura_seal::gate::GateAnswer::Open(secret) = record.attempt(&verifier, now) else { panic!("gate refused") };
+    assert_eq!(hex::encode(secret.0), gl["gate_secret"].as_str().unwrap());
+    let found = obscura_seal::share::find_share("2.25.42", std::slice::from_ref(&gated), &link, now).unwrap();
+    let k = obscura_seal::share::unwrap_share("2.25.42", found, &link, Some(&pc), Some(&secret)).unwrap();
     assert_eq!(k, study_key);
 
     // Certificates and the enrolment request parse and verify.

@@ -29,9 +29,9 @@ thread_local! {
     pub(crate) static GPU: RefCell<Option<Gpu>> = const { RefCell::new(None) };
 }
 
-struct Config {
-    org: PublicKey,
-    store: Store,
+pub(crate) struct Config {
+    pub(crate) org: PublicKey,
+    pub(crate) store: Store,
     demo: bool,
 }
 
@@ -43,7 +43,8 @@ struct Study {
 
 pub(crate) struct App {
     config: Config,
-    identity: Rc<WebCryptoIdentity>,
+    /// The reader's key; `None` in share mode (a share link opens one study without any key).
+    identity: Option<Rc<WebCryptoIdentity>>,
     studies: Vec<Study>,
     pub(crate) open: Option<room::OpenStudy>,
     generation: u32,
@@ -82,7 +83,7 @@ pub(crate) fn show_fatal(text: &str) {
     set_hidden("error", false);
 }
 
-fn status(text: &str) {
+pub(crate) fn status(text: &str) {
     set_text("status", text);
 }
 
@@ -90,7 +91,7 @@ pub(crate) fn with_app<R>(f: impl FnOnce(&mut App) -> R) -> Option<R> {
     APP.with(|a| a.borrow_mut().as_mut().map(f))
 }
 
-async fn fetch_config() -> Result<Config, String> {
+pub(crate) async fn fetch_config() -> Result<Config, String> {
     let body = FetchClient.request("config.json", "GET", None).await.map_err(|e| e.to_string())?;
     let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| format!("config.json is not JSON: {e}"))?;
     let org_b64 = v["org_public_key"].as_str().ok_or("config.json has no org_public_key")?;
@@ -203,7 +204,17 @@ async fn boot_inner() -> Result<(), String> {
     let identity = reader_identity(&keys).await?;
     set_text("reader-fp", &identity_fp(&identity));
     ensure_certificate(&keys, &config, obscura_seal::Identity::public_key(&identity)).await?;
+    start(config, Some(identity), "listing").await?;
+    list_studies(&keys).await
+}
 
+/// The GPU, the app state, the input handlers and the decode workers: what the reading room
+/// needs, for a reader (`identity`) or a share link (`None`).
+pub(crate) async fn start(
+    config: Config,
+    identity: Option<WebCryptoIdentity>,
+    phase: &'static str,
+) -> Result<(), String> {
     let canvas: HtmlCanvasElement = el("canvas").unchecked_into();
     let force_webgl = web_sys::window().unwrap().location().search().unwrap_or_default().contains("gpu=webgl");
     let gpu = Gpu::new(canvas, force_webgl).await?;
@@ -213,11 +224,11 @@ async fn boot_inner() -> Result<(), String> {
     APP.with(|a| {
         *a.borrow_mut() = Some(App {
             config,
-            identity: Rc::new(identity),
+            identity: identity.map(Rc::new),
             studies: Vec::new(),
             open: None,
             generation: 0,
-            phase: "listing",
+            phase,
             message: None,
             backend,
         })
@@ -226,7 +237,12 @@ async fn boot_inner() -> Result<(), String> {
     watch_gpu();
     // Start the decode workers now: each compiles the module once, before the reader opens a study.
     let _ = decoder::shared_pool();
-    list_studies(&keys).await
+    Ok(())
+}
+
+/// Sets the phase the test hooks report.
+pub(crate) fn set_phase(phase: &'static str) {
+    with_app(|a| a.phase = phase);
 }
 
 fn identity_fp(identity: &WebCryptoIdentity) -> String {
@@ -240,6 +256,7 @@ async fn list_studies(keys: &KeyStore) -> Result<(), String> {
     status("Looking for studies sealed for you…");
     let (store, org, identity) =
         with_app(|a| (a.config.store.clone(), a.config.org.clone(), a.identity.clone())).unwrap();
+    let identity = identity.ok_or("no reader key")?;
     let notify = |m: Option<String>| status(m.as_deref().unwrap_or("Looking for studies sealed for you…"));
     let http = StoreClient { notify: &notify };
     let listed = loop {
@@ -388,7 +405,7 @@ async fn open_study(i: usize) {
     let opened_at = now_ms();
     close_study();
     // The study, then its priors (same patient, earlier date) for the default hanging.
-    let Some((identity, store, chosen)) = with_app(|a| {
+    let Some((identity, chosen)) = with_app(|a| {
         let s = &a.studies[i];
         let mut chosen = vec![i];
         let date_ok = |d: &str| d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit());
@@ -402,13 +419,13 @@ async fn open_study(i: usize) {
                 chosen.push(k);
             }
         }
-        (a.identity.clone(), a.config.store.clone(), chosen)
+        (a.identity.clone(), chosen)
     }) else {
         return;
     };
+    let Some(identity) = identity else { return };
     status("Opening the study…");
-    let mut series_states = Vec::new();
-    let mut series_attrs = Vec::new();
+    let mut parts = Vec::new();
     for (n, &k) in chosen.iter().enumerate() {
         let Some((manifest, index, study_uid)) = with_app(|a| {
             (a.studies[k].manifest.clone(), a.studies[k].index.clone(), a.studies[k].listed.study_uid.clone())
@@ -423,6 +440,25 @@ async fn open_study(i: usize) {
             }
             Err(_) => continue, // a prior that does not open is left out
         };
+        parts.push(RoomStudy { manifest, index, study_uid, keys });
+    }
+    show_room(parts, opened_at);
+}
+
+/// One study handed to the reading room: its verified manifest, index and unlocked keys.
+pub(crate) struct RoomStudy {
+    pub(crate) manifest: Rc<VerifiedManifest>,
+    pub(crate) index: StudyIndex,
+    pub(crate) study_uid: String,
+    pub(crate) keys: Rc<obscura_seal::StudyKeys<crate::webcrypto::WebCryptoStudyKey>>,
+}
+
+/// Opens the reading room on `parts`: the first is the study, the others its priors.
+pub(crate) fn show_room(parts: Vec<RoomStudy>, opened_at: f64) {
+    let Some(store) = with_app(|a| a.config.store.clone()) else { return };
+    let mut series_states = Vec::new();
+    let mut series_attrs = Vec::new();
+    for (n, RoomStudy { manifest, index, study_uid, keys }) in parts.into_iter().enumerate() {
         for se in index.series.iter().filter(|se| !se.instances.is_empty()) {
             let mut entries = Vec::new();
             let mut attrs = Vec::new();
@@ -541,7 +577,8 @@ pub(crate) fn close_study() {
     });
     set_hidden("viewer", true);
     set_hidden("error", true);
-    set_hidden("studies", false);
+    // a share link shows one study and never a list
+    set_hidden("studies", crate::share::active());
 }
 
 /// Shows the credentials form: the store answered 401/403.
@@ -731,7 +768,9 @@ fn install_input_handlers() {
 pub(crate) fn debug_state() -> JsValue {
     let v = APP.with(|a| {
         let a = a.borrow();
-        let Some(a) = a.as_ref() else { return serde_json::json!({ "phase": "booting" }) };
+        let Some(a) = a.as_ref() else {
+            return serde_json::json!({ "phase": "booting", "share": crate::share::debug() });
+        };
         // `open` describes the active pane's series (what the single-pane tests read) and, under
         // `room`, every pane.
         let open = a.open.as_ref().map(|o| {
@@ -768,6 +807,7 @@ pub(crate) fn debug_state() -> JsValue {
             "message": a.message,
             "backend": match a.backend { Backend::WebGpu => "webgpu", Backend::WebGl2 => "webgl2" },
             "gpuRebuilds": GPU_REBUILDS.with(|n| n.get()),
+            "share": crate::share::debug(),
             "open": open,
         })
     });

@@ -4,7 +4,8 @@
 //! over browser APIs — [`webcrypto::WebCryptoIdentity`] (ECDH with a non-extractable key through
 //! `crypto.subtle.deriveBits`), [`webcrypto::WebCryptoAead`] (bulk AES-GCM in WebCrypto),
 //! [`net::FetchClient`] (DICOMweb over `fetch`) — keeps the reader's keys in IndexedDB
-//! ([`keystore`]), draws through `obscura-render` on a canvas ([`gpu`]), and runs the UI ([`app`]).
+//! ([`keystore`]), draws through `obscura-render` on a canvas ([`gpu`]), and runs the UI ([`app`];
+//! a share link opens one study read-only without any key, `share`).
 //! Cleartext (study keys, PHI, pixels) lives only in WASM memory and GPU textures; the only
 //! things written to browser storage are CryptoKey objects, public keys and certificates.
 #![forbid(unsafe_code)]
@@ -17,6 +18,7 @@ pub mod keystore;
 pub mod net;
 pub mod pipeline;
 mod room;
+mod share;
 pub mod webcrypto;
 
 use wasm_bindgen::prelude::*;
@@ -24,13 +26,25 @@ use wasm_bindgen::prelude::*;
 /// Starts the viewer in the current page (called by `www/app.js`).
 #[wasm_bindgen]
 pub async fn boot() -> Result<(), JsValue> {
-    // A panic aborts the module ("unreachable" and nothing else): say what it was, and tell the
-    // reader that the page has to be reloaded.
+    report_panics();
+    app::boot().await.map_err(|e| JsValue::from_str(&e))
+}
+
+/// A panic aborts the module ("unreachable" and nothing else): say what it was, and tell the
+/// reader that the page has to be reloaded.
+fn report_panics() {
     std::panic::set_hook(Box::new(|info| {
         web_sys::console::error_1(&format!("obscura: {info}").into());
         app::show_fatal(&format!("The viewer stopped on an internal error ({info}). Reload the page."));
     }));
-    app::boot().await.map_err(|e| JsValue::from_str(&e))
+}
+
+/// Opens the study of a share link read-only, without a reader key (called by `www/app.js` with
+/// the `#share=…` fragment it has already taken out of the address bar and the history).
+#[wasm_bindgen(js_name = bootShare)]
+pub async fn boot_share(fragment: String) -> Result<(), JsValue> {
+    report_panics();
+    share::boot(fragment).await.map_err(|e| JsValue::from_str(&e))
 }
 
 /// Test hook: a JSON snapshot of the viewer's public state (phase, slice, counts, error).

@@ -362,6 +362,14 @@ async fn receive_body<C: ChunkCipher>(
     }
 }
 
+/// POSTs a JSON body once (no retries: each attempt may count, e.g. at a share link's gate) and
+/// returns the status and the body, whatever the status.
+pub async fn post_json(url: &str, body: &str) -> Result<(u16, Vec<u8>), String> {
+    let s = start(url, "POST", None, None, Some(body)).await?;
+    let status = s.response.status();
+    Ok((status, read_all(&s).await?))
+}
+
 /// The plain `fetch` client of the dicomweb crate (same-origin configuration and the demo
 /// enrolment API; no retries).
 pub struct FetchClient;

@@ -303,6 +303,10 @@ async fn loader(generation: u32) {
         })
         .flatten()?;
         Some(async move {
+            // a share link may have been revoked or have expired since the last fetch
+            if !crate::share::still_valid(generation).await {
+                return Fetched::Stop;
+            }
             match fetch_slice(generation, &job).await {
                 Ok(rx) => Fetched::Object((job.key, Ok(rx))),
                 Err(FetchError::Cancelled) => Fetched::Stop,

@@ -52,6 +52,7 @@ const FUZZ_TARGETS: &[&str] = &[
     "manifest",
     "certificate",
     "share_link",
+    "gate_record",
     "enrolment_request",
     "decode",
     "jpegls",
@@ -99,6 +100,13 @@ fn main() -> Result<()> {
             build_web(&root)
         }
         Some("demo") => demo(&root, &args[1..]),
+        Some("test") if args.get(1).map(String::as_str) == Some("share") => {
+            build_web(&root)?;
+            let obscura = build_cli(&root, false)?;
+            let artifacts = root.join("target/e2e-artifacts");
+            std::fs::create_dir_all(&artifacts)?;
+            share_e2e(&root, &obscura, &artifacts)
+        }
         Some("test") => test(&root, &args[1..]),
         Some("bench") if args.get(1).map(String::as_str) == Some("crypto") => bench_crypto(&root),
         Some("bench") if args.get(1).map(String::as_str) == Some("codecs") => bench_codecs(&root),
@@ -119,6 +127,7 @@ fn usage() -> ! {
         "usage: cargo xtask <setup|build-web|demo|test|fuzz|corpus|pacs|bench crypto|bench codecs|bench seal|bench pacs|bench scroll>\n\n  \
          demo [--port N] [--data DIR] [--dicom DIR]   build, seal a demo study, serve it\n  \
          test                                         run every test\n  \
+         test share                                   only the share-link end-to-end test (builds the viewer and the CLI)\n  \
          corpus                                       fetch/generate the decoding corpus and its truth (target/corpus)\n  \
          fuzz [--seconds N] [TARGET...]               run the fuzz targets N seconds each (default 20; targets: {})\n  \
          {}\n                                                      a PACS (Orthanc+nginx) in a network namespace around CMD\n  \
@@ -402,15 +411,27 @@ impl Drop for KillOnDrop {
 /// `obscura serve --demo` on a free loopback port over the demo data in `data` (its keys) and
 /// `store`, with the built viewer; the server stops when the returned guard is dropped.
 fn serve_demo(root: &Path, obscura: &Path, data: &Path, store: &Path) -> Result<(KillOnDrop, u16)> {
+    serve_with(root, obscura, data, store, &["--demo".as_ref()])
+}
+
+/// `obscura serve` as [`serve_demo`], with other options instead of `--demo`.
+fn serve_with(
+    root: &Path,
+    obscura: &Path,
+    data: &Path,
+    store: &Path,
+    options: &[&std::ffi::OsStr],
+) -> Result<(KillOnDrop, u16)> {
     let port = free_port()?;
     let server = KillOnDrop(
         Command::new(obscura)
-            .args(["serve", "--demo", "--port", &port.to_string(), "--keys"])
+            .args(["serve", "--port", &port.to_string(), "--keys"])
             .arg(data.join("keys"))
             .arg("--store")
             .arg(store)
             .arg("--site")
             .arg(site_dir(root))
+            .args(options)
             .stdin(Stdio::null())
             .spawn()?,
     );
@@ -471,6 +492,7 @@ fn test(root: &Path, _args: &[String]) -> Result<()> {
     drop(server);
     result?;
     reading_e2e(root, &obscura, &artifacts)?;
+    share_e2e(root, &obscura, &artifacts)?;
     pacs_e2e(root, &obscura, &artifacts)?;
     step(&format!("all tests passed; screenshots in {}", artifacts.display()));
     Ok(())
@@ -491,6 +513,32 @@ fn reading_e2e(root: &Path, obscura: &Path, artifacts: &Path) -> Result<()> {
         .env("OBSCURA_URL", format!("http://127.0.0.1:{port}/"))
         .env("OBSCURA_PLAINTEXT", data.join("demo-dicom"))
         .env("OBSCURA_SLICES", slices.to_string())
+        .env("OBSCURA_ARTIFACTS", artifacts));
+    drop(server);
+    result
+}
+
+/// Share links end to end (`tests/e2e/share.test.mjs`): a referring physician's browser opens a
+/// study through links the test makes with `obscura share` (plain, passcode, expired, revoked),
+/// against `obscura serve` without demo mode, with its request log on.
+fn share_e2e(root: &Path, obscura: &Path, artifacts: &Path) -> Result<()> {
+    let data = root.join("target/e2e-share-data");
+    let _ = std::fs::remove_dir_all(&data);
+    let slices = 24;
+    let patient = format!("SHARE{}^PATIENT^TEST", std::process::id());
+    let store = prepare_demo_data(obscura, &data, None, slices, &patient, DemoExtras::None)?;
+    let log = data.join("requests.jsonl");
+    let (server, port) = serve_with(root, obscura, &data, &store, &["--request-log".as_ref(), log.as_os_str()])?;
+    step(&format!("share-link end-to-end test: obscura serve on 127.0.0.1:{port}, desktop and tablet"));
+    let result = run(Command::new("node")
+        .args(["--test", "--test-concurrency=1", "tests/e2e/share.test.mjs"])
+        .env("OBSCURA_URL", format!("http://127.0.0.1:{port}/"))
+        .env("OBSCURA_BIN", obscura)
+        .env("OBSCURA_KEYS", data.join("keys"))
+        .env("OBSCURA_STORE", &store)
+        .env("OBSCURA_PLAINTEXT", data.join("demo-dicom"))
+        .env("OBSCURA_PATIENT_NAME", &patient)
+        .env("OBSCURA_REQUEST_LOG", &log)
         .env("OBSCURA_ARTIFACTS", artifacts));
     drop(server);
     result
