@@ -402,10 +402,18 @@ impl Drop for KillOnDrop {
 /// `obscura serve --demo` on a free loopback port over the demo data in `data` (its keys) and
 /// `store`, with the built viewer; the server stops when the returned guard is dropped.
 fn serve_demo(root: &Path, obscura: &Path, data: &Path, store: &Path) -> Result<(KillOnDrop, u16)> {
+    serve(root, obscura, data, store, true)
+}
+
+/// `obscura serve` (with `--demo` when `demo`: readers are enrolled on request) on a free loopback
+/// port; see [`serve_demo`].
+fn serve(root: &Path, obscura: &Path, data: &Path, store: &Path, demo: bool) -> Result<(KillOnDrop, u16)> {
     let port = free_port()?;
     let server = KillOnDrop(
         Command::new(obscura)
-            .args(["serve", "--demo", "--port", &port.to_string(), "--keys"])
+            .arg("serve")
+            .args(demo.then_some("--demo"))
+            .args(["--port", &port.to_string(), "--keys"])
             .arg(data.join("keys"))
             .arg("--store")
             .arg(store)
@@ -470,10 +478,38 @@ fn test(root: &Path, _args: &[String]) -> Result<()> {
         .env("OBSCURA_ARTIFACTS", &artifacts));
     drop(server);
     result?;
+    keys_e2e(root, &obscura, &artifacts)?;
     reading_e2e(root, &obscura, &artifacts)?;
     pacs_e2e(root, &obscura, &artifacts)?;
     step(&format!("all tests passed; screenshots in {}", artifacts.display()));
     Ok(())
+}
+
+/// The reader key at rest and enrolment (`tests/e2e/keys.test.mjs`): a passphrase, a passkey on a
+/// virtual authenticator, an older viewer's key replaced, and an administrator's enrolment, against
+/// a demo server and a server without demo enrolment over the same small store.
+fn keys_e2e(root: &Path, obscura: &Path, artifacts: &Path) -> Result<()> {
+    let data = root.join("target/e2e-keys-data");
+    let _ = std::fs::remove_dir_all(&data);
+    let patient = format!("KEYS{}^PATIENT^TEST", std::process::id());
+    let store = prepare_demo_data(obscura, &data, None, 4, &patient, DemoExtras::None)?;
+    let (demo, demo_port) = serve(root, obscura, &data, &store, true)?;
+    let (admin, admin_port) = serve(root, obscura, &data, &store, false)?;
+    step(&format!(
+        "reader keys end-to-end test: obscura serve --demo on 127.0.0.1:{demo_port}, without demo on {admin_port}"
+    ));
+    let result = run(Command::new("node")
+        .args(["--test", "--test-concurrency=1", "tests/e2e/keys.test.mjs"])
+        .env("OBSCURA_URL", format!("http://127.0.0.1:{demo_port}/"))
+        .env("OBSCURA_ADMIN_URL", format!("http://127.0.0.1:{admin_port}/"))
+        .env("OBSCURA_BIN", obscura)
+        .env("OBSCURA_KEYS", data.join("keys"))
+        .env("OBSCURA_STORE", &store)
+        .env("OBSCURA_PLAINTEXT", data.join("demo-dicom"))
+        .env("OBSCURA_PATIENT_NAME", &patient)
+        .env("OBSCURA_ARTIFACTS", artifacts));
+    drop((demo, admin));
+    result
 }
 
 /// The reading room's end-to-end test: a study of two series and a prior, on a desktop and a
