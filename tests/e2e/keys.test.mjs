@@ -78,6 +78,7 @@ test('passphrase: enrol, list, open; reload: a wrong passphrase is refused, the 
   try {
     await page.goto(DEMO_URL);
     await waitFor(page, 'the first-run choice', (s) => s.phase === 'choose-protection');
+    assert.ok(!(await page.isVisible('#new-passkey')), 'no passkey offered at an IP address (WebAuthn refuses it)');
     // The passphrase rules: too short, then two different ones, are refused before any key is made.
     await page.fill('#new-passphrase', 'short');
     await page.fill('#new-passphrase-again', 'short');

@@ -47,10 +47,11 @@ fn has_public_key_credential() -> bool {
     Reflect::get(&js_sys::global(), &"PublicKeyCredential".into()).map(|c| c.is_function()).unwrap_or(false)
 }
 
-/// Whether to offer a passkey at all: WebAuthn exists and the browser does not say it lacks PRF
-/// (`PublicKeyCredential.getClientCapabilities()`, where it exists; otherwise creation tells).
+/// Whether to offer a passkey at all: WebAuthn exists, the page is not at an IP address, and the
+/// browser does not say it lacks PRF (`PublicKeyCredential.getClientCapabilities()`, where it
+/// exists; otherwise creation tells).
 pub async fn supported() -> bool {
-    if !has_public_key_credential() {
+    if !has_public_key_credential() || host_is_ip_address() {
         return false;
     }
     let pkc = Reflect::get(&js_sys::global(), &"PublicKeyCredential".into()).unwrap_or(JsValue::UNDEFINED);
@@ -61,6 +62,12 @@ pub async fn supported() -> bool {
         Ok(c) => Reflect::get(&c, &"extension:prf".into()).ok().and_then(|v| v.as_bool()).unwrap_or(true),
         Err(_) => true,
     }
+}
+
+/// WebAuthn refuses IP addresses as relying party ids: a viewer opened at one cannot use passkeys.
+fn host_is_ip_address() -> bool {
+    let host = web_sys::window().and_then(|w| w.location().hostname().ok()).unwrap_or_default();
+    host.starts_with('[') || host.parse::<std::net::IpAddr>().is_ok()
 }
 
 fn random<const N: usize>() -> [u8; N] {
