@@ -40,7 +40,8 @@ pub const WRAP_INFO: &[u8] = b"obscura/v1/reader-key-wrap";
 /// still leave that out of reach for most, where 8 would not (docs/KEYS.md).
 pub const MIN_PASSPHRASE_CHARS: usize = 12;
 /// Argon2id cost of a new passphrase: RFC 9106's second recommended option (64 MiB, 3 passes),
-/// one lane because the page computes it on one thread (≈1–2 s on a laptop, docs/KEYS.md).
+/// one lane because the page computes it on one thread (an unlock took ≈0.3 s in headless
+/// Chromium on 2 shared cores, docs/KEYS.md).
 pub const PASSPHRASE_COST: PasscodeCost = PasscodeCost::DEFAULT;
 
 /// The stored record: public keys, the factor's public parameters, the wrapped private keys.
