@@ -192,6 +192,7 @@ test('passkey: WebAuthn PRF on a virtual authenticator protects the key; without
     await page.goto(localhost(DEMO_URL));
     await waitFor(page, 'the first-run choice', (s) => s.phase === 'choose-protection');
     assert.ok(await page.isVisible('#new-passkey'), 'a passkey is offered where WebAuthn PRF is supported');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'keys-00-first-run.png') });
     await page.click('#new-passkey');
     let s = await listAndOpen(page, 'after enrolling with a passkey');
     assert.equal(s.keys.session.reader.extractable, false);
