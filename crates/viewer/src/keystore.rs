@@ -6,7 +6,7 @@
 //! seen per pseudonymous study UID (public; it is what makes a rolled-back manifest visible).
 //! No CryptoKey, no study key, no PHI and no pixel is ever put here.
 
-use js_sys::{Object, Promise, Reflect};
+use js_sys::{Promise, Reflect};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -103,9 +103,4 @@ pub fn field(record: &JsValue, name: &str) -> JsValue {
     } else {
         JsValue::UNDEFINED
     }
-}
-
-/// A record from key/value pairs.
-pub fn record(pairs: &[(&str, JsValue)]) -> Object {
-    crate::webcrypto::js_object(pairs)
 }
