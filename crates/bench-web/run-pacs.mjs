@@ -21,7 +21,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, serveSite } from './serve.mjs';
-import { GPU_ARGS, QUIET_ARGS, requireEnv } from '../../tests/e2e/lib.mjs';
+import { GPU_ARGS, QUIET_ARGS, requireEnv, unlockWithPassphrase } from '../../tests/e2e/lib.mjs';
 import { barChart } from './pacs/plot.mjs';
 
 const env = (k) => requireEnv(k, 'cargo xtask bench pacs');
@@ -260,6 +260,8 @@ try {
     throw new Error(`viewer: timed out waiting for ${what}; last state ${JSON.stringify(last)}`);
   }
   async function viewerToList(page, studies) {
+    // The first visit protects a new reader key with the test passphrase, later ones unlock it.
+    await unlockWithPassphrase(page);
     await page.waitForSelector('#auth:not([hidden])', { timeout: 60000 });
     await page.selectOption('#auth-kind', 'bearer');
     await page.fill('#auth-secret', TOKEN);

@@ -21,7 +21,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { launchBrowser, requireEnv } from '../../tests/e2e/lib.mjs';
+import { launchBrowser, requireEnv, unlockWithPassphrase } from '../../tests/e2e/lib.mjs';
 
 const env = (k) => requireEnv(k, 'cargo xtask bench scroll');
 const URL_ = env('OBSCURA_URL');
@@ -87,6 +87,7 @@ async function inFreshPage(url, fn) {
 
 // The viewer enrols (demo mode) and lists the study; open it, with slice 1 on screen.
 async function openStudy(page) {
+  await unlockWithPassphrase(page);
   await waitState(page, 'the study list', (s) => s.phase === 'list' && s.studies >= 1);
   await page.click('button.study');
   return waitState(page, 'slice 1 on screen', (s) => s.open && s.open.shown === 0 && s.open.slices === SLICES);

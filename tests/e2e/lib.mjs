@@ -54,6 +54,28 @@ export async function waitFor(page, what, pred, timeout = 60000) {
   throw new Error(`timed out waiting for ${what}; last state ${JSON.stringify(last)}; status "${status}"`);
 }
 
+// The passphrase the tests protect their reader keys with.
+export const TEST_PASSPHRASE = 'obscura e2e river stone 42';
+// Phases of the key screens (crates/viewer/src/protect.rs), before the viewer lists anything.
+const KEY_PHASES = ['booting', 'choose-protection', 'enrolling', 'locked', 'unlocking'];
+
+// Past the key screens with a passphrase, the way a reader does it: on a profile without a key it
+// protects a new reader key with `passphrase` (first run), on a profile that has one it unlocks it
+// (after a reload or a restart). Returns the state once the keys are open (the viewer then enrols
+// or lists).
+export async function unlockWithPassphrase(page, passphrase = TEST_PASSPHRASE) {
+  const s = await waitFor(page, 'the key screen', (s) => s.phase === 'choose-protection' || s.phase === 'locked', 120000);
+  if (s.phase === 'choose-protection') {
+    await page.fill('#new-passphrase', passphrase);
+    await page.fill('#new-passphrase-again', passphrase);
+    await page.click('#new-passphrase-form button[type=submit]');
+  } else {
+    await page.fill('#unlock-passphrase', passphrase);
+    await page.click('#unlock-submit');
+  }
+  return waitFor(page, 'the reader keys open', (s) => !KEY_PHASES.includes(s.phase), 120000);
+}
+
 export async function readBack(page) {
   return page.evaluate(async () => {
     const r = await window.obscura.readBack();

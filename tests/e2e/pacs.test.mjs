@@ -14,7 +14,7 @@ import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { launchBrowser, slicePixels, voiLinear, state, waitFor, readBack, compare, wheelTo, walk, cleartextNeedles, findNeedles, requireEnv } from './lib.mjs';
+import { launchBrowser, slicePixels, voiLinear, state, waitFor, readBack, compare, wheelTo, walk, cleartextNeedles, findNeedles, requireEnv, unlockWithPassphrase } from './lib.mjs';
 
 const env = (k) => requireEnv(k, 'cargo xtask test');
 const BIN = env('OBSCURA_BIN');
@@ -126,6 +126,7 @@ test('push to Orthanc over TLS, list and open from the viewer origin, no clearte
   try {
     // The PACS wants a bearer token: the viewer asks for it instead of failing silently.
     await page.goto(VIEWER);
+    await unlockWithPassphrase(page);
     await enterToken(page);
     let s = await waitFor(page, 'the study list', (s) => s.phase === 'list', 120000);
     // Demo enrolment re-wrapped the study for this reader in the gateway's store, but the PACS
@@ -143,6 +144,7 @@ test('push to Orthanc over TLS, list and open from the viewer origin, no clearte
 
     // 4. Reload: credentials were in memory only, so the viewer asks again; then the study is listed.
     await page.reload();
+    await unlockWithPassphrase(page);
     await enterToken(page);
     s = await waitFor(page, 'the study list with the study', (s) => s.phase === 'list' && s.studies === 1, 120000);
     const listText = await page.textContent('#study-list');

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { launchBrowser, slicePixels, voiLinear, state, waitFor, readBack, compare, requireEnv, touchGestures } from './lib.mjs';
+import { launchBrowser, slicePixels, voiLinear, state, waitFor, readBack, compare, requireEnv, touchGestures, unlockWithPassphrase } from './lib.mjs';
 
 const env = (k) => requireEnv(k, 'cargo xtask test');
 const URL_ = env('OBSCURA_URL');
@@ -23,6 +23,7 @@ const room = (s) => s.open.room;
 
 async function openStudy(page, query = '') {
   await page.goto(URL_ + query);
+  await unlockWithPassphrase(page);
   await waitFor(page, 'the study list', (s) => s.phase === 'list' && s.studies === 2, 120000);
   // the current study (2024), not its prior (2023)
   await page.locator('button.study', { hasText: '2024-03-01' }).click();

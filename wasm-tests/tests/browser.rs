@@ -8,7 +8,8 @@ use obscura_seal::{
     SealError, Stanza, StudyKey, StudyKeyHandle,
 };
 use obscura_viewer::webcrypto::{
-    export_public, generate_reader_key, js_object, subtle, WebCryptoAead, WebCryptoIdentity,
+    derive_wrapping_key, export_public, generate_key_pair, js_object, subtle, unwrap_private_key, wrap_private_key,
+    KeyKind, WebCryptoAead, WebCryptoIdentity, WebCryptoSigner,
 };
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
@@ -69,6 +70,11 @@ async fn export_rejects(format: &str, key: &CryptoKey) -> bool {
     }
 }
 
+/// A reader key generated non-extractable (the other tests' identity).
+async fn generate_reader_key() -> Result<(CryptoKey, CryptoKey), String> {
+    generate_key_pair(KeyKind::ReaderEcdh, false).await
+}
+
 #[wasm_bindgen_test]
 async fn reader_key_is_generated_non_extractable() {
     let (private, public) = generate_reader_key().await.unwrap();
@@ -79,6 +85,52 @@ async fn reader_key_is_generated_non_extractable() {
     let raw = export_public(&public).await.unwrap();
     assert_eq!(raw.len(), 65);
     PublicKey::from_sec1(&raw).unwrap();
+}
+
+/// The protection at rest (`protect.rs`): keys generated extractable once, wrapped under a key
+/// derived from a second factor, come back non-extractable and working; another factor, IV or
+/// associated data opens nothing.
+#[wasm_bindgen_test]
+async fn wrapped_keys_unwrap_non_extractable_and_only_with_the_same_factor() {
+    let info = b"obscura/v1/reader-key-wrap";
+    let wrapping = derive_wrapping_key(&[7u8; 32], b"salt", info).await.unwrap();
+    assert!(!wrapping.extractable());
+    let (iv, aad) = ([1u8; 12], b"aad of the reader key".to_vec());
+
+    let (ecdh, ecdh_public) = generate_key_pair(KeyKind::ReaderEcdh, true).await.unwrap();
+    assert!(ecdh.extractable());
+    let me = PublicKey::from_sec1(&export_public(&ecdh_public).await.unwrap()).unwrap();
+    let wrapped = wrap_private_key(&ecdh, &wrapping, &iv, &aad).await.unwrap();
+    drop(ecdh);
+    let unwrapped = unwrap_private_key(&wrapped, &wrapping, &iv, &aad, KeyKind::ReaderEcdh).await.unwrap();
+    assert!(!unwrapped.extractable(), "the unwrapped key must be non-extractable");
+    assert!(export_rejects("pkcs8", &unwrapped).await && export_rejects("jwk", &unwrapped).await);
+    // It is the same key: it opens a study key wrapped to the public key.
+    let key = StudyKey::generate(&mut rand_core::OsRng);
+    let stanza = wrap_study_key(&me, "2.25.9", &key, &mut rand_core::OsRng);
+    let identity = WebCryptoIdentity::new(unwrapped, me.clone());
+    assert_eq!(unwrap_study_key(&identity, "2.25.9", &[stanza]).await.unwrap().as_bytes(), key.as_bytes());
+
+    // Another factor, IV, associated data (e.g. a substituted public key) or a flipped bit: refused.
+    let other = derive_wrapping_key(&[8u8; 32], b"salt", info).await.unwrap();
+    assert!(unwrap_private_key(&wrapped, &other, &iv, &aad, KeyKind::ReaderEcdh).await.is_err());
+    assert!(unwrap_private_key(&wrapped, &wrapping, &[2u8; 12], &aad, KeyKind::ReaderEcdh).await.is_err());
+    assert!(unwrap_private_key(&wrapped, &wrapping, &iv, b"other aad", KeyKind::ReaderEcdh).await.is_err());
+    let mut flipped = wrapped.clone();
+    flipped[5] ^= 1;
+    assert!(unwrap_private_key(&flipped, &wrapping, &iv, &aad, KeyKind::ReaderEcdh).await.is_err());
+
+    // The signing key likewise; its signature on an enrolment request verifies natively.
+    let (ecdsa, ecdsa_public) = generate_key_pair(KeyKind::SigningEcdsa, true).await.unwrap();
+    let signing_public = PublicKey::from_sec1(&export_public(&ecdsa_public).await.unwrap()).unwrap();
+    let wrapped = wrap_private_key(&ecdsa, &wrapping, &iv, b"signing").await.unwrap();
+    let signer = WebCryptoSigner::new(
+        unwrap_private_key(&wrapped, &wrapping, &iv, b"signing", KeyKind::SigningEcdsa).await.unwrap(),
+        signing_public,
+    );
+    assert!(!signer.crypto_key().extractable());
+    let request = obscura_seal::EnrolmentRequest::new(me, &signer, "Dr. Browser", 1_800_000_000).await.unwrap();
+    assert_eq!(obscura_seal::EnrolmentRequest::from_json(&request.to_json()).unwrap(), request);
 }
 
 #[wasm_bindgen_test]

@@ -10,7 +10,7 @@ use crate::store;
 use anyhow::{bail, Context, Result};
 use obscura_seal::{
     update_manifest, Certificate, EnrolmentRequest, KeyId, LinkId, ManifestUpdate, NewShare, PasscodeCost, PublicKey,
-    Role, UpdatedManifest,
+    Role, SealError, UpdatedManifest,
 };
 use rand_core::OsRng;
 use std::path::{Path, PathBuf};
@@ -33,13 +33,22 @@ pub fn certify(
     }
     let text =
         std::fs::read_to_string(request_path).with_context(|| format!("cannot read {}", request_path.display()))?;
-    let req = EnrolmentRequest::from_json(&text).with_context(|| {
-        format!(
-            "{} is not an enrolment request (the viewer shows one when a browser is not enrolled yet)",
+    let req = match EnrolmentRequest::from_json(&text) {
+        Ok(r) => r,
+        Err(SealError::BadSignature { .. }) => bail!(
+            "the enrolment request in {} is not signed by its own signing key: it was altered after the viewer made it; do not certify it, ask the reader for a new request",
             request_path.display()
-        )
-    })?;
-    let actual = req.public_key.fingerprint();
+        ),
+        Err(e) => {
+            return Err(e).with_context(|| {
+                format!(
+                    "{} is not an enrolment request (the viewer shows one when a browser is not enrolled yet)",
+                    request_path.display()
+                )
+            })
+        }
+    };
+    let actual = req.fingerprint();
     match fingerprint {
         Some(expected) if normalise(expected) != normalise(&actual) => bail!(
             "the request's key has fingerprint {actual}, not the one you were given: do not certify it; ask the reader to read out the fingerprint the viewer shows again"
@@ -53,6 +62,8 @@ pub fn certify(
     let subject = subject.unwrap_or(&req.subject);
     let t = now();
     let cert = Certificate::issue(&org, Role::Reader, subject, &req.public_key, t - 300, t + days * 86400);
+    // What the reader's viewer shows once it holds the certificate: the same number as the request's.
+    debug_assert_eq!(cert.public_key.fingerprint(), actual);
     let dir = keys.path(READERS_DIR);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let kept = dir.join(format!("{}.cert.json", req.public_key.key_id()));
@@ -61,7 +72,7 @@ pub fn certify(
         keyfile::write_certificate(out, &cert)?;
     }
     println!("certified reader \"{subject}\" (key {}) for {days} days", req.public_key.key_id());
-    println!("fingerprint: {actual}");
+    println!("fingerprint: {actual} (the viewer shows the same number for the request and for this certificate)");
     println!("certificate: {}", out.unwrap_or(&kept).display());
     Ok(kept)
 }

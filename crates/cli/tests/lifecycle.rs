@@ -6,7 +6,9 @@ use obscura_dicomweb::carrier::CarrierKind;
 use obscura_dicomweb::{layout, qido};
 use obscura_seal::gate::{GateAnswer, GateRecord};
 use obscura_seal::share::{find_share, unwrap_share};
-use obscura_seal::{open_manifest, DhSecretKey, EnrolmentRequest, PublicKey, RustCryptoAead, SealError, ShareLink};
+use obscura_seal::{
+    open_manifest, DhSecretKey, EnrolmentRequest, PublicKey, RustCryptoAead, SealError, ShareLink, SigningKey,
+};
 use rand_core::OsRng;
 use std::path::Path;
 use std::process::Command;
@@ -90,12 +92,26 @@ fn admin_walk_through() {
 
     // The reader's browser produced an enrolment request; the admin certifies it after comparing
     // fingerprints (a wrong one is refused).
-    let request = EnrolmentRequest::new(reader.public_key().clone(), "Dr. A. Example", now()).unwrap();
+    let signer = SigningKey::generate(&mut OsRng);
+    let request =
+        pollster::block_on(EnrolmentRequest::new(reader.public_key().clone(), &signer, "Dr. A. Example", now()))
+            .unwrap();
     std::fs::write(d.join("request.json"), request.to_json()).unwrap();
     let err = obscura_fails(d, &["reader", "certify", "--keys", "keys", "request.json", "--fingerprint", "12345"]);
     assert!(err.contains("do not certify it"), "{err}");
+    // An altered request (another subject) is refused: its signature no longer verifies.
+    std::fs::write(d.join("altered.json"), request.to_json().replace("Dr. A. Example", "Dr. Mallory")).unwrap();
+    let err = obscura_fails(d, &["reader", "certify", "--keys", "keys", "altered.json"]);
+    assert!(err.contains("not signed by its own signing key"), "{err}");
     let fp = reader.public_key().fingerprint();
-    obscura(d, &["reader", "certify", "--keys", "keys", "request.json", "--fingerprint", &fp, "--out", "dr.cert.json"]);
+    let out = obscura(
+        d,
+        &["reader", "certify", "--keys", "keys", "request.json", "--fingerprint", &fp, "--out", "dr.cert.json"],
+    );
+    // The certificate shows the fingerprint the request showed.
+    assert!(out.contains(&format!("fingerprint: {fp}")), "{out}");
+    let cert = obscura_seal::Certificate::from_json(&std::fs::read_to_string(d.join("dr.cert.json")).unwrap()).unwrap();
+    assert_eq!(cert.public_key.fingerprint(), request.fingerprint());
 
     // Re-wrap: the reader now opens the study; no object changed.
     let objects_before: Vec<_> = m1.body().objects.clone();

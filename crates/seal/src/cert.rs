@@ -4,12 +4,12 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::keys::{verify, KeyId, PublicKey, Signature, SigningKey};
+use crate::keys::{verify, KeyId, PublicKey, Signature, Signer, SigningKey};
 use crate::SealError;
 
 /// Signature context of certificates.
 pub const CERTIFICATE_CONTEXT: &[u8] = b"obscura/v1/certificate";
-/// The certificate and enrolment request format this crate writes and reads.
+/// The certificate format this crate writes and reads.
 pub const CERTIFICATE_FORMAT: u32 = 1;
 /// Longest subject accepted, in bytes.
 pub const MAX_SUBJECT_LEN: usize = 256;
@@ -145,48 +145,94 @@ impl Certificate {
     /// Parses JSON strictly (unknown fields refused; an unknown format is
     /// [`SealError::UnsupportedVersion`]).
     pub fn from_json(s: &str) -> Result<Self, SealError> {
-        probe_format(s, "certificate")?;
+        probe_format(s, "certificate", CERTIFICATE_FORMAT)?;
         serde_json::from_str(s).map_err(|e| SealError::Malformed(format!("certificate JSON: {e}")))
     }
 }
 
 /// Refuses an unknown `format` before strict parsing, so the error says to update rather than
 /// "unknown field".
-fn probe_format(json: &str, what: &'static str) -> Result<(), SealError> {
+fn probe_format(json: &str, what: &'static str, expected: u32) -> Result<(), SealError> {
     #[derive(Deserialize)]
     struct Probe {
         format: u32,
     }
     let probe: Probe = serde_json::from_str(json).map_err(|e| SealError::Malformed(format!("{what} JSON: {e}")))?;
-    if probe.format != CERTIFICATE_FORMAT {
+    if probe.format != expected {
         return Err(SealError::UnsupportedVersion { what, version: probe.format });
     }
     Ok(())
 }
 
-/// What a viewer hands to an administrator to be certified as a reader: its public key (the
-/// private key never leaves the browser) and a label. It carries no proof of possession (an ECDH
-/// key cannot sign), so the administrator compares the key's fingerprint with the one the reader's
-/// screen shows before certifying.
+/// Signature context of enrolment requests.
+pub const ENROLMENT_CONTEXT: &[u8] = b"obscura/v1/enrolment-request";
+/// The enrolment request format this crate writes and reads (1 was the unsigned request of viewers
+/// that kept the reader key without a second factor; it is refused).
+pub const ENROLMENT_FORMAT: u32 = 2;
+
+/// What a viewer hands to an administrator to be certified as a reader: its ECDH public key (the
+/// private key never leaves the browser), its ECDSA signing public key, a label, and a signature
+/// by the signing key over all of it (proof of possession of the signing key, and the binding of
+/// the reader key to it). The signature cannot tell who made the request, so the administrator
+/// still compares the reader key's fingerprint ([`EnrolmentRequest::fingerprint`]) with the one
+/// the reader's screen shows before certifying.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnrolmentRequest {
-    /// Format, 1.
+    /// Format, 2.
     pub format: u32,
-    /// The reader's ECDH P-256 public key (base64 SEC1).
+    /// The reader's ECDH P-256 public key (base64 SEC1): the key to certify.
     pub public_key: PublicKey,
+    /// The reader's ECDSA P-256 signing public key (base64 SEC1), which signed this request.
+    pub signing_key: PublicKey,
     /// Who asks (e.g. "Dr. A. Example, radiology"), at most 256 bytes, no control characters.
     pub subject: String,
     /// When the request was made, unix seconds.
     pub created: i64,
+    /// ECDSA P-256 `r || s` by `signing_key` over [`EnrolmentRequest::signed_bytes`] with context
+    /// "obscura/v1/enrolment-request" (base64 in JSON).
+    #[serde(with = "crate::b64::array")]
+    pub signature: [u8; 64],
 }
 
 impl EnrolmentRequest {
-    /// A request for `public_key` (format 1).
-    pub fn new(public_key: PublicKey, subject: &str, created: i64) -> Result<Self, SealError> {
-        let r = EnrolmentRequest { format: CERTIFICATE_FORMAT, public_key, subject: subject.to_owned(), created };
+    /// A request for `public_key`, signed by `signer` (format 2).
+    pub async fn new(
+        public_key: PublicKey,
+        signer: &impl Signer,
+        subject: &str,
+        created: i64,
+    ) -> Result<Self, SealError> {
+        let mut r = EnrolmentRequest {
+            format: ENROLMENT_FORMAT,
+            public_key,
+            signing_key: signer.public_key().clone(),
+            subject: subject.to_owned(),
+            created,
+            signature: [0u8; 64],
+        };
         r.check()?;
+        r.signature = signer.sign(ENROLMENT_CONTEXT, &r.signed_bytes()).await?.0;
+        r.verify()?;
         Ok(r)
+    }
+
+    /// The signed encoding: format (u32 BE), public key (65 bytes SEC1), signing key (65 bytes
+    /// SEC1), subject (UTF-8), created (i64 BE), in that order, each preceded by its length as u32 BE.
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(170 + self.subject.len());
+        field(&mut out, &self.format.to_be_bytes());
+        field(&mut out, self.public_key.as_sec1());
+        field(&mut out, self.signing_key.as_sec1());
+        field(&mut out, self.subject.as_bytes());
+        field(&mut out, &self.created.to_be_bytes());
+        out
+    }
+
+    /// The reader key's fingerprint (FORMAT.md §1.3): what the viewer shows, what the
+    /// administrator compares, and what the certificate for this request shows.
+    pub fn fingerprint(&self) -> String {
+        self.public_key.fingerprint()
     }
 
     fn check(&self) -> Result<(), SealError> {
@@ -198,7 +244,19 @@ impl EnrolmentRequest {
                 "enrolment request: the subject must be 1 to {MAX_SUBJECT_LEN} bytes without control characters"
             )));
         }
+        // One key, one usage: the ECDH key never signs.
+        if self.public_key == self.signing_key {
+            return Err(SealError::Malformed(
+                "enrolment request: the signing key must differ from the reader key".into(),
+            ));
+        }
         Ok(())
+    }
+
+    /// Checks the signature by the request's own signing key.
+    pub fn verify(&self) -> Result<(), SealError> {
+        verify(&self.signing_key, ENROLMENT_CONTEXT, &self.signed_bytes(), &Signature(self.signature))
+            .map_err(|_| SealError::BadSignature { what: "enrolment request" })
     }
 
     /// JSON text of the request.
@@ -206,12 +264,14 @@ impl EnrolmentRequest {
         serde_json::to_string_pretty(self).expect("request serializes")
     }
 
-    /// Parses JSON strictly.
+    /// Parses JSON strictly (unknown fields refused; a format other than 2 is
+    /// [`SealError::UnsupportedVersion`]) and verifies the signature ([`SealError::BadSignature`]).
     pub fn from_json(s: &str) -> Result<Self, SealError> {
-        probe_format(s, "enrolment request")?;
+        probe_format(s, "enrolment request", ENROLMENT_FORMAT)?;
         let r: EnrolmentRequest =
             serde_json::from_str(s).map_err(|e| SealError::Malformed(format!("enrolment request JSON: {e}")))?;
         r.check()?;
+        r.verify()?;
         Ok(r)
     }
 }

@@ -135,7 +135,9 @@ impl fmt::Debug for Signature {
     }
 }
 
-fn signed_message(context: &[u8], msg: &[u8]) -> Vec<u8> {
+/// The exact bytes an ECDSA signature of this format covers: `context || 0x00 || msg` (FORMAT.md
+/// §1.4). Public for signers outside this crate (WebCrypto signs these bytes itself).
+pub fn signed_message(context: &[u8], msg: &[u8]) -> Vec<u8> {
     let mut m = Vec::with_capacity(context.len() + 1 + msg.len());
     m.extend_from_slice(context);
     m.push(0);
@@ -200,6 +202,26 @@ pub fn verify(public: &PublicKey, context: &[u8], msg: &[u8], sig: &Signature) -
     let s = p256::ecdsa::Signature::from_slice(&sig.0).map_err(|_| bad.clone())?;
     let vk = p256::ecdsa::VerifyingKey::from(public.point());
     vk.verify(&signed_message(context, msg), &s).map_err(|_| bad)
+}
+
+/// The joint for signing keys that may live outside this process (in the browser, a
+/// non-extractable WebCrypto ECDSA `CryptoKey`): signs `context || 0x00 || msg` with ECDSA P-256 and
+/// SHA-256, returning raw `r || s`.
+#[allow(async_fn_in_trait)]
+pub trait Signer {
+    /// The public half.
+    fn public_key(&self) -> &PublicKey;
+    /// Signs `context || 0x00 || msg` (see [`signed_message`]).
+    async fn sign(&self, context: &[u8], msg: &[u8]) -> Result<Signature, SealError>;
+}
+
+impl Signer for SigningKey {
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+    async fn sign(&self, context: &[u8], msg: &[u8]) -> Result<Signature, SealError> {
+        Ok(SigningKey::sign(self, context, msg))
+    }
 }
 
 /// The one joint for private-key operations: a static P-256 ECDH key that may live outside this

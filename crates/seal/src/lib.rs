@@ -37,16 +37,18 @@ pub mod share;
 pub mod stream;
 pub mod study;
 
-pub use cert::{Certificate, EnrolmentRequest, Role, CERTIFICATE_CONTEXT, CERTIFICATE_FORMAT};
+pub use cert::{
+    Certificate, EnrolmentRequest, Role, CERTIFICATE_CONTEXT, CERTIFICATE_FORMAT, ENROLMENT_CONTEXT, ENROLMENT_FORMAT,
+};
 pub use error::SealError;
-pub use keys::{verify, DhSecretKey, Identity, KeyId, PublicKey, Signature, SigningKey};
+pub use keys::{signed_message, verify, DhSecretKey, Identity, KeyId, PublicKey, Signature, Signer, SigningKey};
 pub use manifest::{
     open_manifest, seal_manifest, update_manifest, InstanceIndex, ManifestBody, ManifestInput, ManifestUpdate,
     NewShare, ObjectEntry, SealedBlob, SeriesIndex, StudyIndex, StudyKeys, UpdatedManifest, VerifiedManifest,
     MANIFEST_CONTEXT,
 };
 pub use rand_core;
-pub use share::{GateSecret, LinkId, PasscodeCost, PasscodeKey, ShareGate, ShareLink, ShareStanza};
+pub use share::{argon2id, GateSecret, LinkId, PasscodeCost, PasscodeKey, ShareGate, ShareLink, ShareStanza};
 pub use stream::{
     open_object, seal_object, AeadBackend, ChunkCipher, ObjectHeader, ObjectId, ObjectLayout, ObjectOpener,
     ObjectReceiver, RustCryptoAead, RustCryptoCipher, StudyKeyHandle, DEFAULT_CHUNK_SIZE, HEADER_LEN, MAX_CHUNK_SIZE,

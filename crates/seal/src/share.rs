@@ -73,13 +73,13 @@ impl PasscodeCost {
 
     fn check(&self) -> Result<argon2::Params, SealError> {
         if self.p == 0 || self.p > MAX_PASSCODE_LANES || self.t == 0 || self.t > MAX_PASSCODE_PASSES {
-            return Err(SealError::Malformed("share stanza: Argon2id passes or lanes out of range".into()));
+            return Err(SealError::Malformed("Argon2id passes or lanes out of range".into()));
         }
         if self.m_kib < 8 * self.p || self.m_kib > MAX_PASSCODE_MEMORY_KIB {
-            return Err(SealError::Malformed("share stanza: Argon2id memory out of range".into()));
+            return Err(SealError::Malformed("Argon2id memory out of range".into()));
         }
         argon2::Params::new(self.m_kib, self.t, self.p, Some(32))
-            .map_err(|e| SealError::Malformed(format!("share stanza: Argon2id parameters: {e}")))
+            .map_err(|e| SealError::Malformed(format!("Argon2id parameters: {e}")))
     }
 }
 
@@ -153,12 +153,7 @@ impl ShareStanza {
     /// per attempt, then derive the gate verifier and the wrap key from the result).
     pub fn passcode_key(&self, passcode: &str) -> Result<PasscodeKey, SealError> {
         let params = self.passcode.as_ref().ok_or(SealError::Malformed("this share link has no passcode".into()))?;
-        let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params.cost.check()?);
-        let mut pc = PasscodeKey([0u8; 32]);
-        argon
-            .hash_password_into(passcode.as_bytes(), &params.salt, &mut pc.0)
-            .map_err(|e| SealError::Malformed(format!("Argon2id: {e}")))?;
-        Ok(pc)
+        Ok(PasscodeKey(*argon2id(passcode, &params.salt, params.cost)?))
     }
 }
 
@@ -263,6 +258,18 @@ impl ShareLink {
         link.secret.copy_from_slice(&bytes);
         Ok(link)
     }
+}
+
+/// Argon2id (version 0x13) of a passcode or passphrase under `salt` and `cost`, 32 bytes: the one
+/// memory-hard KDF of this format (share-link passcodes, and the viewer's passphrase that protects
+/// the reader key at rest). The cost is checked against the bounds above before any work.
+pub fn argon2id(secret: &str, salt: &[u8; 16], cost: PasscodeCost) -> Result<Zeroizing<[u8; 32]>, SealError> {
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, cost.check()?);
+    let mut out = Zeroizing::new([0u8; 32]);
+    argon
+        .hash_password_into(secret.as_bytes(), salt, &mut out[..])
+        .map_err(|e| SealError::Malformed(format!("Argon2id: {e}")))?;
+    Ok(out)
 }
 
 fn wrap_key(

@@ -279,9 +279,16 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     out.push(("enrolment_request", "vector.json", serde_json::to_vec_pretty(er).unwrap()));
     out.push((
         "enrolment_request",
-        "format-2.json",
+        "format-1.json",
         json_edit(er, |m| {
-            m.insert("format".into(), Value::from(2));
+            m.insert("format".into(), Value::from(1));
+        }),
+    ));
+    out.push((
+        "enrolment_request",
+        "other-subject.json",
+        json_edit(er, |m| {
+            m.insert("subject".into(), Value::from("Dr. Mallory"));
         }),
     ));
     out.push((

@@ -339,12 +339,15 @@ fn unknown_format_version() {
         SealError::UnsupportedVersion { what: "certificate", version: 2 }
     );
     // Enrolment requests.
-    let req = EnrolmentRequest::new(w.reader.public_key().clone(), "dr who", NOW).unwrap();
-    let v2 = req.to_json().replace("\"format\": 1", "\"format\": 2");
-    assert_eq!(
-        EnrolmentRequest::from_json(&v2).unwrap_err(),
-        SealError::UnsupportedVersion { what: "enrolment request", version: 2 }
-    );
+    let signer = SigningKey::generate(&mut TestRng::new("versions-signer"));
+    let req = block(EnrolmentRequest::new(w.reader.public_key().clone(), &signer, "dr who", NOW)).unwrap();
+    for version in [1, 3] {
+        let other = req.to_json().replace("\"format\": 2", &format!("\"format\": {version}"));
+        assert_eq!(
+            EnrolmentRequest::from_json(&other).unwrap_err(),
+            SealError::UnsupportedVersion { what: "enrolment request", version }
+        );
+    }
 }
 
 #[test]
@@ -353,8 +356,9 @@ fn reader_certificate_not_chained_to_organisation() {
     let w = world("reader-chain");
     let mut rng = TestRng::new("reader-chain-keys");
     let rogue_org = SigningKey::generate(&mut rng);
+    let signer = SigningKey::generate(&mut rng);
     let req = EnrolmentRequest::from_json(
-        &EnrolmentRequest::new(w.reader.public_key().clone(), "Dr. Example", NOW).unwrap().to_json(),
+        &block(EnrolmentRequest::new(w.reader.public_key().clone(), &signer, "Dr. Example", NOW)).unwrap().to_json(),
     )
     .unwrap();
     let rogue = Certificate::issue(&rogue_org, Role::Reader, &req.subject, &req.public_key, NOW - DAY, NOW + DAY);
@@ -370,7 +374,48 @@ fn reader_certificate_not_chained_to_organisation() {
         SealError::UntrustedCertificate { reason: "its signature does not verify under the organisation key" }
     );
     // Control characters in the subject are refused in requests.
-    assert!(EnrolmentRequest::new(w.reader.public_key().clone(), "evil\u{1b}[2J", NOW).is_err());
+    assert!(block(EnrolmentRequest::new(w.reader.public_key().clone(), &signer, "evil\u{1b}[2J", NOW)).is_err());
+}
+
+#[test]
+fn enrolment_request_signed_by_its_signing_key() {
+    let w = world("enrolment-signature");
+    let mut rng = TestRng::new("enrolment-signature-keys");
+    let signer = SigningKey::generate(&mut rng);
+    let req = block(EnrolmentRequest::new(w.reader.public_key().clone(), &signer, "Dr. Example", NOW)).unwrap();
+    assert_eq!(req.signing_key, *signer.public_key());
+    assert_eq!(req.fingerprint(), w.reader.public_key().fingerprint());
+    assert_eq!(EnrolmentRequest::from_json(&req.to_json()).unwrap(), req);
+    let bad_signature = SealError::BadSignature { what: "enrolment request" };
+    // Every signed field is covered: a substituted reader key, signing key, subject or time is refused.
+    let other = DhSecretKey::generate(&mut rng);
+    let mut swapped = req.clone();
+    swapped.public_key = other.public_key().clone();
+    assert_eq!(EnrolmentRequest::from_json(&swapped.to_json()).unwrap_err(), bad_signature);
+    let mut resigned = req.clone();
+    resigned.signing_key = SigningKey::generate(&mut rng).public_key().clone();
+    assert_eq!(EnrolmentRequest::from_json(&resigned.to_json()).unwrap_err(), bad_signature);
+    let mut renamed = req.clone();
+    renamed.subject = "Dr. Mallory".into();
+    assert_eq!(EnrolmentRequest::from_json(&renamed.to_json()).unwrap_err(), bad_signature);
+    let mut redated = req.clone();
+    redated.created += 1;
+    assert_eq!(EnrolmentRequest::from_json(&redated.to_json()).unwrap_err(), bad_signature);
+    let mut flipped = req.clone();
+    flipped.signature[10] ^= 1;
+    assert_eq!(EnrolmentRequest::from_json(&flipped.to_json()).unwrap_err(), bad_signature);
+    // A request signed by the (certified) ECDH key's own scalar as an ECDSA key is refused: one key, one usage.
+    let same = SigningKey::from_bytes(&w.reader.to_bytes()).unwrap();
+    assert!(matches!(
+        block(EnrolmentRequest::new(same.public_key().clone(), &same, "Dr. Example", NOW)).unwrap_err(),
+        SealError::Malformed(m) if m.contains("must differ")
+    ));
+    // The unsigned request of older viewers (format 1, no signing key) is refused as a version.
+    let old = serde_json::json!({ "format": 1, "public_key": serde_json::to_value(w.reader.public_key()).unwrap(), "subject": "x", "created": NOW });
+    assert_eq!(
+        EnrolmentRequest::from_json(&old.to_string()).unwrap_err(),
+        SealError::UnsupportedVersion { what: "enrolment request", version: 1 }
+    );
 }
 
 #[test]

@@ -251,7 +251,10 @@ fn build_vectors() -> Value {
     let (share_stanza, share_link) =
         obscura_seal::share::create_share("2.25.42", &study_key, 1_800_086_400, None, PasscodeCost::TEST, &mut rng)
             .unwrap();
-    let request = EnrolmentRequest::new(recipient.public_key().clone(), "Dr. A. Example", 1_700_000_000).unwrap();
+    let reader_signing = SigningKey::from_bytes(&[0x66; 32]).unwrap();
+    let request =
+        block(EnrolmentRequest::new(recipient.public_key().clone(), &reader_signing, "Dr. A. Example", 1_700_000_000))
+            .unwrap();
     // A gated passcode link, on its own (drawn last: the vectors above keep their bytes).
     let (gated_stanza, gated_link, gate) = obscura_seal::share::create_gated_share(
         "2.25.42",
@@ -269,7 +272,7 @@ fn build_vectors() -> Value {
     json!({
         "description": "Obscura seal format v1 known-answer vectors; see docs/FORMAT.md. Byte strings are lowercase hex, except inside the certificate, which is in its JSON form (base64).",
         "keys": {
-            "secrets": { "recipient": hex::encode([0x11; 32]), "ephemeral": hex::encode([0x22; 32]), "organisation": hex::encode([0x33; 32]), "gateway": hex::encode([0x44; 32]), "escrow": hex::encode([0x55; 32]) },
+            "secrets": { "recipient": hex::encode([0x11; 32]), "ephemeral": hex::encode([0x22; 32]), "organisation": hex::encode([0x33; 32]), "gateway": hex::encode([0x44; 32]), "escrow": hex::encode([0x55; 32]), "reader_signing": hex::encode([0x66; 32]) },
             "public": keys,
         },
         "object_key": {
@@ -303,6 +306,8 @@ fn build_vectors() -> Value {
             "reader_signed_bytes": hex::encode(reader_cert.signed_bytes()),
         },
         "enrolment_request": serde_json::to_value(&request).unwrap(),
+        "enrolment_request_signed_bytes": hex::encode(request.signed_bytes()),
+        "enrolment_request_fingerprint": request.fingerprint(),
         "share_link": {
             "study_uid": "2.25.42",
             "study_key": hex::encode(study_key.as_bytes()),
@@ -447,6 +452,9 @@ fn own_format_vectors() {
     assert_eq!(hex::encode(c.signed_bytes()), stored["certificates"]["reader_signed_bytes"].as_str().unwrap());
     let r = EnrolmentRequest::from_json(&stored["enrolment_request"].to_string()).unwrap();
     assert_eq!(r.public_key, recipient.public_key().clone());
+    assert_eq!(r.signing_key, *SigningKey::from_bytes(&[0x66; 32]).unwrap().public_key());
+    assert_eq!(hex::encode(r.signed_bytes()), stored["enrolment_request_signed_bytes"].as_str().unwrap());
+    assert_eq!(r.fingerprint(), stored["enrolment_request_fingerprint"].as_str().unwrap());
     let sig = &stored["signature"];
     let org = SigningKey::from_bytes(&secret32(&sig["secret"])).unwrap();
     verify(org.public_key(), b"obscura/v1/test", b"message", &Signature(h(&sig["signature"]).try_into().unwrap()))

@@ -9,7 +9,8 @@ use crate::gpu::{Backend, Gpu};
 use crate::keystore::{self, KeyStore};
 use crate::net::{self, FetchClient, StoreClient};
 use crate::room;
-use crate::webcrypto::{self, WebCryptoAead, WebCryptoIdentity};
+use crate::webcrypto::{WebCryptoAead, WebCryptoIdentity};
+use crate::{enrol, protect};
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use js_sys::Uint8Array;
 use obscura_dicomweb::client::{self, ListedStudy};
@@ -17,7 +18,7 @@ use obscura_dicomweb::layout::Store;
 use obscura_imaging::Attributes;
 use obscura_reading::layout::Series;
 use obscura_render::{View, Voi, VoiFunction};
-use obscura_seal::{Certificate, EnrolmentRequest, PublicKey, Role, StudyIndex, VerifiedManifest};
+use obscura_seal::{PublicKey, StudyIndex, VerifiedManifest};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -124,74 +125,13 @@ pub(crate) async fn fetch_config() -> Result<Config, String> {
     Ok(Config { org, store, demo: v["demo"].as_bool().unwrap_or(false) })
 }
 
-/// Loads or creates the reader's key pair; returns the identity and its public key.
-async fn reader_identity(keys: &KeyStore) -> Result<WebCryptoIdentity, String> {
-    let rec = keys.get("reader").await?;
-    let (private, public_raw) = if rec.is_object() {
-        let private: web_sys::CryptoKey = keystore::field(&rec, "privateKey").unchecked_into();
-        let raw = Uint8Array::new(&keystore::field(&rec, "publicRaw")).to_vec();
-        (private, raw)
-    } else {
-        status("Creating your reader key (it never leaves this browser)…");
-        let (private, public) = webcrypto::generate_reader_key().await?;
-        let raw = webcrypto::export_public(&public).await?;
-        let record = keystore::record(&[
-            ("privateKey", private.clone().into()),
-            ("publicKey", public.into()),
-            ("publicRaw", Uint8Array::from(&raw[..]).into()),
-        ]);
-        keys.put("reader", &record).await?;
-        (private, raw)
-    };
-    let public = PublicKey::from_sec1(&public_raw).map_err(|e| format!("stored reader key is damaged: {e}"))?;
-    Ok(WebCryptoIdentity::new(private, public))
-}
-
-/// Makes sure this reader holds a certificate from the organisation (asking the demo server for
-/// one when in demo mode).
-async fn ensure_certificate(keys: &KeyStore, config: &Config, me: &PublicKey) -> Result<Certificate, String> {
-    let stored = keys.get("certificate").await?;
-    let cert: Option<Certificate> = stored.as_string().and_then(|s| serde_json::from_str(&s).ok());
-    let cert = match cert {
-        Some(c) => c,
-        None if config.demo => {
-            status("Enrolling this reader key with the demo organisation…");
-            let body =
-                EnrolmentRequest::new(me.clone(), "Demo reader", now_secs()).map_err(|e| e.to_string())?.to_json();
-            let answer = FetchClient
-                .request("api/enrol", "POST", Some(&body))
-                .await
-                .map_err(|e| format!("enrolment failed: {e}"))?;
-            let v: serde_json::Value =
-                serde_json::from_slice(&answer).map_err(|e| format!("enrolment answer is not JSON: {e}"))?;
-            let c: Certificate = serde_json::from_value(v["certificate"].clone())
-                .map_err(|e| format!("enrolment answer has no certificate: {e}"))?;
-            keys.put("certificate", &JsValue::from_str(&serde_json::to_string(&c).unwrap())).await?;
-            c
-        }
-        None => {
-            let request = EnrolmentRequest::new(me.clone(), "Reader", now_secs()).map_err(|e| e.to_string())?;
-            el("enrolment-request").unchecked_into::<web_sys::HtmlTextAreaElement>().set_value(&request.to_json());
-            set_hidden("enrol", false);
-            return Err(format!(
-                "This browser's reader key is not enrolled yet. Give your administrator the request below and this fingerprint: {}",
-                me.fingerprint()
-            ));
-        }
-    };
-    cert.verify(&config.org, Role::Reader, now_secs())
-        .map_err(|e| format!("your reader certificate is not valid for this organisation: {e}"))?;
-    if &cert.public_key != me {
-        return Err("the stored certificate is for another key: re-enrol this browser".into());
-    }
-    Ok(cert)
-}
-
 pub(crate) async fn boot() -> Result<(), String> {
     let result = boot_inner().await;
     if let Err(e) = &result {
         status(&format!("Error: {e}"));
-        with_app(|a| a.phase = "error");
+        if with_app(|a| a.phase = "error").is_none() {
+            protect::set_phase("error");
+        }
     }
     result
 }
@@ -201,9 +141,11 @@ async fn boot_inner() -> Result<(), String> {
     let config = fetch_config().await?;
     set_text("org-fp", &config.org.fingerprint());
     let keys = KeyStore::open().await?;
-    let identity = reader_identity(&keys).await?;
-    set_text("reader-fp", &identity_fp(&identity));
-    ensure_certificate(&keys, &config, obscura_seal::Identity::public_key(&identity)).await?;
+    // The reader's keys, unlocked with their second factor (or enrolled on first use).
+    let reader = protect::reader_keys(&keys).await?;
+    set_text("reader-fp", &identity_fp(&reader.identity));
+    enrol::ensure_certificate(&keys, &config.org, config.demo, &reader).await?;
+    let identity = reader.identity;
     start(config, Some(identity), "listing").await?;
     list_studies(&keys).await
 }
@@ -768,8 +710,13 @@ fn install_input_handlers() {
 pub(crate) fn debug_state() -> JsValue {
     let v = APP.with(|a| {
         let a = a.borrow();
+        // Before the app exists, the key screens say where boot is (locked, choosing, enrolling),
+        // or the share link's screens do.
         let Some(a) = a.as_ref() else {
-            return serde_json::json!({ "phase": "booting", "share": crate::share::debug() });
+            let keys = protect::debug();
+            let share = crate::share::debug();
+            let phase = if share.is_null() { keys["phase"].clone() } else { "booting".into() };
+            return serde_json::json!({ "phase": phase, "keys": keys, "share": share });
         };
         // `open` describes the active pane's series (what the single-pane tests read) and, under
         // `room`, every pane.
@@ -808,6 +755,7 @@ pub(crate) fn debug_state() -> JsValue {
             "backend": match a.backend { Backend::WebGpu => "webgpu", Backend::WebGl2 => "webgl2" },
             "gpuRebuilds": GPU_REBUILDS.with(|n| n.get()),
             "share": crate::share::debug(),
+            "keys": protect::debug(),
             "open": open,
         })
     });

@@ -1,11 +1,12 @@
 //! The reader's key store in IndexedDB.
 //!
-//! What is stored, and all that is ever stored: the reader's CryptoKey pair (the private key
-//! non-extractable), its public key bytes, its certificate (public), and the last manifest version
+//! What is stored, and all that is ever stored: the reader's protected key record (its private
+//! keys wrapped under a key derived from a second factor, public keys, the factor's public
+//! parameters: `protect.rs`, docs/KEYS.md), its certificate (public), and the last manifest version
 //! seen per pseudonymous study UID (public; it is what makes a rolled-back manifest visible).
-//! No study key, no PHI and no pixel is ever put here.
+//! No CryptoKey, no study key, no PHI and no pixel is ever put here.
 
-use js_sys::{Object, Promise, Reflect};
+use js_sys::{Promise, Reflect};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -72,7 +73,18 @@ impl KeyStore {
         request(&store.get(&JsValue::from_str(key)).map_err(|_| "IndexedDB get failed")?).await
     }
 
-    /// Writes one record. Only CryptoKeys and public data may be passed here.
+    /// Deletes one record (nothing happens when it is absent).
+    pub async fn delete(&self, key: &str) -> Result<(), String> {
+        let tx = self
+            .db
+            .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
+            .map_err(|_| "IndexedDB transaction failed")?;
+        let store = tx.object_store(STORE).map_err(|_| "IndexedDB store missing")?;
+        request(&store.delete(&JsValue::from_str(key)).map_err(|_| "IndexedDB delete failed")?).await?;
+        Ok(())
+    }
+
+    /// Writes one record. Only public data and wrapped (encrypted) keys may be passed here.
     pub async fn put(&self, key: &str, value: &JsValue) -> Result<(), String> {
         let tx = self
             .db
@@ -91,9 +103,4 @@ pub fn field(record: &JsValue, name: &str) -> JsValue {
     } else {
         JsValue::UNDEFINED
     }
-}
-
-/// A record from key/value pairs.
-pub fn record(pairs: &[(&str, JsValue)]) -> Object {
-    crate::webcrypto::js_object(pairs)
 }

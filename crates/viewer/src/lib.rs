@@ -3,20 +3,25 @@
 //! This is the one crate that talks to the browser: it implements the core crates' small traits
 //! over browser APIs — [`webcrypto::WebCryptoIdentity`] (ECDH with a non-extractable key through
 //! `crypto.subtle.deriveBits`), [`webcrypto::WebCryptoAead`] (bulk AES-GCM in WebCrypto),
-//! [`net::FetchClient`] (DICOMweb over `fetch`) — keeps the reader's keys in IndexedDB
-//! ([`keystore`]), draws through `obscura-render` on a canvas ([`gpu`]), and runs the UI ([`app`];
+//! [`net::FetchClient`] (DICOMweb over `fetch`) — keeps the reader's keys in IndexedDB wrapped
+//! under a second factor ([`protect`]: a passkey's WebAuthn PRF ([`passkey`]) or a passphrase),
+//! enrols them ([`enrol`], [`keystore`]), draws through `obscura-render` on a canvas ([`gpu`]), and runs the UI ([`app`];
 //! a share link opens one study read-only without any key, `share`).
 //! Cleartext (study keys, PHI, pixels) lives only in WASM memory and GPU textures; the only
-//! things written to browser storage are CryptoKey objects, public keys and certificates.
+//! things written to browser storage are wrapped (encrypted) private keys, public keys,
+//! certificates and manifest versions.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod app;
 pub mod decoder;
+pub mod enrol;
 pub mod gpu;
 pub mod keystore;
 pub mod net;
+pub mod passkey;
 pub mod pipeline;
+pub mod protect;
 mod room;
 mod share;
 pub mod webcrypto;

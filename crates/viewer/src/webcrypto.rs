@@ -1,9 +1,13 @@
-//! The browser backends of `obscura-seal`'s two joints: ECDH on a non-extractable private key,
-//! and bulk AES-256-GCM, both inside WebCrypto.
+//! The browser backends of `obscura-seal`'s joints: ECDH and ECDSA on non-extractable private
+//! keys, and bulk AES-256-GCM, all inside WebCrypto; and the key wrapping that protects the
+//! reader's private keys at rest (`protect.rs` decides when and under which key).
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use obscura_seal::study::OBJECT_KEY_INFO;
-use obscura_seal::{AeadBackend, ChunkCipher, Identity, ObjectId, PublicKey, SealError, StudyKey, StudyKeyHandle};
+use obscura_seal::{
+    signed_message, AeadBackend, ChunkCipher, Identity, ObjectId, PublicKey, SealError, Signature, Signer, StudyKey,
+    StudyKeyHandle,
+};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, SubtleCrypto};
@@ -43,13 +47,150 @@ pub fn js_error(e: JsValue) -> String {
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
-/// Generates the reader's ECDH P-256 key pair with a **non-extractable** private key.
-pub async fn generate_reader_key() -> Result<(CryptoKey, CryptoKey), String> {
-    let p = subtle()?.generate_key_with_object(&ecdh_params(), false, &usages(&["deriveBits"])).map_err(js_error)?;
+fn ecdsa_params() -> Object {
+    js_object(&[("name", "ECDSA".into()), ("namedCurve", "P-256".into())])
+}
+
+/// What a private key of the reader is for: its WebCrypto algorithm and usages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    /// The reader key: ECDH P-256, `deriveBits` (unwraps study keys).
+    ReaderEcdh,
+    /// The signing key: ECDSA P-256, `sign` (enrolment requests, later audit events).
+    SigningEcdsa,
+}
+
+impl KeyKind {
+    fn params(self) -> Object {
+        match self {
+            KeyKind::ReaderEcdh => ecdh_params(),
+            KeyKind::SigningEcdsa => ecdsa_params(),
+        }
+    }
+
+    fn private_usages(self) -> Array {
+        match self {
+            KeyKind::ReaderEcdh => usages(&["deriveBits"]),
+            KeyKind::SigningEcdsa => usages(&["sign"]),
+        }
+    }
+}
+
+/// Generates a P-256 key pair of `kind`. `extractable` applies to the private key: it is true only
+/// at enrolment, for the one `wrapKey` that protects it at rest (`protect.rs`); the extractable
+/// key is dropped right after.
+pub async fn generate_key_pair(kind: KeyKind, extractable: bool) -> Result<(CryptoKey, CryptoKey), String> {
+    let p =
+        subtle()?.generate_key_with_object(&kind.params(), extractable, &kind.private_usages()).map_err(js_error)?;
     let pair = JsFuture::from(p).await.map_err(js_error)?;
     let private: CryptoKey = Reflect::get(&pair, &"privateKey".into()).map_err(js_error)?.unchecked_into();
     let public: CryptoKey = Reflect::get(&pair, &"publicKey".into()).map_err(js_error)?.unchecked_into();
     Ok((private, public))
+}
+
+/// A non-extractable AES-256-GCM key for `wrapKey`/`unwrapKey`, derived inside WebCrypto as
+/// HKDF-SHA256(`ikm`, `salt`, `info`); the JS copy of `ikm` is overwritten once imported.
+pub async fn derive_wrapping_key(ikm: &[u8; 32], salt: &[u8], info: &[u8]) -> Result<CryptoKey, String> {
+    let subtle = subtle()?;
+    let raw = Uint8Array::from(&ikm[..]);
+    let p = subtle.import_key_with_str("raw", &raw, "HKDF", false, &usages(&["deriveKey"]));
+    raw.fill(0, 0, 32);
+    let base: CryptoKey = JsFuture::from(p.map_err(js_error)?).await.map_err(js_error)?.unchecked_into();
+    let hkdf = js_object(&[
+        ("name", "HKDF".into()),
+        ("hash", "SHA-256".into()),
+        ("salt", Uint8Array::from(salt).into()),
+        ("info", Uint8Array::from(info).into()),
+    ]);
+    let aes = js_object(&[("name", "AES-GCM".into()), ("length", 256.into())]);
+    let p = subtle
+        .derive_key_with_object_and_object(&hkdf, &base, &aes, false, &usages(&["wrapKey", "unwrapKey"]))
+        .map_err(js_error)?;
+    Ok(JsFuture::from(p).await.map_err(js_error)?.unchecked_into())
+}
+
+fn aes_gcm_params(iv: &[u8; 12], aad: &[u8]) -> Object {
+    js_object(&[
+        ("name", "AES-GCM".into()),
+        ("iv", Uint8Array::from(&iv[..]).into()),
+        ("additionalData", Uint8Array::from(aad).into()),
+        ("tagLength", 128.into()),
+    ])
+}
+
+/// `wrapKey("pkcs8", …)` under AES-256-GCM: the private key's PKCS#8 encoding is encrypted inside
+/// WebCrypto and never reaches JS or WASM memory in clear. `key` must be extractable.
+pub async fn wrap_private_key(
+    key: &CryptoKey,
+    wrapping: &CryptoKey,
+    iv: &[u8; 12],
+    aad: &[u8],
+) -> Result<Vec<u8>, String> {
+    let p = subtle()?.wrap_key_with_object("pkcs8", key, wrapping, &aes_gcm_params(iv, aad)).map_err(js_error)?;
+    Ok(Uint8Array::new(&JsFuture::from(p).await.map_err(js_error)?).to_vec())
+}
+
+/// `unwrapKey("pkcs8", …)` to a **non-extractable** private key of `kind`. Fails (an
+/// `OperationError`) when the wrapping key, the IV or the associated data differ from the wrap's.
+pub async fn unwrap_private_key(
+    wrapped: &[u8],
+    unwrapping: &CryptoKey,
+    iv: &[u8; 12],
+    aad: &[u8],
+    kind: KeyKind,
+) -> Result<CryptoKey, String> {
+    let p = subtle()?
+        .unwrap_key_with_u8_array_and_object_and_object(
+            "pkcs8",
+            wrapped,
+            unwrapping,
+            &aes_gcm_params(iv, aad),
+            &kind.params(),
+            false,
+            &kind.private_usages(),
+        )
+        .map_err(js_error)?;
+    Ok(JsFuture::from(p).await.map_err(js_error)?.unchecked_into())
+}
+
+/// The reader's signing key: a non-extractable ECDSA P-256 key that signs inside WebCrypto
+/// (enrolment requests; later audit events).
+pub struct WebCryptoSigner {
+    private: CryptoKey,
+    public: PublicKey,
+}
+
+impl WebCryptoSigner {
+    /// Wraps a private ECDSA CryptoKey and its public key.
+    pub fn new(private: CryptoKey, public: PublicKey) -> Self {
+        WebCryptoSigner { private, public }
+    }
+
+    /// The CryptoKey (to check its properties; it cannot be exported).
+    pub fn crypto_key(&self) -> &CryptoKey {
+        &self.private
+    }
+}
+
+impl Signer for WebCryptoSigner {
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    async fn sign(&self, context: &[u8], msg: &[u8]) -> Result<Signature, SealError> {
+        let subtle = subtle().map_err(SealError::Backend)?;
+        let algo = js_object(&[("name", "ECDSA".into()), ("hash", "SHA-256".into())]);
+        let p = subtle
+            .sign_with_object_and_u8_array(&algo, &self.private, &signed_message(context, msg))
+            .map_err(|e| backend_error("sign", e))?;
+        let sig = Uint8Array::new(&JsFuture::from(p).await.map_err(|e| backend_error("sign", e))?);
+        let mut out = [0u8; 64];
+        if sig.length() != 64 {
+            return Err(SealError::Backend("WebCrypto sign returned a signature of a wrong length".into()));
+        }
+        sig.copy_to(&mut out);
+        Ok(Signature(out))
+    }
 }
 
 /// The raw SEC1 bytes of a public CryptoKey.
@@ -68,6 +209,11 @@ impl WebCryptoIdentity {
     /// Wraps a private CryptoKey and its public key.
     pub fn new(private: CryptoKey, public: PublicKey) -> Self {
         WebCryptoIdentity { private, public }
+    }
+
+    /// The CryptoKey (to check its properties; it cannot be exported).
+    pub fn crypto_key(&self) -> &CryptoKey {
+        &self.private
     }
 }
 

@@ -491,11 +491,39 @@ fn test(root: &Path, _args: &[String]) -> Result<()> {
         .env("OBSCURA_ARTIFACTS", &artifacts));
     drop(server);
     result?;
+    keys_e2e(root, &obscura, &artifacts)?;
     reading_e2e(root, &obscura, &artifacts)?;
     share_e2e(root, &obscura, &artifacts)?;
     pacs_e2e(root, &obscura, &artifacts)?;
     step(&format!("all tests passed; screenshots in {}", artifacts.display()));
     Ok(())
+}
+
+/// The reader key at rest and enrolment (`tests/e2e/keys.test.mjs`): a passphrase, a passkey on a
+/// virtual authenticator, an older viewer's key replaced, and an administrator's enrolment, against
+/// a demo server and a server without demo enrolment over the same small store.
+fn keys_e2e(root: &Path, obscura: &Path, artifacts: &Path) -> Result<()> {
+    let data = root.join("target/e2e-keys-data");
+    let _ = std::fs::remove_dir_all(&data);
+    let patient = format!("KEYS{}^PATIENT^TEST", std::process::id());
+    let store = prepare_demo_data(obscura, &data, None, 4, &patient, DemoExtras::None)?;
+    let (demo, demo_port) = serve_demo(root, obscura, &data, &store)?;
+    let (admin, admin_port) = serve_with(root, obscura, &data, &store, &[])?;
+    step(&format!(
+        "reader keys end-to-end test: obscura serve --demo on 127.0.0.1:{demo_port}, without demo on {admin_port}"
+    ));
+    let result = run(Command::new("node")
+        .args(["--test", "--test-concurrency=1", "tests/e2e/keys.test.mjs"])
+        .env("OBSCURA_URL", format!("http://127.0.0.1:{demo_port}/"))
+        .env("OBSCURA_ADMIN_URL", format!("http://127.0.0.1:{admin_port}/"))
+        .env("OBSCURA_BIN", obscura)
+        .env("OBSCURA_KEYS", data.join("keys"))
+        .env("OBSCURA_STORE", &store)
+        .env("OBSCURA_PLAINTEXT", data.join("demo-dicom"))
+        .env("OBSCURA_PATIENT_NAME", &patient)
+        .env("OBSCURA_ARTIFACTS", artifacts));
+    drop((demo, admin));
+    result
 }
 
 /// The reading room's end-to-end test: a study of two series and a prior, on a desktop and a
