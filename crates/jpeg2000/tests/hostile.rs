@@ -195,6 +195,8 @@ fn corrupted_bytes_everywhere() {
 const FUZZ_FINDINGS: &[&[u8]] = &[
     // HT MEL segment breaking OpenJPH's unstuffing assertion (then a bit-reader underflow).
     include_bytes!("data/fuzz_ht_mel_unstuff.j2c"),
+    // A magnitude refinement of column 7 of a stripe: the sample mask's last doubling overflowed u32.
+    include_bytes!("data/fuzz_ht_mrp_mask_overflow.j2c"),
 ];
 
 #[test]

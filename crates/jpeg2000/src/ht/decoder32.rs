@@ -1239,7 +1239,7 @@ pub(crate) fn decode_codeblock32(
                                         decoded_data[dp_off] ^= sym;
                                         cwd >>= 1;
                                     }
-                                    sample_mask += sample_mask;
+                                    sample_mask <<= 1; // wraps after the last row of column 7 (unused then)
                                     dp_off += stride as usize;
                                 }
                             }
