@@ -98,12 +98,40 @@ pub(crate) fn walk(bytes: &[u8], header_only: bool) -> Result<Option<PixelDataLo
     // file meta group: always Explicit VR Little Endian
     let mut pos = start;
     let mut ts = String::new();
-    while pos + 8 <= b.len() && u16_at(b, pos) == 0x0002 {
-        let elem = u16_at(b, pos + 2);
+    // dicom-rs reads the meta group by its Group Length (0002,0000): whole elements, of whatever
+    // group, until that many bytes are read. Where the data set starts must be where it does.
+    let group_length = (pos + 16 <= b.len()
+        && u16_at(b, pos) == 0x0002
+        && u16_at(b, pos + 2) == 0x0000
+        && &b[pos + 4..pos + 6] == b"UL"
+        && u16_at(b, pos + 6) == 4)
+        .then(|| u32_at(b, pos + 8));
+    let mut meta_read: u32 = 0;
+    if group_length.is_some() {
+        pos += 12;
+    }
+    loop {
+        let more = match group_length {
+            Some(total) => meta_read < total,
+            None => pos + 8 <= b.len() && u16_at(b, pos) == 0x0002,
+        };
+        if !more {
+            break;
+        }
+        if pos + 8 > b.len() {
+            return Err(ImagingError::NotDicom {
+                detail: format!("the file meta group ends inside an element header at byte {pos}"),
+            });
+        }
+        let (group, elem) = (u16_at(b, pos), u16_at(b, pos + 2));
         let vr = &b[pos + 4..pos + 6];
-        let (len, hdr) = if long_vr(vr) {
+        let (len, hdr) = if group == 0xFFFE {
+            (u32_at(b, pos + 4), 8)
+        } else if long_vr(vr) {
             if pos + 12 > b.len() {
-                break;
+                return Err(ImagingError::NotDicom {
+                    detail: format!("the file meta group ends inside an element header at byte {pos}"),
+                });
             }
             (u32_at(b, pos + 8), 12)
         } else {
@@ -112,14 +140,17 @@ pub(crate) fn walk(bytes: &[u8], header_only: bool) -> Result<Option<PixelDataLo
         let remaining = b.len() - pos - hdr;
         if len == UNDEFINED || len as usize > remaining {
             return Err(ImagingError::NotDicom {
-                detail: format!("file meta element (0002,{elem:04X}) declares {len} bytes but {remaining} remain"),
+                detail: format!(
+                    "file meta element ({group:04X},{elem:04X}) declares {len} bytes but {remaining} remain"
+                ),
             });
         }
-        if elem == 0x0010 {
+        if (group, elem) == (0x0002, 0x0010) {
             let v = &b[pos + hdr..pos + hdr + len as usize];
             ts = String::from_utf8_lossy(v).trim_end_matches(['\0', ' ']).to_string();
         }
         pos += hdr + len as usize;
+        meta_read = meta_read.saturating_add(hdr as u32).saturating_add(len);
     }
     match ts.as_str() {
         "1.2.840.10008.1.2" => walk_data_set(b, pos, Syntax { explicit: false, big: false }, header_only),

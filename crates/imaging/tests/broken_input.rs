@@ -144,3 +144,16 @@ fn element_crossing_its_item_end_is_refused_before_allocation() {
     assert!(matches!(err, ImagingError::Truncated { .. }), "{err:?}");
     assert!(err.to_string().contains("crosses the end of its item"), "{err}");
 }
+
+/// Fuzz finding (2026-12-02): the file meta group's Group Length says the group goes on past its
+/// last (0002) element; dicom-rs reads one more (off-group) element as meta, so the data set starts
+/// 12 bytes later than the pre-scan thought, and there a length of 4 GB was reserved. The pre-scan
+/// now reads the meta group by its Group Length, as dicom-rs does, and refuses the first broken
+/// element on the parser's own element boundaries.
+#[test]
+fn meta_group_read_by_its_group_length() {
+    let file = include_bytes!("regressions/decode-oom-0ea53d76.dcm");
+    let err = decode(file).unwrap_err();
+    assert!(matches!(err, ImagingError::Truncated { .. }), "{err:?}");
+    assert!(err.to_string().contains("element (0000,0000)"), "{err}");
+}
