@@ -15,15 +15,18 @@
 
 pub mod app;
 pub mod decoder;
+mod device;
 pub mod enrol;
 pub mod gpu;
 pub mod keystore;
+mod lock;
 pub mod net;
 pub mod passkey;
 pub mod pipeline;
 pub mod protect;
 mod room;
 mod share;
+mod trust;
 pub mod webcrypto;
 
 use wasm_bindgen::prelude::*;
