@@ -149,6 +149,8 @@ async fn boot_inner() -> Result<(), String> {
     status("Loading configuration…");
     let config = fetch_config().await?;
     set_text("org-fp", &config.org.fingerprint());
+    // the help for a new or lost device is there from the start (the lock screen needs it most)
+    crate::device::install_handlers();
     let keys = KeyStore::open().await?;
     // The organisation this browser was enrolled with: another one is refused, loudly.
     let re_enrol = trust::check_organisation(&keys, &config.org).await?;
@@ -165,7 +167,6 @@ async fn boot_inner() -> Result<(), String> {
     start(config, Some(identity), "listing").await?;
     lock::install(idle);
     lock::arm();
-    crate::device::install_handlers();
     crate::device::show_pending(&keys).await?;
     list_studies(&keys).await
 }
@@ -274,6 +275,11 @@ pub(crate) async fn start(
 /// Sets the phase the test hooks report.
 pub(crate) fn set_phase(phase: &'static str) {
     with_app(|a| a.phase = phase);
+}
+
+/// The phase the test hooks report.
+pub(crate) fn phase() -> Option<&'static str> {
+    with_app(|a| a.phase)
 }
 
 fn identity_fp(identity: &WebCryptoIdentity) -> String {
@@ -871,6 +877,7 @@ pub(crate) fn debug_state() -> JsValue {
             "gpuImages": gpu_images,
             "canvasBlank": CANVAS_BLANK.with(|b| b.get()),
             "lock": lock::debug(),
+            "storeCredentials": net::has_authorization(),
             "message": a.message,
             "backend": match a.backend { Backend::WebGpu => "webgpu", Backend::WebGl2 => "webgl2" },
             "gpuRebuilds": GPU_REBUILDS.with(|n| n.get()),

@@ -71,7 +71,12 @@ async fn replace_key() -> Result<(), String> {
     if protect::pending_public_key(&keys).await?.is_some() {
         return show_pending(&keys).await; // one replacement at a time
     }
-    let new = protect::new_pending_key(&keys).await?;
+    let phase = app::phase();
+    let new = protect::new_pending_key(&keys).await;
+    if let Some(p) = phase {
+        app::set_phase(p);
+    }
+    let new = new?;
     let me = obscura_seal::Identity::public_key(&new.identity).clone();
     let now = (js_sys::Date::now() / 1000.0) as i64;
     let request = EnrolmentRequest::new(me, &new.signer, "Reader", now).await.map_err(|e| e.to_string())?;
