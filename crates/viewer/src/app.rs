@@ -456,7 +456,7 @@ async fn open_study(i: usize) {
     close_study();
     // The study, then its priors (same patient, earlier date) for the default hanging.
     let Some((identity, chosen)) = with_app(|a| {
-        let s = &a.studies[i];
+        let s = a.studies.get(i)?;
         let mut chosen = vec![i];
         let date_ok = |d: &str| d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit());
         for (k, other) in a.studies.iter().enumerate() {
@@ -469,17 +469,20 @@ async fn open_study(i: usize) {
                 chosen.push(k);
             }
         }
-        (a.identity.clone(), chosen)
-    }) else {
+        Some((a.identity.clone(), chosen))
+    })
+    .flatten() else {
         return;
     };
     let Some(identity) = identity else { return };
     status("Opening the study…");
     let mut parts = Vec::new();
     for (n, &k) in chosen.iter().enumerate() {
-        let Some((manifest, index, study_uid)) = with_app(|a| {
-            (a.studies[k].manifest.clone(), a.studies[k].index.clone(), a.studies[k].listed.study_uid.clone())
-        }) else {
+        // `get`: a lock while an earlier key was unwrapped has emptied the list
+        let Some((manifest, index, study_uid)) =
+            with_app(|a| a.studies.get(k).map(|s| (s.manifest.clone(), s.index.clone(), s.listed.study_uid.clone())))
+                .flatten()
+        else {
             return;
         };
         let keys = match manifest.unlock(identity.as_ref(), &WebCryptoAead).await {

@@ -67,6 +67,11 @@ pub(crate) async fn show_pending(keys: &KeyStore) -> Result<(), String> {
 
 async fn replace_key() -> Result<(), String> {
     set_text("device-error", "");
+    if app::reader_public_key().is_none() {
+        return Err("Unlock your key first: the new key is made beside it, and it keeps working until the new one is \
+                    certified."
+            .into());
+    }
     let keys = KeyStore::open().await?;
     if protect::pending_public_key(&keys).await?.is_some() {
         return show_pending(&keys).await; // one replacement at a time
