@@ -2,7 +2,7 @@
 // the idle lock, the Lock and Log out buttons (the page holds no study key, no decoded image, no
 // cleartext cache, no GPU image, no reader key and no PHI in the DOM afterwards; the second factor
 // opens it again), the idle lock of a share link, an organisation key that changed (refused), a
-// certificate that changed (the reader must confirm it), and a lost device: a new device enrolled
+// certificate that changed (the reader must confirm it) or expired, and a lost device: a new device enrolled
 // and given the studies by escrow re-wrap, the old one revoked and told so. After each test the
 // profile on disk holds neither the patient's name nor a private key in clear, and the origin's
 // storage only the key store.
@@ -216,7 +216,7 @@ async function enrolByAdmin(page, work, name, extra = []) {
   return { request, cert };
 }
 
-test('a certificate that changes for the same key needs the reader\'s confirmation', { timeout: 300000 }, async () => {
+test('a certificate that changes for the same key needs the reader\'s confirmation; an expired one asks for renewal', { timeout: 300000 }, async () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'obscura-cert-'));
   await withProfile('cert', async (page) => {
     await page.goto(ADMIN_URL);
@@ -249,6 +249,12 @@ test('a certificate that changes for the same key needs the reader\'s confirmati
     await list(page, 'after accepting');
     assert.equal(JSON.parse(await storedRecord(page, 'certificate')).subject, 'Someone Else');
     await assertStorageClean(page);
+    // 40 days later (the page's clock), the 30-day certificate has expired: the viewer says so.
+    await page.clock.install({ time: Date.now() + 40 * 86400 * 1000 });
+    await page.reload();
+    await unlockWithPassphrase(page);
+    await waitFor(page, 'the expired certificate', (s) => s.phase === 'not-enrolled');
+    assert.match(await page.textContent('#enrol-error'), /expired on .*ask your administrator to renew it/);
   });
   fs.rmSync(work, { recursive: true, force: true });
 });
