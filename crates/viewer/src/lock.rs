@@ -166,6 +166,10 @@ pub(crate) fn lock(why: Why) {
     }
     app::close_study();
     with_app(|a| a.forget_reader());
+    // panels that wait for the unlocked reader: the lock screen comes instead
+    for id in ["cert-change", "device-help", "enrol"] {
+        set_hidden(id, true);
+    }
     crate::protect::forget_session();
     clear_phi_dom();
     set_hidden("studies", true);
