@@ -61,6 +61,7 @@ async function assertLocked(page, why, locks) {
     && s.keys.phase === 'locked' && s.studyKeys === 0 && s.decoded === 0, 60000);
   assert.equal(s.lock.why, why);
   assert.equal(s.open, null, 'no study open');
+  assert.equal(s.cacheBytes, 0, 'no cleartext cached');
   assert.equal(s.studies, 0, 'no study index kept');
   assert.equal(s.readerKey, false, 'the app holds no reader key');
   assert.equal(s.keys.session, null, 'no unwrapped private key is referenced');

@@ -877,6 +877,7 @@ pub(crate) fn debug_state() -> JsValue {
             "readerKey": a.identity.is_some(),
             "studyKeys": crate::webcrypto::live_study_keys(),
             "decoded": crate::decoder::live_decoded(),
+            "cacheBytes": a.open.as_ref().map_or(0, |o| o.room.cache.usage().bytes),
             "gpuImages": gpu_images,
             "canvasBlank": CANVAS_BLANK.with(|b| b.get()),
             "lock": lock::debug(),

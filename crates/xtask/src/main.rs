@@ -135,6 +135,7 @@ fn usage() -> ! {
          demo [--port N] [--data DIR] [--dicom DIR]   build, seal a demo study, serve it\n  \
          test                                         run every test\n  \
          test share                                   only the share-link end-to-end test (builds the viewer and the CLI)\n  \
+         test keys [FILE...]                          only the reader-key and lock end-to-end tests (or these files)\n  \
          corpus                                       fetch/generate the decoding corpus and its truth (target/corpus)\n  \
          fuzz [--seconds N] [TARGET...]               run the fuzz targets N seconds each (default 20; targets: {})\n  \
          {}\n                                                      a PACS (Orthanc+nginx) in a network namespace around CMD\n  \
