@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { launchBrowser, waitFor, state, requireEnv, unlockWithPassphrase, TEST_PASSPHRASE, cleartextNeedles, findNeedles } from './lib.mjs';
+import { launchBrowser, waitFor, state, requireEnv, unlockWithPassphrase, TEST_PASSPHRASE, findNeedles, PKCS8_P256, indexedDbAtRest, assertProfileClean } from './lib.mjs';
 
 const env = (k) => requireEnv(k, 'cargo xtask test');
 const DEMO_URL = env('OBSCURA_URL'); // `obscura serve --demo`
@@ -27,10 +27,6 @@ const SHOWN_NAME = `${family}, ${given.join(' ')}`;
 // `localhost` (Chromium resolves it to loopback itself).
 const localhost = (url) => { const u = new URL(url); u.hostname = 'localhost'; return u.href; };
 
-// The DER prefix of a P-256 private key in PKCS#8, as WebCrypto exports it (and as Chromium
-// serialises a CryptoKey stored in IndexedDB), raw and in base64: private key material in clear.
-const PKCS8_P256 = Buffer.from('308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b0201010420', 'hex');
-
 async function listAndOpen(page, what) {
   await waitFor(page, `${what}: the study list`, (s) => s.phase === 'list' && s.studies >= 1, 120000);
   assert.ok((await page.textContent('#study-list')).includes(SHOWN_NAME), `${what}: the list shows the decrypted patient name`);
@@ -38,38 +34,6 @@ async function listAndOpen(page, what) {
   const s = await waitFor(page, `${what}: the first slice`, (s) => s.open && s.open.shown === 0, 120000);
   await page.click('#back');
   return s;
-}
-
-// Everything the viewer's IndexedDB holds, described in the page: CryptoKeys (with their
-// extractability), and whether any value carries PKCS#8 or JWK private key material in clear.
-async function indexedDbAtRest(page) {
-  return page.evaluate(async (pkcs8Hex) => {
-    const pkcs8 = Uint8Array.from(pkcs8Hex.match(/../g).map((h) => parseInt(h, 16)));
-    const pkcs8B64 = btoa(String.fromCharCode(...pkcs8)).slice(0, 40);
-    const db = await new Promise((res, rej) => { const o = indexedDB.open('obscura'); o.onsuccess = () => res(o.result); o.onerror = () => rej(o.error); });
-    const tx = db.transaction('keys');
-    const store = tx.objectStore('keys');
-    const [keys, values] = await Promise.all(['getAllKeys', 'getAll'].map((m) => new Promise((res) => { const r = store[m](); r.onsuccess = () => res(r.result); })));
-    const found = { records: keys.map(String), cryptoKeys: [], privateMaterial: [] };
-    const hasBytes = (b) => { for (let i = 0; i + pkcs8.length <= b.length; i++) if (pkcs8.every((x, j) => b[i + j] === x)) return true; return false; };
-    const walk = (v, where) => {
-      if (v instanceof CryptoKey) found.cryptoKeys.push({ where, type: v.type, extractable: v.extractable });
-      else if (typeof v === 'string') {
-        if (v.includes(pkcs8B64)) found.privateMaterial.push(`${where}: PKCS#8 in base64`);
-        try { const j = JSON.parse(v); if (j && typeof j === 'object') walk(j, `${where} (JSON)`); } catch { /* not JSON */ }
-      } else if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
-        if (hasBytes(new Uint8Array(v.buffer ?? v))) found.privateMaterial.push(`${where}: PKCS#8 bytes`);
-      } else if (v && typeof v === 'object') {
-        for (const [k, x] of Object.entries(v)) {
-          if (k === 'd' && typeof x === 'string') found.privateMaterial.push(`${where}.d: a JWK private scalar`);
-          walk(x, `${where}.${k}`);
-        }
-      }
-    };
-    keys.forEach((k, i) => walk(values[i], String(k)));
-    db.close();
-    return found;
-  }, PKCS8_P256.toString('hex'));
 }
 
 test('passphrase: enrol, list, open; reload: a wrong passphrase is refused, the right one opens; nothing usable at rest', { timeout: 300000 }, async () => {
@@ -134,10 +98,7 @@ test('passphrase: enrol, list, open; reload: a wrong passphrase is refused, the 
     await context.close();
   }
   // On disk: neither the patient's name nor a P-256 private key in PKCS#8 (raw or base64).
-  const needles = [...cleartextNeedles(PATIENT, PLAIN, []), ['PKCS#8 private key', PKCS8_P256], ['PKCS#8 private key (base64)', Buffer.from(PKCS8_P256.toString('base64').slice(0, 40))]];
-  const { hits, files } = findNeedles(profile, needles);
-  assert.ok(files > 10, 'the profile was written to disk');
-  assert.deepEqual(hits, [], `found in the browser profile:\n${hits.join('\n')}`);
+  assertProfileClean(profile, PATIENT, PLAIN);
   fs.rmSync(profile, { recursive: true, force: true });
 });
 

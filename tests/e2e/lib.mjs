@@ -221,3 +221,61 @@ export async function touchGestures(page) {
     holdDrag: (p, [dx, dy], holdMs, opts) => move([p], [[p[0] + dx, p[1] + dy]], { ...opts, holdMs }),
   };
 }
+
+// The DER prefix of a P-256 private key in PKCS#8, as WebCrypto exports it (and as Chromium
+// serialises a CryptoKey stored in IndexedDB), raw and in base64: private key material in clear.
+export const PKCS8_P256 = Buffer.from('308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b0201010420', 'hex');
+
+// Everything the viewer's IndexedDB holds, described in the page: CryptoKeys (with their
+// extractability), and whether any value carries PKCS#8 or JWK private key material in clear.
+export async function indexedDbAtRest(page) {
+  return page.evaluate(async (pkcs8Hex) => {
+    const pkcs8 = Uint8Array.from(pkcs8Hex.match(/../g).map((h) => parseInt(h, 16)));
+    const pkcs8B64 = btoa(String.fromCharCode(...pkcs8)).slice(0, 40);
+    const db = await new Promise((res, rej) => { const o = indexedDB.open('obscura'); o.onsuccess = () => res(o.result); o.onerror = () => rej(o.error); });
+    const tx = db.transaction('keys');
+    const store = tx.objectStore('keys');
+    const [keys, values] = await Promise.all(['getAllKeys', 'getAll'].map((m) => new Promise((res) => { const r = store[m](); r.onsuccess = () => res(r.result); })));
+    const found = { records: keys.map(String), cryptoKeys: [], privateMaterial: [] };
+    const hasBytes = (b) => { for (let i = 0; i + pkcs8.length <= b.length; i++) if (pkcs8.every((x, j) => b[i + j] === x)) return true; return false; };
+    const walk = (v, where) => {
+      if (v instanceof CryptoKey) found.cryptoKeys.push({ where, type: v.type, extractable: v.extractable });
+      else if (typeof v === 'string') {
+        if (v.includes(pkcs8B64)) found.privateMaterial.push(`${where}: PKCS#8 in base64`);
+        try { const j = JSON.parse(v); if (j && typeof j === 'object') walk(j, `${where} (JSON)`); } catch { /* not JSON */ }
+      } else if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
+        if (hasBytes(new Uint8Array(v.buffer ?? v))) found.privateMaterial.push(`${where}: PKCS#8 bytes`);
+      } else if (v && typeof v === 'object') {
+        for (const [k, x] of Object.entries(v)) {
+          if (k === 'd' && typeof x === 'string') found.privateMaterial.push(`${where}.d: a JWK private scalar`);
+          walk(x, `${where}.${k}`);
+        }
+      }
+    };
+    keys.forEach((k, i) => walk(values[i], String(k)));
+    db.close();
+    return found;
+  }, PKCS8_P256.toString('hex'));
+}
+
+// What else the page's origin keeps: every IndexedDB database's name, and how many entries
+// sessionStorage, localStorage and Cache Storage hold (the viewer writes none of them).
+export async function otherStorageAtRest(page) {
+  return page.evaluate(async () => ({
+    databases: (await indexedDB.databases()).map((d) => d.name),
+    sessionStorage: sessionStorage.length,
+    localStorage: localStorage.length,
+    caches: (await caches.keys()).length,
+  }));
+}
+
+// After the browser closed: `profile` on disk holds neither the patient's name (`patient`, DICOM
+// PN; with pixel runs of `slices` of the plaintext in `plainDir`) nor a P-256 private key in
+// PKCS#8, raw or in base64.
+export function assertProfileClean(profile, patient, plainDir, slices = []) {
+  const needles = [...cleartextNeedles(patient, plainDir, slices), ['PKCS#8 private key', PKCS8_P256],
+    ['PKCS#8 private key (base64)', Buffer.from(PKCS8_P256.toString('base64').slice(0, 40))]];
+  const { hits, files } = findNeedles(profile, needles);
+  assert.ok(files > 10, 'the profile was written to disk');
+  assert.deepEqual(hits, [], `found in the browser profile:\n${hits.join('\n')}`);
+}

@@ -187,6 +187,10 @@ enum Command {
         /// for tests that prove no secret reaches the server. Never in production: it records credentials.
         #[arg(long, value_name = "FILE")]
         request_log: Option<PathBuf>,
+        /// Viewers lock (close the study, drop every key, ask for the reader's second factor again) after this
+        /// many minutes without input; a reader may choose less, never more.
+        #[arg(long, value_name = "MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=480))]
+        idle_lock: u32,
     },
     /// Upload sealed studies to a DICOMweb server (STOW-RS); a re-run sends only what the server lacks.
     #[command(after_help = "Credentials are never command-line arguments: give the NAME of an environment variable \
@@ -266,6 +270,10 @@ obscura viewer-config --keys ./keys --dicomweb https://pacs.example.org/dicom-we
         /// With --dicomweb on Orthanc: the raw sealed-bytes endpoint's base (byte ranges).
         #[arg(long, value_name = "URL", requires = "dicomweb")]
         orthanc_raw: Option<String>,
+        /// Viewers lock (close the study, drop every key, ask for the reader's second factor again) after this
+        /// many minutes without input; a reader may choose less, never more.
+        #[arg(long, value_name = "MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=480))]
+        idle_lock: u32,
     },
     /// Decode DICOM files to their stored pixel values, one raw file per frame.
     #[command(after_help = "Each <name>.dcm gives <name>.frame<N>.raw (N from 0): the stored values, little endian, \
@@ -484,7 +492,7 @@ fn run(cli: Cli) -> Result<()> {
                 viewer_url.as_deref().unwrap_or_default(),
             )
         }
-        Command::Serve { keys, store, site, port, demo, dicomweb, orthanc_raw, gates, request_log } => {
+        Command::Serve { keys, store, site, port, demo, dicomweb, orthanc_raw, gates, request_log, idle_lock } => {
             serve::serve(serve::ServeOptions {
                 keys,
                 store,
@@ -495,6 +503,7 @@ fn run(cli: Cli) -> Result<()> {
                 orthanc_raw,
                 gates,
                 request_log,
+                idle_lock_minutes: idle_lock,
             })
         }
         Command::Push { url, store, keys, readers, studies, connect, concurrency, batch_mib, dry_run, inputs } => {
@@ -523,14 +532,14 @@ fn run(cli: Cli) -> Result<()> {
             }
             _ => bail!("give --keys and --store, or --remote"),
         },
-        Command::ViewerConfig { keys, store_url, dicomweb, orthanc_raw } => {
+        Command::ViewerConfig { keys, store_url, dicomweb, orthanc_raw, idle_lock } => {
             let org = KeysDir(keys).org_public()?;
             let store = match (store_url, dicomweb) {
                 (_, Some(base)) => serve::ViewerStore::DicomWeb { base, orthanc_raw },
                 (Some(url), None) => serve::ViewerStore::Static(url),
                 (None, None) => bail!("give --store-url or --dicomweb"),
             };
-            println!("{}", serde_json::to_string_pretty(&serve::viewer_config(&org, &store, false))?);
+            println!("{}", serde_json::to_string_pretty(&serve::viewer_config(&org, &store, false, idle_lock))?);
             Ok(())
         }
         Command::Decode { out, frames, png, inputs } => {

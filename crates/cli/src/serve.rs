@@ -39,6 +39,8 @@ pub struct ServeOptions {
     pub gates: Option<PathBuf>,
     /// Append every request to this file (JSON lines), for tests.
     pub request_log: Option<PathBuf>,
+    /// The viewer's idle lock, in minutes (config.json `idle_lock_seconds`).
+    pub idle_lock_minutes: u32,
 }
 
 struct AppState {
@@ -48,6 +50,7 @@ struct AppState {
     demo: bool,
     dicomweb: Option<String>,
     orthanc_raw: Option<String>,
+    idle_lock_minutes: u32,
     /// Re-wrapping rewrites manifests: one at a time.
     lock: tokio::sync::Mutex<()>,
     gates: Gates,
@@ -87,6 +90,7 @@ pub fn serve(opts: ServeOptions) -> Result<()> {
         demo: opts.demo,
         dicomweb: opts.dicomweb.clone(),
         orthanc_raw: opts.orthanc_raw.clone(),
+        idle_lock_minutes: opts.idle_lock_minutes,
         lock: Default::default(),
     });
     let app = Router::new()
@@ -138,7 +142,8 @@ async fn config(State(s): State<Arc<AppState>>) -> Response {
         Some(base) => ViewerStore::DicomWeb { base: base.clone(), orthanc_raw: s.orthanc_raw.clone() },
         None => ViewerStore::Static("/store".into()),
     };
-    ([(header::CACHE_CONTROL, "no-store")], Json(viewer_config(&s.org, &store, s.demo))).into_response()
+    ([(header::CACHE_CONTROL, "no-store")], Json(viewer_config(&s.org, &store, s.demo, s.idle_lock_minutes)))
+        .into_response()
 }
 
 /// Where a viewer reads sealed studies from.
@@ -149,8 +154,9 @@ pub enum ViewerStore {
     DicomWeb { base: String, orthanc_raw: Option<String> },
 }
 
-/// The viewer's `config.json`: the trust anchor and the store (read by `crates/viewer/src/app.rs`).
-pub fn viewer_config(org: &PublicKey, store: &ViewerStore, demo: bool) -> serde_json::Value {
+/// The viewer's `config.json`: the trust anchor, the store and the idle lock (read by
+/// `crates/viewer/src/app.rs`; readers may shorten the idle lock, never lengthen it).
+pub fn viewer_config(org: &PublicKey, store: &ViewerStore, demo: bool, idle_lock_minutes: u32) -> serde_json::Value {
     let store = match store {
         ViewerStore::Static(url) => serde_json::json!(url),
         ViewerStore::DicomWeb { base, orthanc_raw: Some(raw) } => {
@@ -163,6 +169,7 @@ pub fn viewer_config(org: &PublicKey, store: &ViewerStore, demo: bool) -> serde_
         "org_fingerprint": org.fingerprint(),
         "store": store,
         "demo": demo,
+        "idle_lock_seconds": u64::from(idle_lock_minutes) * 60,
     })
 }
 

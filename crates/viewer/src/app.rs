@@ -10,7 +10,7 @@ use crate::keystore::{self, KeyStore};
 use crate::net::{self, FetchClient, StoreClient};
 use crate::room;
 use crate::webcrypto::{WebCryptoAead, WebCryptoIdentity};
-use crate::{enrol, protect};
+use crate::{enrol, lock, protect, trust};
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use js_sys::Uint8Array;
 use obscura_dicomweb::client::{self, ListedStudy};
@@ -34,6 +34,8 @@ pub(crate) struct Config {
     pub(crate) org: PublicKey,
     pub(crate) store: Store,
     demo: bool,
+    /// The administrator's idle timeout (config.json `idle_lock_seconds`), seconds.
+    pub(crate) idle_seconds: u64,
 }
 
 struct Study {
@@ -122,7 +124,14 @@ pub(crate) async fn fetch_config() -> Result<Config, String> {
         }
         _ => return Err("config.json has no store".into()),
     };
-    Ok(Config { org, store, demo: v["demo"].as_bool().unwrap_or(false) })
+    let idle_seconds = match &v["idle_lock_seconds"] {
+        serde_json::Value::Null => lock::DEFAULT_IDLE_SECONDS,
+        n => n
+            .as_u64()
+            .filter(|&n| n >= 1)
+            .ok_or("config.json: idle_lock_seconds must be a whole number of seconds, at least 1")?,
+    };
+    Ok(Config { org, store, demo: v["demo"].as_bool().unwrap_or(false), idle_seconds })
 }
 
 pub(crate) async fn boot() -> Result<(), String> {
@@ -140,14 +149,95 @@ async fn boot_inner() -> Result<(), String> {
     status("Loading configuration…");
     let config = fetch_config().await?;
     set_text("org-fp", &config.org.fingerprint());
+    // the help for a new or lost device is there from the start (the lock screen needs it most)
+    crate::device::install_handlers();
     let keys = KeyStore::open().await?;
+    // The organisation this browser was enrolled with: another one is refused, loudly.
+    let re_enrol = trust::check_organisation(&keys, &config.org).await?;
     // The reader's keys, unlocked with their second factor (or enrolled on first use).
     let reader = protect::reader_keys(&keys).await?;
     set_text("reader-fp", &identity_fp(&reader.identity));
+    if re_enrol {
+        trust::re_enrol(&keys, &config.org).await?;
+    }
     enrol::ensure_certificate(&keys, &config.org, config.demo, &reader).await?;
+    trust::pin_organisation(&keys, &config.org).await?;
     let identity = reader.identity;
+    let idle = config.idle_seconds;
     start(config, Some(identity), "listing").await?;
+    lock::install(idle);
+    lock::arm();
+    crate::device::show_pending(&keys).await?;
     list_studies(&keys).await
+}
+
+/// After a lock: the second factor again (the unlock screen says why it shows), the
+/// organisation and the certificate checked again, then the study list anew.
+pub(crate) async fn unlock_again(reason: &str) -> Result<(), String> {
+    set_text("lock-reason", reason);
+    set_hidden("lock-reason", false);
+    let keys = KeyStore::open().await?;
+    let reader = protect::reader_keys(&keys).await?;
+    set_hidden("lock-reason", true);
+    set_text("reader-fp", &identity_fp(&reader.identity));
+    let (org, demo) = with_app(|a| (a.config.org.clone(), a.config.demo)).ok_or("the viewer is not running")?;
+    enrol::ensure_certificate(&keys, &org, demo, &reader).await?;
+    with_app(|a| {
+        a.identity = Some(Rc::new(reader.identity));
+        a.phase = "listing";
+    });
+    lock::arm();
+    list_studies(&keys).await
+}
+
+/// This browser's reader key (public), while unlocked.
+pub(crate) fn reader_public_key() -> Option<PublicKey> {
+    with_app(|a| a.identity.as_ref().map(|i| identity_public(i))).flatten()
+}
+
+fn identity_public(identity: &WebCryptoIdentity) -> PublicKey {
+    obscura_seal::Identity::public_key(identity).clone()
+}
+
+/// The organisation key the viewer was configured with (the trust anchor).
+pub(crate) fn organisation() -> Option<PublicKey> {
+    with_app(|a| a.config.org.clone())
+}
+
+/// Lists the studies again (after a certificate was installed).
+pub(crate) async fn relist() -> Result<(), String> {
+    close_study();
+    let keys = KeyStore::open().await?;
+    list_studies(&keys).await
+}
+
+impl App {
+    /// Drops the reader's key and every listed study (their indexes hold PHI): the lock.
+    pub(crate) fn forget_reader(&mut self) {
+        self.identity = None;
+        self.studies.clear();
+        self.message = None;
+        self.phase = "locked";
+    }
+}
+
+thread_local! {
+    /// Whether the canvas was last presented empty (after a lock; test state).
+    static CANVAS_BLANK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Zeroes and destroys every pane's texture and presents an empty frame, so that the canvas no
+/// longer holds the last image.
+pub(crate) fn blank_canvas() {
+    GPU.with(|g| {
+        if let Ok(mut g) = g.try_borrow_mut() {
+            if let Some(g) = g.as_mut() {
+                g.clear_all();
+                g.draw_panes(&[]);
+                CANVAS_BLANK.with(|b| b.set(true));
+            }
+        }
+    });
 }
 
 /// The GPU, the app state, the input handlers and the decode workers: what the reading room
@@ -185,6 +275,11 @@ pub(crate) async fn start(
 /// Sets the phase the test hooks report.
 pub(crate) fn set_phase(phase: &'static str) {
     with_app(|a| a.phase = phase);
+}
+
+/// The phase the test hooks report.
+pub(crate) fn phase() -> Option<&'static str> {
+    with_app(|a| a.phase)
 }
 
 fn identity_fp(identity: &WebCryptoIdentity) -> String {
@@ -245,7 +340,17 @@ async fn list_studies(keys: &KeyStore) -> Result<(), String> {
             continue;
         }
         if !manifest.has_recipient(&obscura_seal::Identity::public_key(identity.as_ref()).key_id()) {
-            continue; // not sealed for this reader
+            // Not sealed for this reader. If this browser opened it before, its access was taken
+            // away (revoked, or its key replaced): say so rather than let it vanish.
+            if last_seen.is_some() {
+                problems.push(format!(
+                    "study {}: your key no longer has access to it (its version {} has no key for you: your access was \
+                     revoked, or your key was replaced by a new one). Ask your administrator if you still need it",
+                    study.study_uid,
+                    manifest.version()
+                ));
+            }
+            continue;
         }
         let keys = match manifest.unlock(identity.as_ref(), &WebCryptoAead).await {
             Ok(k) => k,
@@ -270,6 +375,9 @@ async fn list_studies(keys: &KeyStore) -> Result<(), String> {
         studies.push(Study { listed: study, manifest: Rc::new(manifest), index });
     }
     keys.put("manifest-versions", &versions).await?;
+    if with_app(|a| a.identity.is_none()).unwrap_or(true) {
+        return Ok(()); // locked while listing: what was listed goes now
+    }
     let count = studies.len();
     with_app(|a| {
         a.studies = studies;
@@ -348,7 +456,7 @@ async fn open_study(i: usize) {
     close_study();
     // The study, then its priors (same patient, earlier date) for the default hanging.
     let Some((identity, chosen)) = with_app(|a| {
-        let s = &a.studies[i];
+        let s = a.studies.get(i)?;
         let mut chosen = vec![i];
         let date_ok = |d: &str| d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit());
         for (k, other) in a.studies.iter().enumerate() {
@@ -361,17 +469,20 @@ async fn open_study(i: usize) {
                 chosen.push(k);
             }
         }
-        (a.identity.clone(), chosen)
-    }) else {
+        Some((a.identity.clone(), chosen))
+    })
+    .flatten() else {
         return;
     };
     let Some(identity) = identity else { return };
     status("Opening the study…");
     let mut parts = Vec::new();
     for (n, &k) in chosen.iter().enumerate() {
-        let Some((manifest, index, study_uid)) = with_app(|a| {
-            (a.studies[k].manifest.clone(), a.studies[k].index.clone(), a.studies[k].listed.study_uid.clone())
-        }) else {
+        // `get`: a lock while an earlier key was unwrapped has emptied the list
+        let Some((manifest, index, study_uid)) =
+            with_app(|a| a.studies.get(k).map(|s| (s.manifest.clone(), s.index.clone(), s.listed.study_uid.clone())))
+                .flatten()
+        else {
             return;
         };
         let keys = match manifest.unlock(identity.as_ref(), &WebCryptoAead).await {
@@ -397,6 +508,10 @@ pub(crate) struct RoomStudy {
 
 /// Opens the reading room on `parts`: the first is the study, the others its priors.
 pub(crate) fn show_room(parts: Vec<RoomStudy>, opened_at: f64) {
+    if !lock::armed() {
+        return; // locked while the study was being opened: its keys go now
+    }
+    CANVAS_BLANK.with(|b| b.set(false));
     let Some(store) = with_app(|a| a.config.store.clone()) else { return };
     let mut series_states = Vec::new();
     let mut series_attrs = Vec::new();
@@ -519,6 +634,9 @@ pub(crate) fn close_study() {
     });
     set_hidden("viewer", true);
     set_hidden("error", true);
+    // corner texts, measurement labels and series labels name the patient
+    el("panes").set_inner_html("");
+    el("thumbnails").set_inner_html("");
     // a share link shows one study and never a list
     set_hidden("studies", crate::share::active());
 }
@@ -748,9 +866,22 @@ pub(crate) fn debug_state() -> JsValue {
                 "room": room::debug_room(o),
             })
         });
+        let gpu_images = GPU.with(|g| {
+            g.try_borrow().ok().and_then(|g| {
+                g.as_ref().map(|g| (0..obscura_render::MAX_PANES).filter(|&p| g.pane_image_size(p).is_some()).count())
+            })
+        });
         serde_json::json!({
             "phase": a.phase,
             "studies": a.studies.len(),
+            "readerKey": a.identity.is_some(),
+            "studyKeys": crate::webcrypto::live_study_keys(),
+            "decoded": crate::decoder::live_decoded(),
+            "cacheBytes": a.open.as_ref().map_or(0, |o| o.room.cache.usage().bytes),
+            "gpuImages": gpu_images,
+            "canvasBlank": CANVAS_BLANK.with(|b| b.get()),
+            "lock": lock::debug(),
+            "storeCredentials": net::has_authorization(),
             "message": a.message,
             "backend": match a.backend { Backend::WebGpu => "webgpu", Backend::WebGl2 => "webgl2" },
             "gpuRebuilds": GPU_REBUILDS.with(|n| n.get()),

@@ -44,9 +44,27 @@ impl CacheValue for Decoded {
     }
 }
 
+thread_local! {
+    /// How many decoded images exist in this thread (the lock checks that none is left).
+    static LIVE_DECODED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many decoded images the page still holds (cache, loaders, anything).
+pub fn live_decoded() -> usize {
+    LIVE_DECODED.with(|n| n.get())
+}
+
+impl Decoded {
+    fn new(image: CachedImage, attributes: Attributes) -> Self {
+        LIVE_DECODED.with(|n| n.set(n.get() + 1));
+        Decoded { image, attributes }
+    }
+}
+
 impl Drop for Decoded {
     fn drop(&mut self) {
         self.zeroize();
+        LIVE_DECODED.with(|n| n.set(n.get().saturating_sub(1)));
     }
 }
 
@@ -73,7 +91,7 @@ pub fn decode_for_display(plain: &[u8]) -> Result<Decoded, String> {
             return Err(format!("cannot read the image's header: {e}"));
         }
     };
-    Ok(Decoded { image: CachedImage(image), attributes })
+    Ok(Decoded::new(CachedImage(image), attributes))
 }
 
 /// The worker side: decodes `bytes` (then zero-fills them) and returns `{header: UTF-8 JSON bytes
@@ -165,7 +183,7 @@ fn from_reply(reply: &JsValue) -> Result<Decoded, String> {
         }
     };
     image.frames = frames;
-    Ok(Decoded { image: CachedImage(image), attributes })
+    Ok(Decoded::new(CachedImage(image), attributes))
 }
 
 impl DecodePool {

@@ -11,6 +11,7 @@ use crate::app::{el, set_hidden, set_text};
 use crate::keystore::KeyStore;
 use crate::net::FetchClient;
 use crate::protect::{self, ReaderKeys, CERTIFICATE_RECORD};
+use crate::trust;
 use obscura_seal::{Certificate, EnrolmentRequest, Identity, PublicKey, Role};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -20,8 +21,14 @@ fn now_secs() -> i64 {
 
 /// Checks a certificate for this reader: chained to `org`, role reader, valid now, for `me`.
 fn accept(cert: &Certificate, org: &PublicKey, me: &PublicKey) -> Result<(), String> {
-    cert.verify(org, Role::Reader, now_secs())
-        .map_err(|e| format!("this certificate is not valid for this organisation: {e}"))?;
+    cert.verify(org, Role::Reader, now_secs()).map_err(|e| match e {
+        obscura_seal::SealError::CertificateExpired { not_after, .. } => format!(
+            "this certificate expired on {}: ask your administrator to renew it (they certify the request below \
+             again with `obscura reader certify`)",
+            String::from(js_sys::Date::new(&JsValue::from_f64(not_after as f64 * 1000.0)).to_utc_string())
+        ),
+        e => format!("this certificate is not valid for this organisation: {e}"),
+    })?;
     if &cert.public_key != me {
         return Err(format!(
             "this certificate is for another key (fingerprint {}), not this browser's ({})",
@@ -43,9 +50,9 @@ pub async fn ensure_certificate(
     let me = reader.identity.public_key();
     let stored = keys.get(CERTIFICATE_RECORD).await?;
     let stored: Option<Certificate> = stored.as_string().and_then(|s| Certificate::from_json(&s).ok());
-    let problem = match stored {
-        Some(c) => match accept(&c, org, me) {
-            Ok(()) => return Ok(c),
+    let problem = match &stored {
+        Some(c) => match accept(c, org, me) {
+            Ok(()) => return Ok(c.clone()),
             Err(e) => Some(e),
         },
         None => None,
@@ -68,8 +75,46 @@ pub async fn ensure_certificate(
     } else {
         wait_for_certificate(&request, org, me, problem).await
     };
+    // A new certificate for the same key that says something else is never taken silently.
+    if let Some(old) = stored.filter(|old| &old.public_key == me) {
+        let changes = trust::certificate_changes(&old, &cert);
+        if !changes.is_empty() {
+            trust::confirm_change(&changes).await?;
+        }
+    }
     keys.put(CERTIFICATE_RECORD, &JsValue::from_str(&cert.to_json())).await?;
     Ok(cert)
+}
+
+/// What a certificate installed outside enrolment did.
+pub enum Installed {
+    /// It renewed (or changed, confirmed by the reader) the current key's certificate.
+    Current,
+    /// It certified the pending replacement key, which is now this browser's key.
+    Replacement,
+}
+
+/// Checks a pasted certificate outside enrolment: for this browser's key (a renewal; a change
+/// needs the reader's confirmation) or for the pending replacement key (which then becomes this
+/// browser's key, the old one being deleted), and stores it.
+pub async fn install(keys: &KeyStore, org: &PublicKey, me: &PublicKey, text: &str) -> Result<Installed, String> {
+    let cert = Certificate::from_json(text.trim()).map_err(|e| format!("this is not a certificate: {e}"))?;
+    if let Some(pending) = protect::pending_public_key(keys).await?.filter(|p| p == &cert.public_key) {
+        accept(&cert, org, &pending)?;
+        protect::promote_pending(keys).await?;
+        keys.put(CERTIFICATE_RECORD, &JsValue::from_str(&cert.to_json())).await?;
+        return Ok(Installed::Replacement);
+    }
+    accept(&cert, org, me)?;
+    let stored = keys.get(CERTIFICATE_RECORD).await?;
+    if let Some(old) = stored.as_string().and_then(|s| Certificate::from_json(&s).ok()) {
+        let changes = trust::certificate_changes(&old, &cert);
+        if !changes.is_empty() {
+            trust::confirm_change(&changes).await?;
+        }
+    }
+    keys.put(CERTIFICATE_RECORD, &JsValue::from_str(&cert.to_json())).await?;
+    Ok(Installed::Current)
 }
 
 /// Shows the request and waits until a valid certificate for it is pasted.

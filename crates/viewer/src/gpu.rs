@@ -153,6 +153,11 @@ impl Gpu {
         self.renderer.clear_pane(pane);
     }
 
+    /// The size of pane `pane`'s image, if it holds one (test state: none after a lock).
+    pub fn pane_image_size(&self, pane: usize) -> Option<[u32; 2]> {
+        self.renderer.pane_image_size(pane)
+    }
+
     /// Removes every pane's image (closing a study, locking).
     pub fn clear_all(&mut self) {
         self.renderer.clear_image();

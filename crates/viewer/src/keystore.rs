@@ -2,8 +2,10 @@
 //!
 //! What is stored, and all that is ever stored: the reader's protected key record (its private
 //! keys wrapped under a key derived from a second factor, public keys, the factor's public
-//! parameters: `protect.rs`, docs/KEYS.md), its certificate (public), and the last manifest version
-//! seen per pseudonymous study UID (public; it is what makes a rolled-back manifest visible).
+//! parameters: `protect.rs`, docs/KEYS.md), its certificate (public), the last manifest version
+//! seen per pseudonymous study UID (public; it is what makes a rolled-back manifest visible), the
+//! pinned organisation key (public, `trust.rs`), and while a replacement key waits for its
+//! certificate its protected record and enrolment request (`device.rs`; FORMAT.md §10).
 //! No CryptoKey, no study key, no PHI and no pixel is ever put here.
 
 use js_sys::{Promise, Reflect};

@@ -6,7 +6,10 @@
 //! [`net::FetchClient`] (DICOMweb over `fetch`) — keeps the reader's keys in IndexedDB wrapped
 //! under a second factor ([`protect`]: a passkey's WebAuthn PRF ([`passkey`]) or a passphrase),
 //! enrols them ([`enrol`], [`keystore`]), draws through `obscura-render` on a canvas ([`gpu`]), and runs the UI ([`app`];
-//! a share link opens one study read-only without any key, `share`).
+//! a share link opens one study read-only without any key, `share`), locks after an idle timeout,
+//! with Lock and on Log out (`lock`: every key and all cleartext dropped), pins the organisation key
+//! and has changed certificates confirmed (`trust`), and guides a new or lost device and a key
+//! replacement (`device`).
 //! Cleartext (study keys, PHI, pixels) lives only in WASM memory and GPU textures; the only
 //! things written to browser storage are wrapped (encrypted) private keys, public keys,
 //! certificates and manifest versions.
@@ -15,15 +18,18 @@
 
 pub mod app;
 pub mod decoder;
+mod device;
 pub mod enrol;
 pub mod gpu;
 pub mod keystore;
+mod lock;
 pub mod net;
 pub mod passkey;
 pub mod pipeline;
 pub mod protect;
 mod room;
 mod share;
+mod trust;
 pub mod webcrypto;
 
 use wasm_bindgen::prelude::*;

@@ -31,6 +31,11 @@ pub fn set_authorization(value: Option<String>) {
     AUTH_GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
 }
 
+/// Whether the store's credentials are held (test state: Log out forgets them).
+pub fn has_authorization() -> bool {
+    AUTHORIZATION.with(|a| a.borrow().is_some())
+}
+
 /// Which credentials the store has been given (changes each time they are set).
 pub fn auth_generation() -> u32 {
     AUTH_GENERATION.with(|g| g.get())

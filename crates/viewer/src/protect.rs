@@ -29,6 +29,12 @@ pub const RECORD: &str = "protected-reader";
 /// Where viewers before the protection kept the reader's CryptoKey itself (non-extractable, but
 /// in clear in the profile): it cannot be wrapped now, so it is replaced.
 const LEGACY_RECORD: &str = "reader";
+/// A replacement key waiting for its certificate ("Replace this browser's key"): the same record
+/// format; it becomes [`RECORD`] when its certificate is installed, and the current key keeps
+/// working until then.
+pub const PENDING_RECORD: &str = "pending-reader";
+/// The enrolment request of the pending key (public), shown again until its certificate comes.
+pub const PENDING_REQUEST: &str = "pending-request";
 /// The certificate of the reader key (public; `enrol.rs`), dropped with the key it certifies.
 pub const CERTIFICATE_RECORD: &str = "certificate";
 /// Format of the key record.
@@ -130,9 +136,21 @@ thread_local! {
     static SESSION: RefCell<Option<(CryptoKey, CryptoKey)>> = const { RefCell::new(None) };
 }
 
-/// Sets the phase the debug state reports before the app exists.
+/// Sets the phase the key screens report (and the app's, once it runs: after a lock the same
+/// screens ask for the factor again).
 pub(crate) fn set_phase(phase: &'static str) {
     PHASE.with(|p| *p.borrow_mut() = phase);
+    crate::app::set_phase(phase);
+}
+
+/// The phase the key screens report.
+pub(crate) fn phase() -> &'static str {
+    PHASE.with(|p| *p.borrow())
+}
+
+/// Drops this module's references to the session's private keys (the lock; the app drops its own).
+pub(crate) fn forget_session() {
+    SESSION.with(|s| *s.borrow_mut() = None);
 }
 
 /// The key screens' phase, and the properties of the session's private keys (never the keys).
@@ -240,7 +258,7 @@ pub async fn reader_keys(keys: &KeyStore) -> Result<ReaderKeys, String> {
                 "This browser holds a reader key made by an older Obscura viewer, stored without a second factor: it cannot be protected after the fact. Create a new, protected key below; it must be enrolled again (in demo mode this happens by itself), and the old one is deleted.".into(),
             );
         }
-        let k = first_run(keys, reason).await?;
+        let k = first_run(keys, reason, RECORD).await?;
         set_phase("unlocked");
         return Ok(k);
     }
@@ -395,7 +413,7 @@ fn new_passphrase_problem(p: &str, again: &str) -> Option<String> {
 }
 
 /// The first-run choice: a passkey (where WebAuthn PRF may work) or a passphrase.
-async fn first_run(keys: &KeyStore, reason: Option<String>) -> Result<ReaderKeys, String> {
+async fn first_run(keys: &KeyStore, reason: Option<String>, target: &str) -> Result<ReaderKeys, String> {
     show_screen(true);
     crate::app::set_text("protect-reason", reason.as_deref().unwrap_or(""));
     crate::app::set_hidden("protect-reason", reason.is_none());
@@ -445,7 +463,7 @@ async fn first_run(keys: &KeyStore, reason: Option<String>) -> Result<ReaderKeys
             (Protection::Passphrase { argon2id: PASSPHRASE_COST, salt: B64.encode(salt) }, ikm)
         };
         status("Creating your reader keys (they never leave this browser)…");
-        let k = enrol(keys, protection, &ikm).await?;
+        let k = enrol(keys, protection, &ikm, target).await?;
         hide_screen();
         return Ok(k);
     }
@@ -453,7 +471,12 @@ async fn first_run(keys: &KeyStore, reason: Option<String>) -> Result<ReaderKeys
 
 /// Generates both key pairs extractable, wraps them under the factor's key, stores the record
 /// (replacing an older viewer's key and any certificate), then opens it like any later session.
-async fn enrol(keys: &KeyStore, protection: Protection, ikm: &Zeroizing<[u8; 32]>) -> Result<ReaderKeys, String> {
+async fn enrol(
+    keys: &KeyStore,
+    protection: Protection,
+    ikm: &Zeroizing<[u8; 32]>,
+    target: &str,
+) -> Result<ReaderKeys, String> {
     let (reader, reader_public) = webcrypto::generate_key_pair(KeyKind::ReaderEcdh, true).await?;
     let (signing, signing_public) = webcrypto::generate_key_pair(KeyKind::SigningEcdsa, true).await?;
     let public = |raw: Vec<u8>| PublicKey::from_sec1(&raw).map_err(|e| e.to_string());
@@ -477,9 +500,41 @@ async fn enrol(keys: &KeyStore, protection: Protection, ikm: &Zeroizing<[u8; 32]
     drop((reader, signing));
     record.reader_key.wrapped = B64.encode(reader_blob);
     record.signing_key.wrapped = B64.encode(signing_blob);
-    keys.delete(LEGACY_RECORD).await?;
-    keys.delete(CERTIFICATE_RECORD).await?;
-    keys.put(RECORD, &JsValue::from_str(&serde_json::to_string(&record).expect("serializes"))).await?;
+    if target == RECORD {
+        keys.delete(LEGACY_RECORD).await?;
+        keys.delete(CERTIFICATE_RECORD).await?;
+    }
+    keys.put(target, &JsValue::from_str(&serde_json::to_string(&record).expect("serializes"))).await?;
     // This session, too, uses the non-extractable keys unwrapped from what was stored.
     unwrap_keys(&record, ikm).await
+}
+
+/// "Replace this browser's key": a new protected key (the reader chooses its factor, as on first
+/// use), stored as [`PENDING_RECORD`] beside the current one, which keeps working. Returns the new
+/// keys for this moment only (to sign the enrolment request); the session keeps the current ones.
+pub async fn new_pending_key(keys: &KeyStore) -> Result<ReaderKeys, String> {
+    let current = SESSION.with(|s| s.borrow().clone());
+    let before = phase();
+    let reason = "Replace this browser's key: choose how to protect the new key. Your current key keeps working until \
+                  the new one's certificate is installed.";
+    let made = first_run(keys, Some(reason.into()), PENDING_RECORD).await;
+    SESSION.with(|s| *s.borrow_mut() = current);
+    PHASE.with(|p| *p.borrow_mut() = before);
+    made
+}
+
+/// The public reader key of the pending replacement, if there is one.
+pub async fn pending_public_key(keys: &KeyStore) -> Result<Option<PublicKey>, String> {
+    let stored = keys.get(PENDING_RECORD).await?;
+    Ok(stored.as_string().and_then(|t| serde_json::from_str::<KeyRecord>(&t).ok()).map(|r| r.reader_public_key))
+}
+
+/// The pending key's certificate was installed: it becomes this browser's key (the old record
+/// goes; the caller stores the certificate).
+pub async fn promote_pending(keys: &KeyStore) -> Result<(), String> {
+    let stored = keys.get(PENDING_RECORD).await?;
+    keys.put(RECORD, &stored).await?;
+    keys.delete(PENDING_RECORD).await?;
+    keys.delete(PENDING_REQUEST).await?;
+    Ok(())
 }

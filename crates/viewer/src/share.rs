@@ -47,6 +47,8 @@ pub(crate) enum Problem {
     Locked,
     /// What the store sent does not verify (signature, chain, rollback, tampering).
     Refused(String),
+    /// Closed after the idle timeout (its text, e.g. "15 min"): nothing to unlock it with.
+    Idle(String),
     /// Anything else (e.g. no GPU).
     Other(String),
 }
@@ -62,6 +64,7 @@ impl Problem {
             Problem::WrongPasscode(_) => "wrong-passcode",
             Problem::Locked => "locked",
             Problem::Refused(_) => "refused",
+            Problem::Idle(_) => "idle",
             Problem::Other(_) => "other",
         }
     }
@@ -116,6 +119,14 @@ impl Problem {
                 format!(
                     "What the image store sent was not sealed by the hospital, or was altered, so nothing of it is \
                      shown. Tell the radiology department. Details: {why}"
+                ),
+            ),
+            Problem::Idle(after) => (
+                "The study was closed.".into(),
+                format!(
+                    "Nothing was done in this page for {after}, so the study was closed and removed from it, in case \
+                     the screen was left unattended. To see it again, open the link again from the message you \
+                     received (this page no longer holds it, for safety)."
                 ),
             ),
             Problem::Other(why) => ("The study cannot be shown on this device.".into(), why.clone()),
@@ -211,6 +222,7 @@ pub(crate) async fn boot(fragment: String) -> Result<(), String> {
     set_state("opening");
     // read-only, keyless: no reader fingerprint, no way back to a list
     set_hidden("reader-fp-box", true);
+    set_hidden("device-help-toggle", true);
     set_hidden("back", true);
     set_text("share-title", "Opening the shared study…");
     set_text("share-text", "");
@@ -235,7 +247,10 @@ async fn open(fragment: &str) -> Result<(), Problem> {
     let (carrier, manifest) = fetch_manifest(&store, &org, &link.study_uid).await?;
     let stanza = find_share(manifest.study_uid(), &manifest.body().shares, &link, now_secs()).map_err(share_problem)?;
     let expires = stanza.expires;
+    let idle = config.idle_seconds;
     app::start(config, None, "share").await.map_err(Problem::Other)?;
+    crate::lock::install(idle);
+    crate::lock::arm();
     install_passcode_form();
     let key = if stanza.needs_passcode() {
         ask_until_open(&manifest, &link).await?
@@ -486,4 +501,16 @@ fn end(p: &Problem) {
     }
     app::close_study();
     show_problem(p);
+}
+
+/// The idle lock of a share session: the session ends (whatever stage it is at: a pending
+/// passcode prompt is abandoned too) and the recipient is told to open the link again.
+pub(crate) fn end_idle(after: &str) {
+    if SHOWN.with(|s| s.borrow().state) == "ended" {
+        return; // already ended (revoked, expired…): that message stays
+    }
+    SESSION.with(|s| s.borrow_mut().take());
+    PASSCODE.with(|p| p.borrow_mut().take());
+    app::close_study();
+    show_problem(&Problem::Idle(after.to_string()));
 }

@@ -253,6 +253,30 @@ pub struct WebCryptoAead;
 /// A study key held by WebCrypto (HKDF, usage `deriveKey` only, not extractable).
 pub struct WebCryptoStudyKey(CryptoKey);
 
+thread_local! {
+    /// How many study-key handles exist: the lock checks (and the test hooks report) that none is
+    /// left reachable from the app once a study is closed or the viewer is locked.
+    static LIVE_STUDY_KEYS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many WebCrypto study-key handles the app still holds.
+pub fn live_study_keys() -> usize {
+    LIVE_STUDY_KEYS.with(|n| n.get())
+}
+
+impl WebCryptoStudyKey {
+    fn new(key: CryptoKey) -> Self {
+        LIVE_STUDY_KEYS.with(|n| n.set(n.get() + 1));
+        WebCryptoStudyKey(key)
+    }
+}
+
+impl Drop for WebCryptoStudyKey {
+    fn drop(&mut self) {
+        LIVE_STUDY_KEYS.with(|n| n.set(n.get().saturating_sub(1)));
+    }
+}
+
 /// One object's AES-256-GCM key inside WebCrypto (usage `decrypt` only, not extractable).
 pub struct WebCryptoCipher {
     key: CryptoKey,
@@ -294,7 +318,7 @@ impl AeadBackend for WebCryptoAead {
         let k = JsFuture::from(p.map_err(|e| backend_error("importKey", e))?)
             .await
             .map_err(|e| backend_error("importKey", e))?;
-        Ok(WebCryptoStudyKey(k.unchecked_into()))
+        Ok(WebCryptoStudyKey::new(k.unchecked_into()))
     }
 }
 

@@ -107,6 +107,13 @@ fn main() -> Result<()> {
             std::fs::create_dir_all(&artifacts)?;
             share_e2e(&root, &obscura, &artifacts)
         }
+        Some("test") if args.get(1).map(String::as_str) == Some("keys") => {
+            build_web(&root)?;
+            let obscura = build_cli(&root, false)?;
+            let artifacts = root.join("target/e2e-artifacts");
+            std::fs::create_dir_all(&artifacts)?;
+            keys_e2e(&root, &obscura, &artifacts, &args[2..])
+        }
         Some("test") => test(&root, &args[1..]),
         Some("bench") if args.get(1).map(String::as_str) == Some("crypto") => bench_crypto(&root),
         Some("bench") if args.get(1).map(String::as_str) == Some("codecs") => bench_codecs(&root),
@@ -128,6 +135,7 @@ fn usage() -> ! {
          demo [--port N] [--data DIR] [--dicom DIR]   build, seal a demo study, serve it\n  \
          test                                         run every test\n  \
          test share                                   only the share-link end-to-end test (builds the viewer and the CLI)\n  \
+         test keys [FILE...]                          only the reader-key and lock end-to-end tests (or these files)\n  \
          corpus                                       fetch/generate the decoding corpus and its truth (target/corpus)\n  \
          fuzz [--seconds N] [TARGET...]               run the fuzz targets N seconds each (default 20; targets: {})\n  \
          {}\n                                                      a PACS (Orthanc+nginx) in a network namespace around CMD\n  \
@@ -491,7 +499,7 @@ fn test(root: &Path, _args: &[String]) -> Result<()> {
         .env("OBSCURA_ARTIFACTS", &artifacts));
     drop(server);
     result?;
-    keys_e2e(root, &obscura, &artifacts)?;
+    keys_e2e(root, &obscura, &artifacts, &[])?;
     reading_e2e(root, &obscura, &artifacts)?;
     share_e2e(root, &obscura, &artifacts)?;
     pacs_e2e(root, &obscura, &artifacts)?;
@@ -500,9 +508,12 @@ fn test(root: &Path, _args: &[String]) -> Result<()> {
 }
 
 /// The reader key at rest and enrolment (`tests/e2e/keys.test.mjs`): a passphrase, a passkey on a
-/// virtual authenticator, an older viewer's key replaced, and an administrator's enrolment, against
-/// a demo server and a server without demo enrolment over the same small store.
-fn keys_e2e(root: &Path, obscura: &Path, artifacts: &Path) -> Result<()> {
+/// virtual authenticator, an older viewer's key replaced, and an administrator's enrolment; then
+/// locking and trust (`tests/e2e/lock.test.mjs`): the idle lock, Lock, Log out, a share link's idle
+/// lock, a changed organisation key or certificate, a lost device (escrow re-wrap, revocation).
+/// Both run against a demo server and a server without demo enrolment over the same small store.
+/// `cargo xtask test keys [FILE…]` runs these alone (e.g. `tests/e2e/lock.test.mjs`).
+fn keys_e2e(root: &Path, obscura: &Path, artifacts: &Path, only: &[String]) -> Result<()> {
     let data = root.join("target/e2e-keys-data");
     let _ = std::fs::remove_dir_all(&data);
     let patient = format!("KEYS{}^PATIENT^TEST", std::process::id());
@@ -510,10 +521,16 @@ fn keys_e2e(root: &Path, obscura: &Path, artifacts: &Path) -> Result<()> {
     let (demo, demo_port) = serve_demo(root, obscura, &data, &store)?;
     let (admin, admin_port) = serve_with(root, obscura, &data, &store, &[])?;
     step(&format!(
-        "reader keys end-to-end test: obscura serve --demo on 127.0.0.1:{demo_port}, without demo on {admin_port}"
+        "reader keys and lock end-to-end tests: obscura serve --demo on 127.0.0.1:{demo_port}, without demo on {admin_port}"
     ));
+    let files: Vec<&str> = if only.is_empty() {
+        vec!["tests/e2e/keys.test.mjs", "tests/e2e/lock.test.mjs"]
+    } else {
+        only.iter().map(String::as_str).collect()
+    };
     let result = run(Command::new("node")
-        .args(["--test", "--test-concurrency=1", "tests/e2e/keys.test.mjs"])
+        .args(["--test", "--test-concurrency=1"])
+        .args(&files)
         .env("OBSCURA_URL", format!("http://127.0.0.1:{demo_port}/"))
         .env("OBSCURA_ADMIN_URL", format!("http://127.0.0.1:{admin_port}/"))
         .env("OBSCURA_BIN", obscura)
