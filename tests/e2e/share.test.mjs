@@ -96,6 +96,7 @@ test('share links: plain, passcode, lock, expiry, revocation, no trace of the se
     assert.ok(await first.isHidden('#back'), 'no way back to a list');
     assert.ok(await first.isHidden('#reader-fp-box'), 'no reader key');
     assert.equal(s.open.room.series.length, 1, 'one series, no priors');
+    assert.match(await first.textContent('#status'), /^Shared with you, read only, until \d{4}-\d\d-\d\d \d\d:\d\d UTC/, 'the page says what it is');
     const [c, w] = s.open.window;
     compare(await readBack(first), voiLinear(slicePixels(PLAIN, 1).values, c, w), 'shared slice 1');
     await shot(first, '01-plain');

@@ -72,8 +72,19 @@ pub(crate) fn set_hidden(id: &str, hidden: bool) {
     el(id).set_hidden(hidden);
 }
 
-fn now_secs() -> i64 {
+/// The wall clock, in unix seconds (certificate validity, share-link expiry).
+pub(crate) fn now_secs() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
+}
+
+/// A unix time as the reader reads it in a message: "2026-12-09 14:30 UTC".
+pub(crate) fn utc(secs: i64) -> String {
+    let iso = String::from(js_sys::Date::new(&JsValue::from_f64(secs as f64 * 1000.0)).to_iso_string());
+    // "2026-12-09T14:30:00.000Z"
+    match (iso.get(..10), iso.get(11..16)) {
+        (Some(date), Some(time)) => format!("{date} {time} UTC"),
+        _ => iso,
+    }
 }
 
 pub(crate) fn now_ms() -> f64 {

@@ -83,7 +83,7 @@ async fn replace_key() -> Result<(), String> {
     }
     let new = new?;
     let me = obscura_seal::Identity::public_key(&new.identity).clone();
-    let now = (js_sys::Date::now() / 1000.0) as i64;
+    let now = crate::app::now_secs();
     let request = EnrolmentRequest::new(me, &new.signer, "Reader", now).await.map_err(|e| e.to_string())?;
     drop(new);
     keys.put(PENDING_REQUEST, &JsValue::from_str(&request.to_json())).await?;

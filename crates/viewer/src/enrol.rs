@@ -7,7 +7,7 @@
 //! certificate is accepted only if it chains to the configured organisation key, is for the reader
 //! role, is valid now, and certifies exactly this browser's key (so it shows the same fingerprint).
 
-use crate::app::{el, set_hidden, set_text};
+use crate::app::{el, now_secs, set_hidden, set_text};
 use crate::keystore::KeyStore;
 use crate::net::FetchClient;
 use crate::protect::{self, ReaderKeys, CERTIFICATE_RECORD};
@@ -15,17 +15,13 @@ use crate::trust;
 use obscura_seal::{Certificate, EnrolmentRequest, Identity, PublicKey, Role};
 use wasm_bindgen::{JsCast, JsValue};
 
-fn now_secs() -> i64 {
-    (js_sys::Date::now() / 1000.0) as i64
-}
-
 /// Checks a certificate for this reader: chained to `org`, role reader, valid now, for `me`.
 fn accept(cert: &Certificate, org: &PublicKey, me: &PublicKey) -> Result<(), String> {
     cert.verify(org, Role::Reader, now_secs()).map_err(|e| match e {
         obscura_seal::SealError::CertificateExpired { not_after, .. } => format!(
             "this certificate expired on {}: ask your administrator to renew it (they certify the request below \
              again with `obscura reader certify`)",
-            String::from(js_sys::Date::new(&JsValue::from_f64(not_after as f64 * 1000.0)).to_utc_string())
+            crate::app::utc(not_after)
         ),
         e => format!("this certificate is not valid for this organisation: {e}"),
     })?;

@@ -24,7 +24,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use zeroize::Zeroizing;
 
-use crate::app::{self, el, now_ms, set_hidden, set_text, status};
+use crate::app::{self, el, now_ms, now_secs, set_hidden, set_text, status, utc};
 use crate::net::{self, StoreClient};
 use crate::webcrypto::WebCryptoAead;
 
@@ -186,14 +186,6 @@ fn set_state(state: &'static str) {
     SHOWN.with(|s| s.borrow_mut().state = state);
 }
 
-fn utc(secs: i64) -> String {
-    String::from(js_sys::Date::new(&JsValue::from_f64(secs as f64 * 1000.0)).to_utc_string())
-}
-
-fn now_secs() -> i64 {
-    (js_sys::Date::now() / 1000.0) as i64
-}
-
 /// Shows `problem` in the share panel (the passcode form stays for a wrong passcode).
 fn show_problem(problem: &Problem) {
     let (title, text) = problem.message();
@@ -280,6 +272,11 @@ async fn open(fragment: &str) -> Result<(), Problem> {
         })
     });
     set_state("open");
+    // Say what this is: someone's study shared with the recipient, for a limited time.
+    status(&format!(
+        "Shared with you, read only, until {}: wheel scrolls, left-drag sets window/level, ? lists every binding",
+        utc(expires)
+    ));
     Ok(())
 }
 

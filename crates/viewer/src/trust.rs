@@ -12,7 +12,7 @@
 //! (subject, issuer, validity) is shown to the reader, who must confirm it: a renewal they asked
 //! for is expected, anything else is for their administrator to explain.
 
-use crate::app::{set_hidden, set_text, status};
+use crate::app::{set_hidden, set_text, status, utc};
 use crate::keystore::KeyStore;
 use crate::protect::{self, CERTIFICATE_RECORD};
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
@@ -67,11 +67,6 @@ pub async fn re_enrol(keys: &KeyStore, org: &PublicKey) -> Result<(), String> {
     keys.delete(CERTIFICATE_RECORD).await?;
     keys.put(ORGANISATION_RECORD, &JsValue::from_str(&B64.encode(org.as_sec1()))).await?;
     Ok(())
-}
-
-fn utc(secs: i64) -> String {
-    let d = js_sys::Date::new(&JsValue::from_f64(secs as f64 * 1000.0));
-    String::from(d.to_iso_string()).chars().take(10).collect()
 }
 
 /// How `new` differs from `old` (both for the same key), one line each; empty when it does not.
