@@ -21,7 +21,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, serveSite } from './serve.mjs';
-import { GPU_ARGS, QUIET_ARGS, requireEnv, unlockWithPassphrase } from '../../tests/e2e/lib.mjs';
+import { GPU_ARGS, QUIET_ARGS, requireEnv, waitFor, unlockWithPassphrase } from '../../tests/e2e/lib.mjs';
 import { barChart } from './pacs/plot.mjs';
 
 const env = (k) => requireEnv(k, 'cargo xtask bench pacs');
@@ -248,17 +248,8 @@ try {
     }
   }
 
-  const state = (page) => page.evaluate(() => window.obscura && window.obscura.state());
-  async function waitState(page, what, pred, timeout) {
-    const start = Date.now();
-    let last;
-    while (Date.now() - start < timeout) {
-      last = await state(page).catch(() => undefined);
-      if (last && pred(last)) return last;
-      await page.waitForTimeout(50);
-    }
-    throw new Error(`viewer: timed out waiting for ${what}; last state ${JSON.stringify(last)}`);
-  }
+  // The viewer's state, polled every 50 ms (its clocks are its own; the poll ends the CPU window).
+  const waitState = (page, what, pred, timeout) => waitFor(page, what, pred, timeout, 50);
   async function viewerToList(page, studies) {
     // The first visit protects a new reader key with the test passphrase, later ones unlock it.
     await unlockWithPassphrase(page);

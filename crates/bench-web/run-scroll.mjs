@@ -21,7 +21,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { launchBrowser, requireEnv, unlockWithPassphrase } from '../../tests/e2e/lib.mjs';
+import { launchBrowser, requireEnv, state, unlockWithPassphrase, waitFor } from '../../tests/e2e/lib.mjs';
 
 const env = (k) => requireEnv(k, 'cargo xtask bench scroll');
 const URL_ = env('OBSCURA_URL');
@@ -54,20 +54,6 @@ const quantile = (xs, q) => {
 const median = (xs) => quantile(xs.filter((x) => x != null), 0.5);
 const max = (xs) => (xs.length ? Math.max(...xs) : null);
 
-async function state(page) {
-  return page.evaluate(() => window.obscura && window.obscura.state());
-}
-async function waitState(page, what, pred, timeout = 120000) {
-  const start = Date.now();
-  let last;
-  while (Date.now() - start < timeout) {
-    last = await state(page).catch(() => undefined);
-    if (last && pred(last)) return last;
-    await page.waitForTimeout(100);
-  }
-  const status = await page.textContent('#status').catch(() => '?');
-  throw new Error(`viewer: timed out waiting for ${what}; last state ${JSON.stringify(last)?.slice(0, 2000)}; status "${status}"`);
-}
 
 // A fresh profile and page on `url`; `fn(page)` runs on it, then everything is closed.
 async function inFreshPage(url, fn) {
@@ -88,9 +74,9 @@ async function inFreshPage(url, fn) {
 // The viewer enrols (demo mode) and lists the study; open it, with slice 1 on screen.
 async function openStudy(page) {
   await unlockWithPassphrase(page);
-  await waitState(page, 'the study list', (s) => s.phase === 'list' && s.studies >= 1);
+  await waitFor(page, 'the study list', (s) => s.phase === 'list' && s.studies >= 1, 120000);
   await page.click('button.study');
-  return waitState(page, 'slice 1 on screen', (s) => s.open && s.open.shown === 0 && s.open.slices === SLICES);
+  return waitFor(page, 'slice 1 on screen', (s) => s.open && s.open.shown === 0 && s.open.slices === SLICES, 120000);
 }
 
 // In the page: `count` wheel events on the canvas (deltaY ±100 px: one slice each), one every
@@ -255,12 +241,12 @@ async function startTrace(page) {
 async function scrollRun(backend, query) {
   return inFreshPage(URL_ + query, async (page) => {
     await openStudy(page);
-    const s = await waitState(page, 'every slice loaded', (s) => s.open.ready + s.open.failed.length === s.open.slices, LOAD_TIMEOUT);
+    const s = await waitFor(page, 'every slice loaded', (s) => s.open.ready + s.open.failed.length === s.open.slices, LOAD_TIMEOUT);
     if (s.open.failed.length) throw new Error(`${s.open.failed.length} slices failed: ${s.open.errors[0]}`);
     if (s.backend !== backend) console.log(`  note: asked for ${backend}, the viewer uses ${s.backend}`);
     // warm-up: down and back up to slice 1
     await page.evaluate(scrollInPage, { down: WARMUP, count: 2 * WARMUP, rate: RATE, settleMs: 300, pollMs: 0 });
-    await waitState(page, 'slice 1 after the warm-up', (s) => s.open.current === 0 && s.open.shown === 0, 10000);
+    await waitFor(page, 'slice 1 after the warm-up', (s) => s.open.current === 0 && s.open.shown === 0, 10000);
     await page.evaluate(() => window.obscura.frameLog());
     const down = SLICES - 1;
     const count = 2 * down;
