@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { launchBrowser, slicePixels, voiLinear, state, waitFor, readBack, compare, requireEnv, cleartextNeedles, findNeedles } from './lib.mjs';
+import { launchBrowser, slicePixels, voiLinear, state, waitFor, readBack, compare, requireEnv, cleartextNeedles, findNeedles, touchGestures } from './lib.mjs';
 
 const env = (k) => requireEnv(k, 'cargo xtask test share');
 const URL_ = env('OBSCURA_URL');
@@ -183,29 +183,50 @@ test('share links: plain, passcode, lock, expiry, revocation, no trace of the se
   }
 });
 
-test('share link on a tablet (768×1024, touch)', { timeout: 300000 }, async () => {
-  const link = share();
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'obscura-share-tablet-'));
-  const { context, page, consoleLines } = await launchBrowser(profile, {
-    viewport: { width: 768, height: 1024 }, deviceScaleFactor: 2, touch: true,
+// A referring physician opens the link on whatever they have: a tablet, or a phone.
+for (const device of [
+  { name: 'tablet', viewport: { width: 768, height: 1024 }, deviceScaleFactor: 2 },
+  { name: 'phone', viewport: { width: 390, height: 844 }, deviceScaleFactor: 3 },
+]) {
+  test(`share link on a ${device.name} (${device.viewport.width}×${device.viewport.height}, touch): it opens, and a swipe scrolls`, { timeout: 300000 }, async () => {
+    const link = share();
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), `obscura-share-${device.name}-`));
+    const { context, page, consoleLines } = await launchBrowser(profile, {
+      viewport: device.viewport, deviceScaleFactor: device.deviceScaleFactor, touch: true,
+    });
+    try {
+      recordRequests(page, requests);
+      await page.goto(link.url);
+      let s = await waitFor(page, `the first slice on the ${device.name}`, (s) => s.open && s.open.shown === 0, 120000);
+      compare(await readBack(page), voiLinear(slicePixels(PLAIN, 1).values, ...s.open.window), `${device.name} slice 1`);
+      const canvas = await page.locator('#canvas').boundingBox();
+      assert.ok(canvas.width >= device.viewport.width * 0.9 && canvas.height >= device.viewport.height * 0.4,
+        `the image area takes the screen's width and a good part of its height: ${JSON.stringify(canvas)}`);
+      const { overflow, wide } = await page.evaluate(() => ({
+        overflow: document.documentElement.scrollWidth - window.innerWidth,
+        // the outermost elements wider than the screen (what to fix when this fails)
+        wide: [...document.querySelectorAll('body *')]
+          .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !(e.parentElement.getBoundingClientRect().right > window.innerWidth + 1))
+          .map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${e.className}`).slice(0, 5),
+      }));
+      assert.ok(overflow <= 0, `nothing sticks out sideways (${overflow} px: ${wide})`);
+      await shot(page, `06-${device.name}`);
+      // one-finger swipe down: forward through the stack
+      const g = await touchGestures(page);
+      const pane = await page.locator('.pane[data-pane="0"]').boundingBox();
+      await g.swipe([pane.x + pane.width / 2, pane.y + pane.height / 2 - 60], 120, { steps: 10 });
+      s = await waitFor(page, 'the swipe scrolls', (s) => s.open.room.panes[0].slice >= 3);
+      assert.ok(!consoleLines.some((l) => l.startsWith('pageerror')), `no page error: ${consoleLines.filter((l) => l.startsWith('pageerror'))}`);
+    } finally {
+      fs.writeFileSync(path.join(ARTIFACTS, `share-${device.name}-console.log`), consoleLines.join('\n'));
+      await context.close();
+    }
+    // no cleartext in this profile either
+    const { hits, files } = findNeedles(profile, cleartextNeedles(PATIENT, PLAIN, [10]));
+    assert.ok(files > 0);
+    assert.deepEqual(hits, [], `no cleartext in the ${device.name} profile`);
   });
-  try {
-    recordRequests(page, requests);
-    await page.goto(link.url);
-    const s = await waitFor(page, 'the first slice on the tablet', (s) => s.open && s.open.shown === 0, 120000);
-    compare(await readBack(page), voiLinear(slicePixels(PLAIN, 1).values, ...s.open.window), 'tablet slice 1');
-    const canvas = await page.locator('#canvas').boundingBox();
-    assert.ok(canvas.width > 300 && canvas.height > 300, `the image area fills the screen: ${JSON.stringify(canvas)}`);
-    await shot(page, '06-tablet');
-  } finally {
-    fs.writeFileSync(path.join(ARTIFACTS, 'share-tablet-console.log'), consoleLines.join('\n'));
-    await context.close();
-  }
-  // no cleartext in the tablet's profile either
-  const { hits, files } = findNeedles(profile, cleartextNeedles(PATIENT, PLAIN, [10]));
-  assert.ok(files > 0);
-  assert.deepEqual(hits, [], 'no cleartext in the tablet profile');
-});
+}
 
 test('no form of any link secret or passcode reached the server or left the page; no cleartext in the profile', () => {
   assert.ok(links.length >= 6);
