@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { launchBrowser, waitFor, state, requireEnv, unlockWithPassphrase, TEST_PASSPHRASE, findNeedles, PKCS8_P256, indexedDbAtRest, assertProfileClean } from './lib.mjs';
+import { launchBrowser, waitFor, state, requireEnv, unlockWithPassphrase, TEST_PASSPHRASE, findNeedles, PKCS8_P256, indexedDbAtRest, assertProfileClean, withProfile as withProfileOf } from './lib.mjs';
 
 const env = (k) => requireEnv(k, 'cargo xtask test');
 const DEMO_URL = env('OBSCURA_URL'); // `obscura serve --demo`
@@ -22,6 +22,9 @@ const PATIENT = env('OBSCURA_PATIENT_NAME');
 const ARTIFACTS = env('OBSCURA_ARTIFACTS');
 const [family, ...given] = PATIENT.split('^');
 const SHOWN_NAME = `${family}, ${given.join(' ')}`;
+
+// `withProfile` (lib.mjs): a fresh profile, searched for cleartext and private keys afterwards.
+const withProfile = (name, body) => withProfileOf(name, { patient: PATIENT, plainDir: PLAIN }, body);
 
 // WebAuthn refuses IP addresses as relying party ids: the passkey test reaches the same server as
 // `localhost` (Chromium resolves it to loopback itself).
@@ -37,9 +40,7 @@ async function listAndOpen(page, what) {
 }
 
 test('passphrase: enrol, list, open; reload: a wrong passphrase is refused, the right one opens; nothing usable at rest', { timeout: 300000 }, async () => {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'obscura-profile-keys-'));
-  const { context, page, consoleLines } = await launchBrowser(profile);
-  try {
+  await withProfile('keys', async (page) => {
     await page.goto(DEMO_URL);
     await waitFor(page, 'the first-run choice', (s) => s.phase === 'choose-protection');
     assert.ok(!(await page.isVisible('#new-passkey')), 'no passkey offered at an IP address (WebAuthn refuses it)');
@@ -91,15 +92,9 @@ test('passphrase: enrol, list, open; reload: a wrong passphrase is refused, the 
     assert.equal(record.protection.method, 'passphrase');
     assert.deepEqual(record.protection.argon2id, { m_kib: 65536, t: 3, p: 1 });
     assert.equal(Buffer.from(record.reader_key.wrapped, 'base64').length, 138 + 16, 'a wrapped PKCS#8 P-256 key and its tag');
-  } catch (e) {
-    console.log(consoleLines.slice(-20).join('\n'));
-    throw e;
-  } finally {
-    await context.close();
-  }
-  // On disk: neither the patient's name nor a P-256 private key in PKCS#8 (raw or base64).
-  assertProfileClean(profile, PATIENT, PLAIN);
-  fs.rmSync(profile, { recursive: true, force: true });
+  });
+  // (withProfile then searched the disk: neither the patient's name nor a P-256 private key in
+  // PKCS#8, raw or base64.)
 });
 
 test('a key stored by an older viewer is replaced by a protected one (demo mode enrols it again)', { timeout: 300000 }, async () => {
@@ -142,9 +137,7 @@ test('a key stored by an older viewer is replaced by a protected one (demo mode 
 });
 
 test('passkey: WebAuthn PRF on a virtual authenticator protects the key; without it nothing opens', { timeout: 300000 }, async () => {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'obscura-profile-prf-'));
-  const { context, page, consoleLines } = await launchBrowser(profile);
-  try {
+  await withProfile('prf', async (page, context) => {
     const cdp = await context.newCDPSession(page);
     await cdp.send('WebAuthn.enable', { enableUI: false });
     const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -183,54 +176,46 @@ test('passkey: WebAuthn PRF on a virtual authenticator protects the key; without
     await page.screenshot({ path: path.join(ARTIFACTS, 'keys-02-passkey-missing.png') });
     const record = await indexedDbAtRest(page);
     assert.deepEqual([record.cryptoKeys, record.privateMaterial], [[], []]);
-  } catch (e) {
-    console.log(consoleLines.slice(-20).join('\n'));
-    throw e;
-  } finally {
-    await context.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  }
+  });
 });
 
 test('enrolment by an administrator: signed request and fingerprint, reader certify, rewrap, certificate pasted, study opens', { timeout: 300000 }, async () => {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'obscura-profile-admin-'));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'obscura-enrol-'));
-  const { context, page, consoleLines } = await launchBrowser(profile);
   try {
-    await page.goto(ADMIN_URL);
-    await unlockWithPassphrase(page);
-    await waitFor(page, 'the enrolment request', (s) => s.phase === 'not-enrolled');
-    const request = await page.inputValue('#enrolment-request');
-    const fingerprint = await page.textContent('#enrol-fp');
-    assert.match(fingerprint, /^\d{5}( \d{5}){11}$/);
-    assert.equal(await page.textContent('#reader-fp'), fingerprint, 'the request shows this browser key\'s fingerprint');
-    assert.ok((await page.textContent('#status')).includes(fingerprint));
-    const parsed = JSON.parse(request);
-    assert.deepEqual(Object.keys(parsed).sort(), ['created', 'format', 'public_key', 'signature', 'signing_key', 'subject']);
-    await page.screenshot({ path: path.join(ARTIFACTS, 'keys-03-enrolment-request.png') });
-
-    // Something that is not a certificate for this key is refused.
-    await page.fill('#certificate', request);
-    await page.click('#certificate-form button[type=submit]');
-    await page.waitForFunction(() => /Refused: this is not a certificate/.test(document.getElementById('enrol-error').textContent));
-
-    // The administrator: certify after comparing fingerprints, then re-wrap the studies.
-    fs.writeFileSync(path.join(work, 'request.json'), request);
-    const certified = execFileSync(BIN, ['reader', 'certify', '--keys', KEYS, path.join(work, 'request.json'),
-      '--fingerprint', fingerprint, '--out', path.join(work, 'reader.cert.json')], { encoding: 'utf8' });
-    assert.ok(certified.includes(`fingerprint: ${fingerprint}`), `certify shows the same fingerprint:\n${certified}`);
-    execFileSync(BIN, ['rewrap', '--keys', KEYS, '--store', STORE, '--reader', path.join(work, 'reader.cert.json'), '--all'], { encoding: 'utf8' });
-
-    await page.fill('#certificate', fs.readFileSync(path.join(work, 'reader.cert.json'), 'utf8'));
-    await page.click('#certificate-form button[type=submit]');
-    await listAndOpen(page, 'after the administrator\'s certificate');
-    assert.ok(!(await page.isVisible('#enrol')), 'the enrolment panel is gone');
-  } catch (e) {
-    console.log(consoleLines.slice(-20).join('\n'));
-    throw e;
+    await withProfile('admin', (page) => enrolByAdministrator(page, work));
   } finally {
-    await context.close();
-    fs.rmSync(profile, { recursive: true, force: true });
     fs.rmSync(work, { recursive: true, force: true });
   }
 });
+
+// The administrator's enrolment of the reader key on `page` (files in `work`).
+async function enrolByAdministrator(page, work) {
+  await page.goto(ADMIN_URL);
+  await unlockWithPassphrase(page);
+  await waitFor(page, 'the enrolment request', (s) => s.phase === 'not-enrolled');
+  const request = await page.inputValue('#enrolment-request');
+  const fingerprint = await page.textContent('#enrol-fp');
+  assert.match(fingerprint, /^\d{5}( \d{5}){11}$/);
+  assert.equal(await page.textContent('#reader-fp'), fingerprint, 'the request shows this browser key\'s fingerprint');
+  assert.ok((await page.textContent('#status')).includes(fingerprint));
+  const parsed = JSON.parse(request);
+  assert.deepEqual(Object.keys(parsed).sort(), ['created', 'format', 'public_key', 'signature', 'signing_key', 'subject']);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'keys-03-enrolment-request.png') });
+
+  // Something that is not a certificate for this key is refused.
+  await page.fill('#certificate', request);
+  await page.click('#certificate-form button[type=submit]');
+  await page.waitForFunction(() => /Refused: this is not a certificate/.test(document.getElementById('enrol-error').textContent));
+
+  // The administrator: certify after comparing fingerprints, then re-wrap the studies.
+  fs.writeFileSync(path.join(work, 'request.json'), request);
+  const certified = execFileSync(BIN, ['reader', 'certify', '--keys', KEYS, path.join(work, 'request.json'),
+    '--fingerprint', fingerprint, '--out', path.join(work, 'reader.cert.json')], { encoding: 'utf8' });
+  assert.ok(certified.includes(`fingerprint: ${fingerprint}`), `certify shows the same fingerprint:\n${certified}`);
+  execFileSync(BIN, ['rewrap', '--keys', KEYS, '--store', STORE, '--reader', path.join(work, 'reader.cert.json'), '--all'], { encoding: 'utf8' });
+
+  await page.fill('#certificate', fs.readFileSync(path.join(work, 'reader.cert.json'), 'utf8'));
+  await page.click('#certificate-form button[type=submit]');
+  await listAndOpen(page, 'after the administrator\'s certificate');
+  assert.ok(!(await page.isVisible('#enrol')), 'the enrolment panel is gone');
+}

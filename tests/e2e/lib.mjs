@@ -2,6 +2,7 @@
 // CPU rendering of the DICOM LINEAR VOI, pixel comparison, and the search for cleartext on disk.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -280,4 +281,21 @@ export function assertProfileClean(profile, patient, plainDir, slices = []) {
   const { hits, files } = findNeedles(profile, needles);
   assert.ok(files > 10, 'the profile was written to disk');
   assert.deepEqual(hits, [], `found in the browser profile:\n${hits.join('\n')}`);
+}
+
+// Runs `body(page, context)` in a browser on a fresh profile; afterwards (the browser closed) the
+// profile is searched for cleartext and private keys (`assertProfileClean`), then deleted.
+export async function withProfile(name, { patient, plainDir }, body) {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), `obscura-profile-${name}-`));
+  const { context, page, consoleLines } = await launchBrowser(profile);
+  try {
+    await body(page, context);
+  } catch (e) {
+    console.log(consoleLines.slice(-20).join('\n'));
+    throw e;
+  } finally {
+    await context.close();
+  }
+  assertProfileClean(profile, patient, plainDir);
+  fs.rmSync(profile, { recursive: true, force: true });
 }

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  launchBrowser, waitFor, requireEnv, unlockWithPassphrase, indexedDbAtRest, otherStorageAtRest, assertProfileClean,
+  launchBrowser, waitFor, requireEnv, unlockWithPassphrase, indexedDbAtRest, otherStorageAtRest, assertProfileClean, withProfile as withProfileOf,
   nonBlackFraction,
 } from './lib.mjs';
 import { decodePng } from './png.mjs';
@@ -90,21 +90,8 @@ async function assertStorageClean(page) {
   return atRest;
 }
 
-// Runs `body(page, context)` on a fresh profile; afterwards (browser closed) the profile is searched.
-async function withProfile(name, body) {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), `obscura-profile-${name}-`));
-  const { context, page, consoleLines } = await launchBrowser(profile);
-  try {
-    await body(page, context);
-  } catch (e) {
-    console.log(consoleLines.slice(-20).join('\n'));
-    throw e;
-  } finally {
-    await context.close();
-  }
-  assertProfileClean(profile, PATIENT, PLAIN);
-  fs.rmSync(profile, { recursive: true, force: true });
-}
+// `withProfile` (lib.mjs) with this test's patient and plaintext.
+const withProfile = (name, body) => withProfileOf(name, { patient: PATIENT, plainDir: PLAIN }, body);
 
 test('idle lock, Lock and Log out drop every key and all cleartext; the passphrase opens it again', { timeout: 300000 }, async () => {
   await withProfile('lock', async (page) => {

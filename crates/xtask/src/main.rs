@@ -574,7 +574,7 @@ fn share_e2e(root: &Path, obscura: &Path, artifacts: &Path) -> Result<()> {
     let store = prepare_demo_data(obscura, &data, None, slices, &patient, DemoExtras::None)?;
     let log = data.join("requests.jsonl");
     let (server, port) = serve_with(root, obscura, &data, &store, &["--request-log".as_ref(), log.as_os_str()])?;
-    step(&format!("share-link end-to-end test: obscura serve on 127.0.0.1:{port}, desktop and tablet"));
+    step(&format!("share-link end-to-end test: obscura serve on 127.0.0.1:{port}, desktop, tablet and phone"));
     let result = run(Command::new("node")
         .args(["--test", "--test-concurrency=1", "tests/e2e/share.test.mjs"])
         .env("OBSCURA_URL", format!("http://127.0.0.1:{port}/"))
